@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Roster's whole test suite: template checks, lint, unit tests and end-to-end tests against a
+# local stack of its own (free ports), stopped again at the end. Exits non-zero on any failure.
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+cd "$ROOT"
+
+ensure_debian_packages
+ensure_venv stack
+ensure_venv lint
+ensure_node_modules
+
+log "checking template.yaml (cfn-lint, sam validate --lint)"
+"$VENV/lint/bin/cfn-lint" template.yaml
+AWS_DEFAULT_REGION=us-east-1 "$VENV/lint/bin/sam" validate --lint --template-file template.yaml >/dev/null
+
+log "formatting and lints"
+cargo fmt --all -- --check
+cargo clippy -q --workspace --all-targets -- -D warnings
+
+log "building"
+cargo build -q --workspace --all-targets
+
+STATE="$ROOT/.stack/test"
+trap stop_stack EXIT
+start_stack "$STATE" "$(free_port)" "$(free_port)" "$(free_port)"
+start_api "$STATE" "$ROOT/target/debug/roster-local"
+
+log "running the tests (stack logs in .stack/test/)"
+cargo test -q --workspace --no-fail-fast

@@ -1,0 +1,43 @@
+//! Accounts (tenants): SPEC §1.
+use super::ids::AccountId;
+use super::locale::{DateFormat, Language, Locale, TimeZone};
+use super::web_address::WebAddress;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    /// Deletion requested; every request of its members answers 410 until the purge ends.
+    Deleting,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    pub id: AccountId,
+    pub web_address: WebAddress,
+    /// Whether the one allowed change of web address has been used.
+    pub web_address_changed: bool,
+    pub company_name: String,
+    pub language: Language,
+    pub time_zone: TimeZone,
+    pub date_format: DateFormat,
+    /// How long an invitation link stays valid (1–30 days).
+    pub invitation_validity_days: u32,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+pub const DEFAULT_INVITATION_VALIDITY_DAYS: u32 = 7;
+
+impl Account {
+    pub fn locale(&self) -> Locale {
+        Locale {
+            language: self.language,
+            time_zone: self.time_zone.clone(),
+            date_format: self.date_format,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! System-log entries (SPEC §8): written in the same transaction as the change they describe.
+use super::ids::{AuditId, MemberId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    Member {
+        #[schema(value_type = String)]
+        id: MemberId,
+        name: String,
+    },
+    System,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: AuditId,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// `noun.verb`, e.g. `account.created`, `invitation.accepted`.
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// What the target looked like after the change (never secrets).
+    pub content: serde_json::Value,
+    /// The reason the processor gave, where they gave one.
+    pub memo: Option<String>,
+}
+
+impl AuditEntry {
+    pub fn new(
+        actor: Actor,
+        action: &str,
+        target_type: &str,
+        target_id: impl ToString,
+        content: serde_json::Value,
+    ) -> Self {
+        Self {
+            id: AuditId::new(),
+            at: Utc::now(),
+            actor,
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_string(),
+            content,
+            memo: None,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Identifier newtypes: an account id can never be passed where a member id is expected.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($name:ident) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// Time-ordered (UUIDv7), so sort keys built from it list oldest first.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                Uuid::try_parse(s).ok().map(Self)
+            }
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.as_simple().fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(AccountId);
+id_type!(MemberId);
+id_type!(SessionId);
+id_type!(AuditId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_their_display_form() {
+        let id = MemberId::new();
+        assert_eq!(MemberId::parse(&id.to_string()), Some(id));
+        assert_eq!(MemberId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn ids_created_later_sort_later() {
+        let a = AuditId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = AuditId::new();
+        assert!(a.to_string() < b.to_string());
+    }
+}

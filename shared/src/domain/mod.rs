@@ -1,0 +1,15 @@
+//! Entities, value types and rules. Pure: no I/O, no AWS types, no async.
+pub mod account;
+pub mod audit;
+pub mod email;
+pub mod errors;
+pub mod ids;
+pub mod invitation;
+pub mod locale;
+pub mod member;
+pub mod password;
+pub mod permissions;
+pub mod text;
+pub mod web_address;
+
+pub use errors::{FieldError, FieldErrors};

@@ -1,0 +1,82 @@
+use crate::http::AppState;
+use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
+use crate::service::{Caller, auth};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub web_address: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// Single use: each refresh returns a new one.
+    pub refresh_token: String,
+}
+
+impl From<auth::Tokens> for TokenResponse {
+    fn from(t: auth::Tokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token,
+        }
+    }
+}
+
+/// Log in with the account's web address, email and password.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(s): State<AppState>,
+    ApiJson(r): ApiJson<LoginRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    let tokens = auth::login(
+        &s,
+        auth::Login {
+            web_address: r.web_address,
+            email: r.email,
+            password: r.password,
+        },
+    )
+    .await?;
+    Ok(Json(tokens.into()))
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token.
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+pub async fn refresh(
+    State(s): State<AppState>,
+    ApiJson(r): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    Ok(Json(auth::refresh(&s, &r.refresh_token).await?.into()))
+}
+
+/// End the current session: its access and refresh tokens stop working.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(State(s): State<AppState>, caller: Caller) -> Result<StatusCode, Problem> {
+    auth::logout(&s, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,52 @@
+use super::views::MemberView;
+use crate::http::AppState;
+use crate::http::json::ApiJson;
+use crate::http::problem::Problem;
+use crate::service::{Caller, invitations};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// admin, supervisor, pro_agent, agent or viewer.
+    pub role: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteResponse {
+    pub member: MemberView,
+    pub expires_at: DateTime<Utc>,
+    /// False when the mail service failed; the invitation stands and can be resent.
+    pub email_sent: bool,
+}
+
+/// Invite one member: they get an email with a one-time link to set a password.
+#[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = InviteRequest, security(("bearer" = [])),
+    responses((status = 201, body = InviteResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<InviteRequest>,
+) -> Result<(StatusCode, Json<InviteResponse>), Problem> {
+    let cmd = invitations::Invite {
+        email: r.email,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        role: r.role,
+    };
+    let done = invitations::invite(&s, &caller, cmd).await?;
+    let body = InviteResponse {
+        member: (&done.member).into(),
+        expires_at: done.invitation.expires_at,
+        email_sent: done.email_sent,
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}

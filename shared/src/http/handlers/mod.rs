@@ -1,0 +1,8 @@
+//! Endpoint handlers, one module per resource.
+pub mod accounts;
+pub mod auth;
+pub mod docs;
+pub mod invitations;
+pub mod members;
+pub mod pages;
+pub mod views;

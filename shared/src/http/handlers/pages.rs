@@ -1,0 +1,171 @@
+//! The invitation page a person opens from the email: plain HTML that works in any browser,
+//! in the account's language, with a clear page for every link that cannot be used.
+use crate::domain::account::Account;
+use crate::domain::invitation::LinkProblem;
+use crate::domain::locale::Language;
+use crate::http::AppState;
+use crate::http::problem::Problem;
+use crate::mail::i18n::t;
+use crate::service::invitations::{self, AcceptOutcome, LinkState};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+struct AcceptForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+/// The form to set a password.
+#[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(("token" = String, Query)),
+    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link")))]
+pub async fn accept_form(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let form: AcceptForm =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    Ok(match invitations::open_link(&s, &form.token).await? {
+        LinkState::Usable(found) => {
+            form_page(&found.account, &found.member.first_name, &form.token, None)
+        }
+        LinkState::Unusable(problem, account) => problem_page(problem, account.as_ref()),
+    })
+}
+
+/// Submit the password; the member becomes active.
+#[utoipa::path(post, path = "/invitations/accept", tag = "invitations",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
+pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
+    let form: AcceptForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    Ok(
+        match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation)
+            .await?
+        {
+            AcceptOutcome::Accepted(found) => {
+                let lang = found.account.language;
+                let company = found.account.company_name.as_str();
+                let body = format!(
+                    "<p>{}</p>",
+                    text(&t(
+                        lang,
+                        "accept-done",
+                        &[("company", company), ("email", found.member.email.as_str())]
+                    ))
+                );
+                page(
+                    StatusCode::OK,
+                    lang,
+                    &t(lang, "accept-done-title", &[]),
+                    &body,
+                )
+            }
+            AcceptOutcome::InvalidPassword(found, error) => {
+                let message = t(
+                    found.account.language,
+                    &format!("password-{}", error.code),
+                    &[],
+                );
+                let mut res = form_page(
+                    &found.account,
+                    &found.member.first_name,
+                    &form.token,
+                    Some(&message),
+                );
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                res
+            }
+            AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => {
+                problem_page(problem, account.as_ref())
+            }
+            AcceptOutcome::Rejected(LinkState::Usable(found)) => {
+                form_page(&found.account, &found.member.first_name, &form.token, None)
+            }
+        },
+    )
+}
+
+fn form_page(account: &Account, first_name: &str, token: &str, error: Option<&str>) -> Response {
+    let lang = account.language;
+    let company = account.company_name.as_str();
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>{intro}</p>{error}\
+         <form method=\"post\" action=\"/invitations/accept\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label>{pw}<input type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"12\" maxlength=\"128\" required></label>\
+         <label>{confirm}<input type=\"password\" name=\"password_confirmation\" autocomplete=\"new-password\" required></label>\
+         <p class=\"hint\">{rules}</p><button type=\"submit\">{submit}</button></form>",
+        intro = text(&t(
+            lang,
+            "accept-intro",
+            &[("name", first_name), ("company", company)]
+        )),
+        token = attr(token),
+        pw = text(&t(lang, "accept-password", &[])),
+        confirm = text(&t(lang, "accept-confirm", &[])),
+        rules = text(&t(lang, "accept-rules", &[])),
+        submit = text(&t(lang, "accept-submit", &[])),
+    );
+    page(
+        StatusCode::OK,
+        lang,
+        &t(lang, "accept-title", &[("company", company)]),
+        &body,
+    )
+}
+
+fn problem_page(problem: LinkProblem, account: Option<&Account>) -> Response {
+    let lang = account.map_or(Language::En, |a| a.language);
+    let (key, status) = match problem {
+        LinkProblem::Unknown => ("link-unknown", StatusCode::NOT_FOUND),
+        LinkProblem::Expired => ("link-expired", StatusCode::GONE),
+        LinkProblem::Used => ("link-used", StatusCode::GONE),
+        LinkProblem::Cancelled => ("link-cancelled", StatusCode::GONE),
+        LinkProblem::Replaced => ("link-replaced", StatusCode::GONE),
+    };
+    let body = format!("<p>{}</p>", text(&t(lang, key, &[])));
+    page(status, lang, &t(lang, &format!("{key}-title"), &[]), &body)
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1d2330}\
+label{display:block;margin:1rem 0}input{display:block;width:100%;padding:.5rem;margin-top:.25rem;box-sizing:border-box}\
+button{padding:.6rem 1.2rem;background:#2457d6;color:#fff;border:0;border-radius:4px}.error{color:#b00020}.hint{color:#555;font-size:.9rem}";
+
+fn page(status: StatusCode, lang: Language, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"{tag}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head><body><h1>{title}</h1>{body}</body></html>",
+        tag = lang.tag(),
+        title = text(title),
+    );
+    let mut res = (status, html).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The token is in the URL: keep it out of caches and other sites' logs.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    res
+}

@@ -1,0 +1,57 @@
+//! Response bodies: what clients see of the domain (never password hashes or token hashes).
+use crate::domain::locale::Language;
+use crate::domain::member::{Member, MemberSource, MemberStatus};
+use crate::domain::permissions::BasicRole;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: BasicRole,
+    pub status: MemberStatus,
+    pub source: MemberSource,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Member> for MemberView {
+    fn from(m: &Member) -> Self {
+        Self {
+            id: m.id.to_string(),
+            email: m.email.to_string(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            role: m.role,
+            status: m.status,
+            source: m.source,
+            created_at: m.created_at,
+            last_login_at: m.last_login_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub web_address: String,
+    pub company_name: String,
+    pub language: Language,
+    pub time_zone: String,
+}
+
+impl From<&crate::domain::account::Account> for AccountView {
+    fn from(a: &crate::domain::account::Account) -> Self {
+        Self {
+            id: a.id.to_string(),
+            web_address: a.web_address.to_string(),
+            company_name: a.company_name.clone(),
+            language: a.language,
+            time_zone: a.time_zone.as_str().to_owned(),
+        }
+    }
+}

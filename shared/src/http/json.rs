@@ -1,0 +1,156 @@
+//! A strict JSON body extractor: every way a body can be wrong becomes a clear 4xx problem.
+use super::problem::Problem;
+use crate::domain::FieldError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the body is larger than {} bytes", super::BODY_LIMIT),
+                )
+            } else {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    "the body could not be read",
+                )
+            }
+        })?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+            "the body is not valid UTF-8",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = field_error(&path, &inner.to_string());
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "some fields are not valid",
+                )
+                .with_errors(vec![field])
+            }
+            _ => malformed(&inner),
+        }
+    })?;
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(e: &serde_json::Error) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        format!("the body is not valid JSON: {e}"),
+    )
+}
+
+/// Turn serde's message into a field error a client can attach to a form field.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    let quoted = || message.split('`').nth(1).unwrap_or_default().to_owned();
+    let join = |name: String| {
+        if path == "." || path.is_empty() {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if message.starts_with("missing field") {
+        FieldError::new(&join(quoted()), "required", message)
+    } else if message.starts_with("unknown field") {
+        FieldError::new(&join(quoted()), "unknown_field", message)
+    } else {
+        let field = if path == "." {
+            String::new()
+        } else {
+            path.to_owned()
+        };
+        FieldError::new(&field, "invalid_type", message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        age: Option<u32>,
+    }
+
+    fn err(body: &[u8]) -> Problem {
+        parse::<Body>(body).unwrap_err()
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_has_its_own_answer() {
+        assert_eq!(err(b"{\"email\":").code, "malformed_json");
+        assert_eq!(err(b"{\"email\":\"a\"} trailing").code, "malformed_json");
+        assert_eq!(err(b"{\"email\":\"\xff\"}").code, "invalid_utf8");
+        let missing = err(b"{}");
+        assert_eq!(
+            (
+                missing.status,
+                missing.errors[0].field.as_str(),
+                missing.errors[0].code
+            ),
+            (422, "email", "required")
+        );
+        let unknown = err(b"{\"email\":\"a\",\"admin\":true}");
+        assert_eq!(
+            (unknown.errors[0].field.as_str(), unknown.errors[0].code),
+            ("admin", "unknown_field")
+        );
+        let wrong = err(b"{\"email\":5}");
+        assert_eq!(
+            (wrong.errors[0].field.as_str(), wrong.errors[0].code),
+            ("email", "invalid_type")
+        );
+        assert_eq!(err(b"[]").status, 422);
+        assert!(parse::<Body>(b"{\"email\":\"a\",\"age\":3}").is_ok());
+    }
+}

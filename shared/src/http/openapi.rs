@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+use super::handlers::{accounts, auth, docs, invitations, members, pages};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Roster", description = "Organization, membership and access management for a support helpdesk."),
+    paths(
+        accounts::create, auth::login, auth::refresh, auth::logout, members::me, members::list, members::get,
+        invitations::create, pages::accept_form, pages::accept_submit, docs::openapi,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::routes::ROUTES;
+
+    #[test]
+    fn every_route_is_described_and_nothing_else() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        for r in ROUTES {
+            assert!(
+                paths.get(r.path).and_then(|p| p.get(r.method)).is_some(),
+                "{} {} is not in the OpenAPI document",
+                r.method,
+                r.path
+            );
+        }
+        let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(described, ROUTES.len());
+    }
+}

@@ -1,0 +1,120 @@
+//! The route table: the single source of truth for paths, methods, handlers and who may call
+//! them. The local server mounts all of it; a Lambda function mounts the one route it is named
+//! after; a test checks `template.yaml` declares exactly these routes.
+use super::auth::{Access, authorize};
+use super::handlers::{accounts, auth, docs, invitations, members, pages};
+use super::problem::{method_not_allowed, not_found};
+use super::{AppState, BODY_LIMIT};
+use crate::domain::permissions::Permission;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Extension};
+use axum::middleware::from_fn_with_state;
+use axum::routing::MethodRouter;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The function's name: `_HANDLER` in Lambda, the resource name in `template.yaml`.
+    pub id: &'static str,
+    /// Lower-case HTTP method.
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! route_table {
+    ($( $id:literal : $method:ident $path:literal => $handler:path, $access:expr; )*) => {
+        pub const ROUTES: &[Route] = &[$( Route { id: $id, method: stringify!($method), path: $path, access: $access } ),*];
+
+        fn method_router(id: &str) -> Option<MethodRouter<AppState>> {
+            match id {
+                $( $id => Some(axum::routing::$method($handler)), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+use Access::{Member, Public};
+use Permission as P;
+
+route_table! {
+    "accounts-create":         post "/v1/accounts"        => accounts::create,       Public;
+    "auth-login":              post "/v1/auth/login"      => auth::login,            Public;
+    "auth-refresh":            post "/v1/auth/refresh"    => auth::refresh,          Public;
+    "auth-logout":             post "/v1/auth/logout"     => auth::logout,           Member;
+    "me-get":                  get  "/v1/me"              => members::me,            Member;
+    "members-list":            get  "/v1/members"         => members::list,          Access::Permission(P::MembersRead);
+    "members-get":             get  "/v1/members/{id}"    => members::get,           Access::Permission(P::MembersRead);
+    "invitations-create":      post "/v1/invitations"     => invitations::create,    Access::Permission(P::InvitationsManage);
+    "invitations-accept-form": get  "/invitations/accept" => pages::accept_form,     Public;
+    "invitations-accept":      post "/invitations/accept" => pages::accept_submit,   Public;
+    "openapi":                 get  "/openapi.json"       => docs::openapi,          Public;
+}
+
+pub fn find(id: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.id == id)
+}
+
+/// The router for every route (`only = None`) or for one function.
+pub fn router(state: AppState, only: Option<&str>) -> Router {
+    let mut app = Router::new();
+    for route in ROUTES.iter().filter(|r| only.is_none_or(|id| id == r.id)) {
+        let Some(handler) = method_router(route.id) else {
+            continue;
+        };
+        // Outer layer first: record the route's access rule, then enforce it.
+        let handler = handler
+            .route_layer(from_fn_with_state(state.clone(), authorize))
+            .route_layer(Extension(route.access));
+        app = app.route(route.path, handler);
+    }
+    app.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_ids_are_unique_and_every_route_has_a_handler() {
+        for (i, r) in ROUTES.iter().enumerate() {
+            assert!(
+                ROUTES.iter().skip(i + 1).all(|o| o.id != r.id),
+                "duplicate id {}",
+                r.id
+            );
+            assert!(
+                ROUTES
+                    .iter()
+                    .skip(i + 1)
+                    .all(|o| (o.method, o.path) != (r.method, r.path)),
+                "duplicate route {}",
+                r.id
+            );
+            assert!(method_router(r.id).is_some());
+        }
+    }
+
+    #[test]
+    fn only_the_documented_public_routes_skip_authentication() {
+        let public: Vec<_> = ROUTES
+            .iter()
+            .filter(|r| r.access == Access::Public)
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            public,
+            [
+                "accounts-create",
+                "auth-login",
+                "auth-refresh",
+                "invitations-accept-form",
+                "invitations-accept",
+                "openapi"
+            ]
+        );
+    }
+}

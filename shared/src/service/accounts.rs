@@ -1,0 +1,128 @@
+//! Sign-up (SPEC §1).
+use super::{Error, Result, Services, secrets};
+use crate::domain::FieldErrors;
+use crate::domain::account::{Account, AccountStatus, DEFAULT_INVITATION_VALIDITY_DAYS};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::email::Email;
+use crate::domain::ids::{AccountId, MemberId};
+use crate::domain::locale::{DateFormat, Language, TimeZone};
+use crate::domain::member::{Member, MemberSource, MemberStatus};
+use crate::domain::password::Password;
+use crate::domain::permissions::BasicRole;
+use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
+use crate::domain::web_address::WebAddress;
+use crate::store::{EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
+use chrono::Utc;
+
+pub struct SignUp {
+    pub web_address: String,
+    pub company_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub password: String,
+    pub language: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+pub struct SignedUp {
+    pub account: Account,
+    pub owner: Member,
+}
+
+pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
+    let mut errors = FieldErrors::new();
+    let web_address = errors.take(WebAddress::parse("web_address", &cmd.web_address));
+    let company = errors.take(required_text(
+        "company_name",
+        &cmd.company_name,
+        COMPANY_MAX,
+    ));
+    let first = errors.take(required_text("first_name", &cmd.first_name, NAME_MAX));
+    let last = errors.take(required_text("last_name", &cmd.last_name, NAME_MAX));
+    let email = errors.take(Email::parse("email", &cmd.email));
+    let password = errors.take(Password::parse("password", &cmd.password));
+    let language = errors.take(
+        cmd.language
+            .as_deref()
+            .map_or(Ok(Language::En), |l| Language::parse("language", l)),
+    );
+    let time_zone = errors.take(
+        cmd.time_zone
+            .as_deref()
+            .map_or(Ok(TimeZone::utc()), |t| TimeZone::parse("time_zone", t)),
+    );
+    errors.finish()?;
+    let (
+        Some(web_address),
+        Some(company),
+        Some(first),
+        Some(last),
+        Some(email),
+        Some(password),
+        Some(language),
+        Some(time_zone),
+    ) = (
+        web_address,
+        company,
+        first,
+        last,
+        email,
+        password,
+        language,
+        time_zone,
+    )
+    else {
+        return Err(Error::Internal("validation passed without values".into()));
+    };
+
+    let now = Utc::now();
+    let account = Account {
+        id: AccountId::new(),
+        web_address,
+        web_address_changed: false,
+        company_name: company,
+        language,
+        time_zone,
+        date_format: DateFormat::YearFirst,
+        invitation_validity_days: DEFAULT_INVITATION_VALIDITY_DAYS,
+        status: AccountStatus::Active,
+        created_at: now,
+        version: 1,
+    };
+    let owner = Member {
+        id: MemberId::new(),
+        account_id: account.id,
+        email,
+        first_name: first,
+        last_name: last,
+        role: BasicRole::Owner,
+        status: MemberStatus::Active,
+        source: MemberSource::Manual,
+        created_at: now,
+        last_login_at: None,
+        password_hash: Some(secrets::hash_password(password.expose().to_owned()).await?),
+        version: 1,
+    };
+    let audit = AuditEntry::new(
+        Actor::Member {
+            id: owner.id,
+            name: owner.full_name(),
+        },
+        "account.created",
+        "account",
+        account.id,
+        serde_json::json!({ "web_address": account.web_address, "company_name": account.company_name, "owner_id": owner.id }),
+    );
+    match s.store.create_account(&account, &owner, &audit).await {
+        Ok(()) => Ok(SignedUp { account, owner }),
+        Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => Err(Error::conflict(
+            "web_address_taken",
+            "this web address is already in use; choose another",
+        )),
+        Err(StoreError::Conflict(EMAIL_TAKEN)) => Err(Error::Internal(
+            "a new account already had its owner's email".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,56 @@
+use crate::domain::FieldError;
+use crate::store::StoreError;
+
+/// What a use case can answer besides success; the HTTP layer maps each to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("this account is being deleted")]
+    Gone,
+    #[error("{0}")]
+    RateLimited(&'static str),
+    #[error("a service Roster depends on is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for Error {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Error::Validation(errors)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => Error::Unavailable(m),
+            // A conflict nobody mapped is a lost race on an invariant: ask the client to retry.
+            StoreError::Conflict(guard) => Error::conflict(
+                "conflict",
+                format!("the change conflicted with another ({guard}); retry"),
+            ),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Use cases: one function per operation. Each checks the caller's permission, applies the
+//! domain rules and hands the store one atomic unit of work (the change plus its audit entry).
+pub mod accounts;
+pub mod auth;
+mod caller;
+mod error;
+pub mod invitations;
+pub mod members;
+pub mod secrets;
+
+pub use caller::Caller;
+pub use error::{Error, Result};
+
+use crate::config::Config;
+use crate::mail::Mailer;
+use crate::store::Store;
+use secrets::Keys;
+
+/// Everything a request needs, built once per process (outside the Lambda handler).
+pub struct Services {
+    pub config: Config,
+    pub store: Store,
+    pub mailer: Mailer,
+    pub keys: Keys,
+}
+
+impl Services {
+    /// Build the clients, fetch the signing secret and warm the table connection.
+    pub async fn from_env() -> std::result::Result<Self, String> {
+        let config = Config::from_env()?;
+        let sdk = crate::config::aws_config().await;
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
+        let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let (keys, ()) = tokio::join!(
+            Keys::fetch(&secrets, &config.signing_secret_id),
+            store.warm_up()
+        );
+        Ok(Self {
+            config,
+            store,
+            mailer,
+            keys: keys?,
+        })
+    }
+}

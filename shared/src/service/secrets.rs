@@ -1,0 +1,252 @@
+//! Tokens, hashes and signatures: random one-time tokens (stored only as SHA-256), argon2id
+//! password hashes, the JWT access token and HMAC-signed cursors.
+use super::{Error, Result};
+use crate::domain::ids::{AccountId, MemberId, SessionId};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Access tokens are short-lived; the refresh token renews them.
+pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
+const ISSUER: &str = "roster";
+
+/// 256-bit random token, URL-safe.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    B64.encode(bytes)
+}
+
+/// What is stored instead of a token: its SHA-256, hex. Tokens have 256 bits of entropy, so a
+/// fast hash is enough (no salt or stretching needed, unlike passwords).
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// argon2id with the crate's defaults, which are OWASP's (19 MiB, 2 passes, 1 lane). CPU-heavy,
+/// so it runs off the async workers.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// Verify a password; with no stored hash it still spends the same time, so a response never
+/// reveals whether the email exists.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZCd2Dj2sLpsGmqBOoEyJ3XxXHedZ8FhuqAW3Ub2cX6I";
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let ok = PasswordHash::new(&stored)
+            .map(|h| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && known
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// Member id.
+    pub sub: String,
+    /// Account id: the only source of the tenant for a request.
+    pub acc: String,
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    cursor: Vec<u8>,
+}
+
+impl Keys {
+    /// Derive separate keys for each use from one secret.
+    pub fn from_secret(secret: &[u8]) -> Result<Self> {
+        if secret.len() < 32 {
+            return Err(Error::Internal(
+                "the signing secret must have at least 32 bytes".into(),
+            ));
+        }
+        let derive = |label: &[u8]| -> Result<Vec<u8>> {
+            let mut mac =
+                HmacSha256::new_from_slice(secret).map_err(|e| Error::Internal(e.to_string()))?;
+            mac.update(label);
+            Ok(mac.finalize().into_bytes().to_vec())
+        };
+        let jwt = derive(b"roster/jwt/v1")?;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(&jwt),
+            decoding: DecodingKey::from_secret(&jwt),
+            cursor: derive(b"roster/cursor/v1")?,
+        })
+    }
+
+    pub async fn fetch(
+        client: &aws_sdk_secretsmanager::Client,
+        id: &str,
+    ) -> std::result::Result<Self, String> {
+        let out = client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "reading secret {id}: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                )
+            })?;
+        let secret = out
+            .secret_string()
+            .ok_or_else(|| format!("secret {id} has no string value"))?;
+        Self::from_secret(secret.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    pub fn access_token(
+        &self,
+        a: AccountId,
+        m: MemberId,
+        sid: SessionId,
+        now: i64,
+    ) -> Result<String> {
+        let claims = AccessClaims {
+            iss: ISSUER.into(),
+            sub: m.to_string(),
+            acc: a.to_string(),
+            sid: sid.to_string(),
+            iat: now,
+            exp: now + ACCESS_TTL_SECONDS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Signature, algorithm, issuer and expiry are all checked; any failure is just "unauthenticated".
+    pub fn verify_access(&self, token: &str) -> Result<(AccountId, MemberId, SessionId)> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_issuer(&[ISSUER]);
+        v.leeway = 5;
+        let bad = || Error::Unauthenticated("the access token is invalid or expired");
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|_| bad())?;
+        let c = data.claims;
+        match (
+            AccountId::parse(&c.acc),
+            MemberId::parse(&c.sub),
+            SessionId::parse(&c.sid),
+        ) {
+            (Some(a), Some(m), Some(s)) => Ok((a, m, s)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// An opaque cursor: the position plus the account it belongs to, HMAC-signed so it can be
+    /// neither edited nor replayed against another account.
+    pub fn sign_cursor(&self, account: AccountId, position: &str) -> String {
+        let payload = B64.encode(format!("{account}|{position}"));
+        format!("{payload}.{}", B64.encode(self.mac(payload.as_bytes())))
+    }
+
+    pub fn open_cursor(&self, account: AccountId, cursor: &str) -> Option<String> {
+        let (payload, sig) = cursor.split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        let mut mac = HmacSha256::new_from_slice(&self.cursor).ok()?;
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).ok()?;
+        let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let (acc, position) = decoded.split_once('|')?;
+        (acc == account.to_string()).then(|| position.to_owned())
+    }
+
+    fn mac(&self, data: &[u8]) -> Vec<u8> {
+        let Ok(mut mac) = HmacSha256::new_from_slice(&self.cursor) else {
+            return Vec::new();
+        };
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::from_secret(&[7u8; 32]).unwrap()
+    }
+
+    #[test]
+    fn tokens_are_256_bit_and_only_their_hash_is_kept() {
+        let t = random_token();
+        assert_eq!(B64.decode(&t).unwrap().len(), 32);
+        assert_ne!(random_token(), t);
+        assert_eq!(token_hash(&t).len(), 64);
+        assert!(!token_hash(&t).contains(&t));
+    }
+
+    #[test]
+    fn access_tokens_verify_and_expire() {
+        let k = keys();
+        let (a, m, s) = (AccountId::new(), MemberId::new(), SessionId::new());
+        let now = chrono::Utc::now().timestamp();
+        let t = k.access_token(a, m, s, now).unwrap();
+        assert_eq!(k.verify_access(&t).unwrap(), (a, m, s));
+        let old = k
+            .access_token(a, m, s, now - ACCESS_TTL_SECONDS - 60)
+            .unwrap();
+        assert!(k.verify_access(&old).is_err());
+        let other = Keys::from_secret(&[8u8; 32]).unwrap();
+        assert!(other.verify_access(&t).is_err(), "signed with another key");
+    }
+
+    #[test]
+    fn cursors_cannot_be_edited_or_moved_to_another_account() {
+        let k = keys();
+        let (a, b) = (AccountId::new(), AccountId::new());
+        let c = k.sign_cursor(a, "MEMBER#x");
+        assert_eq!(k.open_cursor(a, &c).as_deref(), Some("MEMBER#x"));
+        assert_eq!(k.open_cursor(b, &c), None);
+        let forged = format!(
+            "{}.{}",
+            B64.encode(format!("{b}|MEMBER#x")),
+            c.split_once('.').unwrap().1
+        );
+        assert_eq!(k.open_cursor(b, &forged), None);
+        assert_eq!(k.open_cursor(a, "garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await);
+        assert!(!verify_password("wrong horse battery".into(), Some(h)).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+}

@@ -1,0 +1,47 @@
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// Store failures, kept apart so a failed condition is never confused with throttling.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write failed; names which invariant (see `tx::Guard`).
+    #[error("condition failed: {0}")]
+    Conflict(&'static str),
+    #[error("storage is busy or unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored item does not match its type: {0}")]
+    Corrupt(String),
+    #[error("storage request failed: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err.code().unwrap_or_default().to_owned();
+        match code.as_str() {
+            "ConditionalCheckFailedException" => StoreError::Conflict("condition"),
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "InternalServerError" => StoreError::Unavailable(code),
+            _ => StoreError::Other(format!("{code}: {}", aws_smithy_error_message(&err))),
+        }
+    }
+
+    pub(crate) fn build(err: impl std::fmt::Display) -> Self {
+        StoreError::Other(format!("request could not be built: {err}"))
+    }
+}
+
+fn aws_smithy_error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
+    match err {
+        SdkError::ServiceError(e) => e.err().message().unwrap_or_default().to_owned(),
+        other => format!("{:?}", std::mem::discriminant(other))
+            .replace("Discriminant", "transport error"),
+    }
+}

@@ -1,0 +1,87 @@
+//! Every key format of the table, in one place. The partition key carries the account, so a
+//! query can never cross tenants; the few global lookups are their own items, listed here.
+use super::Item;
+use crate::domain::email::Email;
+use crate::domain::ids::{AccountId, AuditId, MemberId, SessionId};
+use crate::domain::web_address::WebAddress;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub(crate) fn new(pk: String, sk: String) -> Self {
+        Self { pk, sk }
+    }
+
+    pub(crate) fn to_item(&self) -> Item {
+        Item::from([
+            (PK.into(), AttributeValue::S(self.pk.clone())),
+            (SK.into(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+
+    pub(crate) fn matches(&self, item: &Item) -> bool {
+        matches!(item.get(PK), Some(AttributeValue::S(p)) if *p == self.pk)
+            && matches!(item.get(SK), Some(AttributeValue::S(s)) if *s == self.sk)
+    }
+}
+
+pub fn account_pk(a: AccountId) -> String {
+    format!("ACCOUNT#{a}")
+}
+
+/// The account's settings item.
+pub fn account(a: AccountId) -> Key {
+    Key::new(account_pk(a), "ACCOUNT".into())
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub fn member(a: AccountId, m: MemberId) -> Key {
+    Key::new(account_pk(a), format!("{MEMBER_PREFIX}{m}"))
+}
+
+/// Uniqueness of a member's email within the account (case-insensitive: `Email` is lower case).
+pub fn member_email(a: AccountId, e: &Email) -> Key {
+    Key::new(account_pk(a), format!("MEMBEREMAIL#{e}"))
+}
+
+pub fn invitation(a: AccountId, m: MemberId) -> Key {
+    Key::new(account_pk(a), format!("INVITATION#{m}"))
+}
+
+pub fn session(a: AccountId, s: SessionId) -> Key {
+    Key::new(account_pk(a), format!("SESSION#{s}"))
+}
+
+pub fn login_failures(a: AccountId, e: &Email) -> Key {
+    Key::new(account_pk(a), format!("LOGINFAIL#{e}"))
+}
+
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+pub fn audit(a: AccountId, id: AuditId) -> Key {
+    Key::new(account_pk(a), format!("{AUDIT_PREFIX}{id}"))
+}
+
+/// Global: web address → account. Its existence is the uniqueness of the address.
+pub fn web_address(w: &WebAddress) -> Key {
+    Key::new(format!("WEBADDRESS#{w}"), "WEBADDRESS".into())
+}
+
+/// Global: invitation token hash → invitation (the link carries no account).
+pub fn invitation_token(token_hash: &str) -> Key {
+    Key::new(format!("INVTOKEN#{token_hash}"), "INVTOKEN".into())
+}
+
+/// Sort key of a member item → member id (for cursors).
+pub fn member_sk_to_id(sk: &str) -> Option<MemberId> {
+    sk.strip_prefix(MEMBER_PREFIX).and_then(MemberId::parse)
+}

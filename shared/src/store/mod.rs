@@ -1,0 +1,114 @@
+//! DynamoDB, single-table design. Nothing outside this module builds a key or touches
+//! `AttributeValue`; the store has no rules about content — services enforce them.
+mod accounts;
+mod error;
+mod invitations;
+pub mod keys;
+mod members;
+pub mod schema;
+mod sessions;
+mod tx;
+
+pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
+pub use error::{StoreError, StoreResult};
+pub use invitations::InvitationByToken;
+pub use members::{CallerRecords, MemberPage};
+pub use sessions::Session;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One cheap read during init so the first request does not pay for the connection.
+    pub async fn warm_up(&self) {
+        let _ = self
+            .get_raw(&keys::Key::new("WARMUP".into(), "WARMUP".into()))
+            .await;
+    }
+
+    async fn get_raw(&self, key: &keys::Key) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &keys::Key) -> StoreResult<Option<T>> {
+        self.get_raw(key).await?.map(from_item).transpose()
+    }
+
+    /// Several items of any partitions in one round trip; missing ones are absent from the map.
+    async fn batch_get(&self, wanted: &[&keys::Key]) -> StoreResult<Vec<Item>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut request = KeysAndAttributes::builder().consistent_read(true);
+        for k in wanted {
+            request = request.keys(k.to_item());
+        }
+        let request = request.build().map_err(StoreError::build)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            // A handful of keys is never throttled partially in practice; treat it as a failure.
+            return Err(StoreError::Unavailable(
+                "batch read was only partly processed".into(),
+            ));
+        }
+        Ok(out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default())
+    }
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn to_item<T: serde::Serialize>(key: &keys::Key, value: &T) -> StoreResult<Item> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.extend(key.to_item());
+    Ok(item)
+}
+
+/// Pick the item with this sort key out of a batch answer.
+pub(crate) fn take_item(items: &mut Vec<Item>, key: &keys::Key) -> Option<Item> {
+    let pos = items.iter().position(|i| key.matches(i))?;
+    Some(items.swap_remove(pos))
+}

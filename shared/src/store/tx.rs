@@ -1,0 +1,174 @@
+//! One atomic unit of work: the change and its audit entry, with the invariants as conditions.
+use super::keys::{Key, PK};
+use super::{Item, Store, StoreError, StoreResult, to_item};
+use crate::domain::audit::AuditEntry;
+use crate::domain::ids::AccountId;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+/// DynamoDB's limit of actions in one transaction.
+const MAX_ACTIONS: usize = 100;
+
+#[derive(Default)]
+pub(crate) struct Tx {
+    actions: Vec<TransactWriteItem>,
+    /// For each action, the invariant its condition protects (reported on failure).
+    guards: Vec<&'static str>,
+}
+
+/// A conditional update: `SET`/`REMOVE` expression, its condition and values.
+pub(crate) struct Change<'a> {
+    pub update: &'a str,
+    pub condition: &'a str,
+    pub values: Vec<(&'a str, AttributeValue)>,
+    pub names: Vec<(&'a str, &'a str)>,
+}
+
+impl Tx {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create an item that must not exist yet; `guard` names the invariant (e.g. `email_taken`).
+    pub fn create<T: serde::Serialize>(
+        &mut self,
+        guard: &'static str,
+        key: &Key,
+        value: &T,
+    ) -> StoreResult<()> {
+        let item = to_item(key, value)?;
+        self.create_raw(guard, item)
+    }
+
+    pub fn create_raw(&mut self, guard: &'static str, item: Item) -> StoreResult<()> {
+        let put = Put::builder()
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK);
+        self.push_put(guard, put)
+    }
+
+    pub fn update(
+        &mut self,
+        guard: &'static str,
+        key: &Key,
+        change: Change<'_>,
+    ) -> StoreResult<()> {
+        let mut update = Update::builder()
+            .set_key(Some(key.to_item()))
+            .update_expression(change.update)
+            .condition_expression(change.condition);
+        for (k, v) in change.values {
+            update = update.expression_attribute_values(k, v);
+        }
+        for (k, v) in change.names {
+            update = update.expression_attribute_names(k, v);
+        }
+        let update = update
+            .table_name(String::new())
+            .build()
+            .map_err(StoreError::build)?;
+        self.push(guard, TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Delete an item that must exist.
+    pub fn delete_existing(&mut self, guard: &'static str, key: &Key) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .set_key(Some(key.to_item()))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .table_name(String::new())
+            .build()
+            .map_err(StoreError::build)?;
+        self.push(guard, TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The audit entry that goes with this change; its id is fresh, so it never collides.
+    pub fn audit(&mut self, account: AccountId, entry: &AuditEntry) -> StoreResult<()> {
+        self.create("audit", &super::keys::audit(account, entry.id), entry)
+    }
+
+    fn push_put(
+        &mut self,
+        guard: &'static str,
+        put: aws_sdk_dynamodb::types::builders::PutBuilder,
+    ) -> StoreResult<()> {
+        let put = put
+            .table_name(String::new())
+            .build()
+            .map_err(StoreError::build)?;
+        self.push(guard, TransactWriteItem::builder().put(put).build())
+    }
+
+    fn push(&mut self, guard: &'static str, action: TransactWriteItem) -> StoreResult<()> {
+        if self.actions.len() >= MAX_ACTIONS {
+            return Err(StoreError::Other(format!(
+                "a transaction holds at most {MAX_ACTIONS} actions"
+            )));
+        }
+        self.actions.push(action);
+        self.guards.push(guard);
+        Ok(())
+    }
+
+    pub async fn commit(self, store: &Store) -> StoreResult<()> {
+        let actions = self
+            .actions
+            .into_iter()
+            .map(|a| with_table(a, store.table()))
+            .collect::<Vec<_>>();
+        let result = store
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    let failed = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    match failed {
+                        Some(i) => Err(StoreError::Conflict(
+                            self.guards.get(i).copied().unwrap_or("condition"),
+                        )),
+                        // Cancelled for contention with another transaction: safe to retry.
+                        None => Err(StoreError::Unavailable(format!(
+                            "transaction cancelled: {cancelled}"
+                        ))),
+                    }
+                }
+                other => Err(StoreError::Other(other.to_string())),
+            },
+        }
+    }
+}
+
+/// Builders need a table name to build; the real one is filled in at commit.
+fn with_table(mut action: TransactWriteItem, table: &str) -> TransactWriteItem {
+    if let Some(p) = action.put.as_mut() {
+        p.table_name = table.to_owned();
+    }
+    if let Some(u) = action.update.as_mut() {
+        u.table_name = table.to_owned();
+    }
+    if let Some(d) = action.delete.as_mut() {
+        d.table_name = table.to_owned();
+    }
+    if let Some(c) = action.condition_check.as_mut() {
+        c.table_name = table.to_owned();
+    }
+    action
+}
+
+/// `HashMap` literal helper for expression values.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
