@@ -9,6 +9,7 @@ ensure_venv stack
 ensure_venv lint
 ensure_node_modules
 
+export SAM_CLI_TELEMETRY=0
 log "checking template.yaml (cfn-lint, sam validate --lint)"
 "$VENV/lint/bin/cfn-lint" template.yaml
 AWS_DEFAULT_REGION=us-east-1 "$VENV/lint/bin/sam" validate --lint --template-file template.yaml >/dev/null

@@ -1,1 +1,236 @@
+//! Helpers for the end-to-end tests: a client of the local API (started by `infra/test.sh`),
+//! the SES stand-in's mailbox and a DynamoDB client to check what was (not) written.
+use aws_sdk_dynamodb::types::AttributeValue;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
 
+pub struct Stack {
+    pub api: String,
+    pub mailbox: String,
+    pub http: reqwest::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `bash infra/test.sh`"))
+}
+
+/// A fresh handle per test: each `#[tokio::test]` has its own runtime, and clients must not
+/// outlive theirs.
+pub async fn stack() -> Stack {
+    let sdk = roster::config::aws_config().await;
+    Stack {
+        api: env("ROSTER_API_URL"),
+        mailbox: env("ROSTER_MAILBOX_URL"),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
+        dynamo: aws_sdk_dynamodb::Client::new(&sdk),
+        table: env("ROSTER_TABLE"),
+    }
+}
+
+/// A web address no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Response {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    /// A problem+json answer with this status; returns its `code`.
+    pub fn problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.text);
+        assert_eq!(self.body["status"], status);
+        self.body["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        &self.body
+    }
+}
+
+pub struct Account {
+    pub id: String,
+    pub web_address: String,
+    pub owner_id: String,
+    pub owner_email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+impl Stack {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Response {
+        let res = req.send().await.expect("request reaches the API");
+        let status = res.status();
+        let content_type =
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response { status, content_type, body, text }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub fn sign_up_body(&self, web_address: &str, email: &str) -> Value {
+        json!({
+            "web_address": web_address, "company_name": "Acme Support", "first_name": "Olive",
+            "last_name": "Owner", "email": email, "password": PASSWORD,
+        })
+    }
+
+    /// Sign up a new account (with optional extra fields) and log its owner in.
+    pub async fn account_with(&self, extra: Value) -> Account {
+        let web_address = unique("acme");
+        let owner_email = format!("owner@{web_address}.test");
+        let mut body = self.sign_up_body(&web_address, &owner_email);
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let created = self.post("/v1/accounts", None, body).await;
+        let created = created.ok(201);
+        let tokens = self.login(&web_address, &owner_email, PASSWORD).await;
+        let tokens = tokens.ok(200);
+        Account {
+            id: created["account"]["id"].as_str().unwrap().to_owned(),
+            web_address,
+            owner_id: created["owner"]["id"].as_str().unwrap().to_owned(),
+            owner_email,
+            token: tokens["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: tokens["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn account(&self) -> Account {
+        self.account_with(json!({})).await
+    }
+
+    pub async fn login(&self, web_address: &str, email: &str, password: &str) -> Response {
+        self.post("/v1/auth/login", None, json!({ "web_address": web_address, "email": email, "password": password }))
+            .await
+    }
+
+    pub async fn invite(&self, account: &Account, email: &str, role: &str) -> Response {
+        let body = json!({ "email": email, "first_name": "Ivy", "last_name": "Invitee", "role": role });
+        self.post("/v1/invitations", Some(&account.token), body).await
+    }
+
+    /// The newest email the SES stand-in holds for this address (waits briefly for it).
+    pub async fn mail_to(&self, address: &str) -> Value {
+        for _ in 0..50 {
+            let store: Value =
+                self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
+            let found = store["emails"].as_array().into_iter().flatten().rev().find(|m| {
+                m["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t.as_str() == Some(address)))
+            });
+            if let Some(mail) = found {
+                return mail.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no email to {address} reached the mailbox");
+    }
+
+    pub async fn mails_to(&self, address: &str) -> usize {
+        let store: Value = self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
+        store["emails"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["destination"]["to"][0].as_str() == Some(address))
+            .count()
+    }
+
+    /// Every item of an account's partition, read straight from DynamoDB.
+    pub async fn partition(&self, account_id: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        let pk = roster::store::keys::account_pk(roster::domain::ids::AccountId::parse(account_id).unwrap());
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// Sort keys of the partition, for before/after comparisons.
+    pub async fn partition_keys(&self, account_id: &str) -> Vec<String> {
+        let mut keys: Vec<String> =
+            self.partition(account_id).await.iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// The audit actions recorded for an account, oldest first.
+    pub async fn audit_actions(&self, account_id: &str) -> Vec<String> {
+        self.partition(account_id)
+            .await
+            .iter()
+            .filter(|i| {
+                i.get("sk")
+                    .and_then(|s| s.as_s().ok())
+                    .is_some_and(|s| s.starts_with(roster::store::keys::AUDIT_PREFIX))
+            })
+            .filter_map(|i| i.get("action")?.as_s().ok().cloned())
+            .collect()
+    }
+
+    pub async fn item_exists(&self, key: &roster::store::keys::Key) -> bool {
+        self.dynamo
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.pk.clone()))
+            .key("sk", AttributeValue::S(key.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .is_some()
+    }
+}
+
+/// The accept link's token from an invitation email.
+pub fn token_from(mail: &Value) -> String {
+    let text = mail["body"]["text"].as_str().unwrap();
+    let start = text.find("token=").expect("the email has a link") + "token=".len();
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}

@@ -14,9 +14,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
-        let need = |name: &str| {
-            env::var(name).map_err(|_| format!("environment variable {name} is not set"))
-        };
+        let need = |name: &str| env::var(name).map_err(|_| format!("environment variable {name} is not set"));
         Ok(Self {
             table: need("ROSTER_TABLE")?,
             public_url: need("ROSTER_PUBLIC_URL")?.trim_end_matches('/').to_owned(),
@@ -31,10 +29,10 @@ impl Config {
 pub async fn aws_config() -> aws_config::SdkConfig {
     use aws_credential_types::provider::ProvideCredentials as _;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    if let Some(provider) = config.credentials_provider() {
-        if let Err(e) = provider.provide_credentials().await {
-            tracing::warn!(error = %e, "could not resolve AWS credentials at start");
-        }
+    if let Some(provider) = config.credentials_provider()
+        && let Err(e) = provider.provide_credentials().await
+    {
+        tracing::warn!(error = %e, "could not resolve AWS credentials at start");
     }
     config
 }

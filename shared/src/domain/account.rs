@@ -34,10 +34,6 @@ pub const DEFAULT_INVITATION_VALIDITY_DAYS: u32 = 7;
 
 impl Account {
     pub fn locale(&self) -> Locale {
-        Locale {
-            language: self.language,
-            time_zone: self.time_zone.clone(),
-            date_format: self.date_format,
-        }
+        Locale { language: self.language, time_zone: self.time_zone.clone(), date_format: self.date_format }
     }
 }

@@ -15,30 +15,16 @@ impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new(
-                field,
-                "required",
-                "an email address is required",
-            ));
+            return Err(FieldError::new(field, "required", "an email address is required"));
         }
         if trimmed.len() > MAX_LEN {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                "an email address has at most 254 characters",
-            ));
+            return Err(FieldError::new(field, "too_long", "an email address has at most 254 characters"));
         }
         // Display names ("Ann <ann@x>") are not addresses; email_address accepts them otherwise.
         let plain = !trimmed.contains(['<', '>', ' ']);
-        let domain_ok = trimmed
-            .rsplit_once('@')
-            .is_some_and(|(_, d)| d.contains('.') && !d.ends_with('.'));
+        let domain_ok = trimmed.rsplit_once('@').is_some_and(|(_, d)| d.contains('.') && !d.ends_with('.'));
         if !plain || !domain_ok || !email_address::EmailAddress::is_valid(trimmed) {
-            return Err(FieldError::new(
-                field,
-                "invalid",
-                "this is not a valid email address",
-            ));
+            return Err(FieldError::new(field, "invalid", "this is not a valid email address"));
         }
         Ok(Self(trimmed.to_lowercase()))
     }
@@ -71,15 +57,7 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_refused_with_a_reason() {
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.com",
-            "ann@localhost",
-            "Ann <ann@example.com>",
-            "a b@example.com",
-        ] {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@localhost", "Ann <ann@example.com>", "a b@example.com"] {
             let err = Email::parse("email", bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
         }

@@ -12,11 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), code, message: message.into() }
     }
 }
 
@@ -46,10 +42,6 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing failed.
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
 }

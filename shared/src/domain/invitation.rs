@@ -73,28 +73,15 @@ mod tests {
     use super::*;
 
     fn pending(now: DateTime<Utc>) -> Invitation {
-        Invitation::new(
-            AccountId::new(),
-            MemberId::new(),
-            MemberId::new(),
-            "h1".into(),
-            now,
-            7,
-        )
+        Invitation::new(AccountId::new(), MemberId::new(), MemberId::new(), "h1".into(), now, 7)
     }
 
     #[test]
     fn a_link_is_valid_for_exactly_the_configured_days() {
         let now = Utc::now();
         let inv = pending(now);
-        assert_eq!(
-            inv.usable_at("h1", now + Duration::days(7) - Duration::seconds(1)),
-            Ok(())
-        );
-        assert_eq!(
-            inv.usable_at("h1", now + Duration::days(7)),
-            Err(LinkProblem::Expired)
-        );
+        assert_eq!(inv.usable_at("h1", now + Duration::days(7) - Duration::seconds(1)), Ok(()));
+        assert_eq!(inv.usable_at("h1", now + Duration::days(7)), Err(LinkProblem::Expired));
     }
 
     #[test]
@@ -110,9 +97,6 @@ mod tests {
     #[test]
     fn an_older_link_stops_working_when_a_new_one_is_sent() {
         let now = Utc::now();
-        assert_eq!(
-            pending(now).usable_at("h0", now),
-            Err(LinkProblem::Replaced)
-        );
+        assert_eq!(pending(now).usable_at("h0", now), Err(LinkProblem::Replaced));
     }
 }

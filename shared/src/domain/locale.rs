@@ -50,16 +50,9 @@ impl Language {
     }
 
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|l| l.tag() == raw)
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    "invalid",
-                    "language is one of ko, en, ja, zh-Hans, zh-Hant, th, id, vi",
-                )
-            })
+        Self::ALL.into_iter().find(|l| l.tag() == raw).ok_or_else(|| {
+            FieldError::new(field, "invalid", "language is one of ko, en, ja, zh-Hans, zh-Hant, th, id, vi")
+        })
     }
 }
 
@@ -76,11 +69,7 @@ impl DateFormat {
         match raw {
             "YYYY.MM.DD" => Ok(Self::YearFirst),
             "MM.DD.YYYY" => Ok(Self::MonthFirst),
-            _ => Err(FieldError::new(
-                field,
-                "invalid",
-                "date display is YYYY.MM.DD or MM.DD.YYYY",
-            )),
+            _ => Err(FieldError::new(field, "invalid", "date display is YYYY.MM.DD or MM.DD.YYYY")),
         }
     }
 }
@@ -92,15 +81,9 @@ pub struct TimeZone(String);
 
 impl TimeZone {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        raw.parse::<Tz>()
-            .map(|tz| Self(tz.name().to_owned()))
-            .map_err(|_| {
-                FieldError::new(
-                    field,
-                    "invalid",
-                    "time zone is an IANA name such as Asia/Seoul or Europe/Paris",
-                )
-            })
+        raw.parse::<Tz>().map(|tz| Self(tz.name().to_owned())).map_err(|_| {
+            FieldError::new(field, "invalid", "time zone is an IANA name such as Asia/Seoul or Europe/Paris")
+        })
     }
 
     pub fn utc() -> Self {
@@ -152,10 +135,7 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(
-            TimeZone::parse("time_zone", "Asia/Seoul").unwrap().as_str(),
-            "Asia/Seoul"
-        );
+        assert_eq!(TimeZone::parse("time_zone", "Asia/Seoul").unwrap().as_str(), "Asia/Seoul");
         assert!(TimeZone::parse("time_zone", "Mars/Olympus").is_err());
         assert!(TimeZone::parse("time_zone", "+09:00").is_err());
     }

@@ -14,25 +14,13 @@ impl Password {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let len = raw.chars().count();
         if len < MIN {
-            return Err(FieldError::new(
-                field,
-                "too_short",
-                format!("a password has at least {MIN} characters"),
-            ));
+            return Err(FieldError::new(field, "too_short", format!("a password has at least {MIN} characters")));
         }
         if len > MAX {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("a password has at most {MAX} characters"),
-            ));
+            return Err(FieldError::new(field, "too_long", format!("a password has at most {MAX} characters")));
         }
         if is_common(raw) {
-            return Err(FieldError::new(
-                field,
-                "too_common",
-                "this password is too common; choose another",
-            ));
+            return Err(FieldError::new(field, "too_common", "this password is too common; choose another"));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -56,11 +44,7 @@ fn is_common(raw: &str) -> bool {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .any(|common| {
-            lower == common
-                || core == common
-                || (core.len() >= 4 && core.split(common).all(str::is_empty))
-        })
+        .any(|common| lower == common || core == common || (core.len() >= 4 && core.split(common).all(str::is_empty)))
 }
 
 #[cfg(test)]
@@ -69,35 +53,18 @@ mod tests {
 
     #[test]
     fn length_bounds() {
-        assert_eq!(
-            Password::parse("password", "short").unwrap_err().code,
-            "too_short"
-        );
-        assert_eq!(
-            Password::parse("password", &"x".repeat(129))
-                .unwrap_err()
-                .code,
-            "too_long"
-        );
+        assert_eq!(Password::parse("password", "short").unwrap_err().code, "too_short");
+        assert_eq!(Password::parse("password", &"x".repeat(129)).unwrap_err().code, "too_long");
         assert!(Password::parse("password", "correct horse battery").is_ok());
         assert!(Password::parse("password", &"Zq9!".repeat(32)).is_ok());
     }
 
     #[test]
     fn common_passwords_are_refused_even_when_decorated() {
-        for bad in [
-            "password1234",
-            "Password1234!",
-            "qwertyuiop123",
-            "123456789012",
-            "iloveyou2026!!",
-            "passwordpassword",
-        ] {
-            assert_eq!(
-                Password::parse("password", bad).unwrap_err().code,
-                "too_common",
-                "{bad}"
-            );
+        for bad in
+            ["password1234", "Password1234!", "qwertyuiop123", "123456789012", "iloveyou2026!!", "passwordpassword"]
+        {
+            assert_eq!(Password::parse("password", bad).unwrap_err().code, "too_common", "{bad}");
         }
     }
 

@@ -70,14 +70,8 @@ const ALL: &[Permission] = &[
     P::ApiKeysManage,
 ];
 
-const READ_ONLY: &[Permission] = &[
-    P::MembersRead,
-    P::RolesRead,
-    P::GroupsRead,
-    P::OrganizationsRead,
-    P::UsersRead,
-    P::SettingsRead,
-];
+const READ_ONLY: &[Permission] =
+    &[P::MembersRead, P::RolesRead, P::GroupsRead, P::OrganizationsRead, P::UsersRead, P::SettingsRead];
 
 /// The one role table. Basic roles are defined here and cannot be edited.
 pub const BASIC_ROLES: &[(BasicRole, &str, &[Permission])] = &[
@@ -115,14 +109,7 @@ pub const BASIC_ROLES: &[(BasicRole, &str, &[Permission])] = &[
     (
         BasicRole::Agent,
         "Agent",
-        &[
-            P::MembersRead,
-            P::GroupsRead,
-            P::AssignmentsCreate,
-            P::OrganizationsRead,
-            P::UsersRead,
-            P::UsersManage,
-        ],
+        &[P::MembersRead, P::GroupsRead, P::AssignmentsCreate, P::OrganizationsRead, P::UsersRead, P::UsersManage],
     ),
     (BasicRole::Viewer, "Viewer", READ_ONLY),
 ];
@@ -138,10 +125,7 @@ impl BasicRole {
     ];
 
     fn entry(self) -> (&'static str, &'static [Permission]) {
-        BASIC_ROLES
-            .iter()
-            .find(|(r, _, _)| *r == self)
-            .map_or(("", &[][..]), |(_, name, perms)| (*name, *perms))
+        BASIC_ROLES.iter().find(|(r, _, _)| *r == self).map_or(("", &[][..]), |(_, name, perms)| (*name, *perms))
     }
 
     pub fn display_name(self) -> &'static str {
@@ -179,10 +163,7 @@ impl BasicRole {
 
 impl Permission {
     pub fn id(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
 }
 
@@ -212,23 +193,14 @@ mod tests {
     #[test]
     fn every_basic_role_is_in_the_table_once() {
         for r in BasicRole::ALL {
-            assert_eq!(
-                BASIC_ROLES.iter().filter(|(x, _, _)| *x == r).count(),
-                1,
-                "{r:?}"
-            );
+            assert_eq!(BASIC_ROLES.iter().filter(|(x, _, _)| *x == r).count(), 1, "{r:?}");
             assert_eq!(BasicRole::parse(r.id()), Some(r));
         }
     }
 
     #[test]
     fn viewer_is_read_only_and_admin_has_everything() {
-        assert!(
-            BasicRole::Viewer
-                .permissions()
-                .iter()
-                .all(|p| p.id().ends_with("_read"))
-        );
+        assert!(BasicRole::Viewer.permissions().iter().all(|p| p.id().ends_with("_read")));
         assert!(ALL.iter().all(|p| BasicRole::Admin.allows(*p)));
         assert!(!BasicRole::Agent.allows(Permission::InvitationsManage));
     }
@@ -236,10 +208,6 @@ mod tests {
     #[test]
     fn readme_shows_the_same_role_table() {
         let readme = include_str!("../../../README.md");
-        assert!(
-            readme.contains(&markdown_table()),
-            "README role table is stale; paste:\n{}",
-            markdown_table()
-        );
+        assert!(readme.contains(&markdown_table()), "README role table is stale; paste:\n{}", markdown_table());
     }
 }

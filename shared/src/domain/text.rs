@@ -4,25 +4,13 @@ use super::FieldError;
 pub fn required_text(field: &str, raw: &str, max_chars: usize) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
-        return Err(FieldError::new(
-            field,
-            "required",
-            format!("{field} is required"),
-        ));
+        return Err(FieldError::new(field, "required", format!("{field} is required")));
     }
     if value.chars().count() > max_chars {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("{field} has at most {max_chars} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("{field} has at most {max_chars} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "invalid",
-            format!("{field} must not contain control characters"),
-        ));
+        return Err(FieldError::new(field, "invalid", format!("{field} must not contain control characters")));
     }
     Ok(value.to_owned())
 }
@@ -39,20 +27,9 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_bounded() {
         assert_eq!(required_text("first_name", "  Ann ", 10).unwrap(), "Ann");
-        assert_eq!(
-            required_text("first_name", "   ", 10).unwrap_err().code,
-            "required"
-        );
-        assert_eq!(
-            required_text("first_name", "abcdefghijk", 10)
-                .unwrap_err()
-                .code,
-            "too_long"
-        );
-        assert_eq!(
-            required_text("first_name", "a\u{0}b", 10).unwrap_err().code,
-            "invalid"
-        );
+        assert_eq!(required_text("first_name", "   ", 10).unwrap_err().code, "required");
+        assert_eq!(required_text("first_name", "abcdefghijk", 10).unwrap_err().code, "too_long");
+        assert_eq!(required_text("first_name", "a\u{0}b", 10).unwrap_err().code, "invalid");
         // Characters, not bytes: ten Korean syllables fit in ten.
         assert!(required_text("first_name", "가나다라마바사아자차", 10).is_ok());
     }

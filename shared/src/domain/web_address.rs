@@ -63,16 +63,9 @@ impl WebAddress {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let len = raw.chars().count();
         if len == 0 {
-            return Err(FieldError::new(
-                field,
-                "required",
-                "a web address is required",
-            ));
+            return Err(FieldError::new(field, "required", "a web address is required"));
         }
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        {
+        if !raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
             return Err(FieldError::new(
                 field,
                 "invalid",
@@ -80,11 +73,7 @@ impl WebAddress {
             ));
         }
         if !(MIN..=MAX).contains(&len) {
-            return Err(FieldError::new(
-                field,
-                "length",
-                format!("a web address has {MIN} to {MAX} characters"),
-            ));
+            return Err(FieldError::new(field, "length", format!("a web address has {MIN} to {MAX} characters")));
         }
         if RESERVED.contains(&raw) {
             return Err(FieldError::new(

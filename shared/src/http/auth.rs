@@ -21,11 +21,7 @@ pub enum Access {
 }
 
 pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let access = req
-        .extensions()
-        .get::<Access>()
-        .copied()
-        .unwrap_or(Access::Member);
+    let access = req.extensions().get::<Access>().copied().unwrap_or(Access::Member);
     if access == Access::Public {
         return next.run(req).await;
     }
@@ -33,24 +29,20 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(bearer) = bearer else {
-        return Error::Unauthenticated("send an access token: Authorization: Bearer <token>")
-            .into_response();
+        return Error::Unauthenticated("send an access token: Authorization: Bearer <token>").into_response();
     };
     let caller = match auth::authenticate(&s, bearer).await {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Access::Permission(p) = access {
-        if let Err(e) = caller.require(p) {
-            return e.into_response();
-        }
+    if let Access::Permission(p) = access
+        && let Err(e) = caller.require(p)
+    {
+        return e.into_response();
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
@@ -61,10 +53,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         // Present whenever the route is not public; absent means a route-table mistake.
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| Error::Internal("route has no caller".into()).into())
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| Error::Internal("route has no caller".into()).into())
     }
 }

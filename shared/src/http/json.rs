@@ -33,11 +33,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     format!("the body is larger than {} bytes", super::BODY_LIMIT),
                 )
             } else {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "unreadable_body",
-                    "the body could not be read",
-                )
+                Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
             }
         })?;
         parse(&bytes).map(ApiJson)
@@ -46,11 +42,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if std::str::from_utf8(bytes).is_err() {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_utf8",
-            "the body is not valid UTF-8",
-        ));
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -59,12 +51,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let field = field_error(&path, &inner.to_string());
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
-                    "some fields are not valid",
-                )
-                .with_errors(vec![field])
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
+                    .with_errors(vec![field])
             }
             _ => malformed(&inner),
         }
@@ -74,38 +62,24 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
 }
 
 fn malformed(e: &serde_json::Error) -> Problem {
-    Problem::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        format!("the body is not valid JSON: {e}"),
-    )
+    Problem::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
 }
 
 /// Turn serde's message into a field error a client can attach to a form field.
 fn field_error(path: &str, message: &str) -> FieldError {
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_owned();
+    let message = message.split(" at line ").next().unwrap_or(message).to_owned();
     let quoted = || message.split('`').nth(1).unwrap_or_default().to_owned();
     let join = |name: String| {
-        if path == "." || path.is_empty() {
-            name
-        } else {
-            format!("{path}.{name}")
-        }
+        if path == "." || path.is_empty() { name } else { format!("{path}.{name}") }
     };
     if message.starts_with("missing field") {
         FieldError::new(&join(quoted()), "required", message)
     } else if message.starts_with("unknown field") {
-        FieldError::new(&join(quoted()), "unknown_field", message)
+        // Here the path already ends at the unknown field itself.
+        let field = if path == "." || path.is_empty() { quoted() } else { path.to_owned() };
+        FieldError::new(&field, "unknown_field", message)
     } else {
-        let field = if path == "." {
-            String::new()
-        } else {
-            path.to_owned()
-        };
+        let field = if path == "." { String::new() } else { path.to_owned() };
         FieldError::new(&field, "invalid_type", message)
     }
 }
@@ -133,23 +107,13 @@ mod tests {
         assert_eq!(err(b"{\"email\":\"\xff\"}").code, "invalid_utf8");
         let missing = err(b"{}");
         assert_eq!(
-            (
-                missing.status,
-                missing.errors[0].field.as_str(),
-                missing.errors[0].code
-            ),
+            (missing.status, missing.errors[0].field.as_str(), missing.errors[0].code),
             (422, "email", "required")
         );
         let unknown = err(b"{\"email\":\"a\",\"admin\":true}");
-        assert_eq!(
-            (unknown.errors[0].field.as_str(), unknown.errors[0].code),
-            ("admin", "unknown_field")
-        );
+        assert_eq!((unknown.errors[0].field.as_str(), unknown.errors[0].code), ("admin", "unknown_field"));
         let wrong = err(b"{\"email\":5}");
-        assert_eq!(
-            (wrong.errors[0].field.as_str(), wrong.errors[0].code),
-            ("email", "invalid_type")
-        );
+        assert_eq!((wrong.errors[0].field.as_str(), wrong.errors[0].code), ("email", "invalid_type"));
         assert_eq!(err(b"[]").status, 422);
         assert!(parse::<Body>(b"{\"email\":\"a\",\"age\":3}").is_ok());
     }

@@ -5,29 +5,36 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// `type` and `title` follow from `code` and `status`, so they are filled in when rendered.
+#[derive(Debug)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub type_uri: String,
-    pub title: String,
     pub status: u16,
     /// Stable machine-readable code, e.g. `validation_failed`, `web_address_taken`.
-    pub code: String,
+    pub code: &'static str,
     pub detail: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 
+/// The wire form of a problem (also its OpenAPI schema, `Problem`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct Rendered<'a> {
+    /// `urn:roster:problem:<code>`.
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'a str,
+    status: u16,
+    /// Stable machine-readable code, e.g. `validation_failed`, `web_address_taken`.
+    code: &'a str,
+    detail: &'a str,
+    /// Per-field errors, for `validation_failed`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        Self {
-            type_uri: format!("urn:roster:problem:{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            code: code.to_owned(),
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status: status.as_u16(), code, detail: detail.into(), errors: Vec::new() }
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -36,19 +43,11 @@ impl Problem {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "there is nothing at this address",
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", "there is nothing at this address")
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this address does not accept that method",
-        )
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this address does not accept that method")
     }
 }
 
@@ -56,12 +55,17 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let unauthenticated = status == StatusCode::UNAUTHORIZED;
-        let mut res = (status, serde_json::to_string(&self).unwrap_or_default()).into_response();
+        let body = Rendered {
+            type_uri: format!("urn:roster:problem:{}", self.code),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: self.status,
+            code: self.code,
+            detail: &self.detail,
+            errors: &self.errors,
+        };
+        let mut res = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
         let headers = res.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if unauthenticated {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -73,27 +77,15 @@ impl IntoResponse for Problem {
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         match e {
-            Error::Validation(errors) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "some fields are not valid",
-            )
-            .with_errors(errors),
-            Error::Unauthenticated(m) => {
-                Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", m)
+            Error::Validation(errors) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
+                    .with_errors(errors)
             }
+            Error::Unauthenticated(m) => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
-            Error::NotFound(what) => Problem::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            ),
+            Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),
-            Error::Gone => Problem::new(
-                StatusCode::GONE,
-                "account_deleted",
-                "this account is being deleted",
-            ),
+            Error::Gone => Problem::new(StatusCode::GONE, "account_deleted", "this account is being deleted"),
             Error::RateLimited(m) => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");
@@ -105,11 +97,7 @@ impl From<Error> for Problem {
             }
             Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "something went wrong on our side",
-                )
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
             }
         }
     }

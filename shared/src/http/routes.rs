@@ -63,9 +63,8 @@ pub fn router(state: AppState, only: Option<&str>) -> Router {
             continue;
         };
         // Outer layer first: record the route's access rule, then enforce it.
-        let handler = handler
-            .route_layer(from_fn_with_state(state.clone(), authorize))
-            .route_layer(Extension(route.access));
+        let handler =
+            handler.route_layer(from_fn_with_state(state.clone(), authorize)).route_layer(Extension(route.access));
         app = app.route(route.path, handler);
     }
     app.fallback(not_found)
@@ -81,16 +80,9 @@ mod tests {
     #[test]
     fn route_ids_are_unique_and_every_route_has_a_handler() {
         for (i, r) in ROUTES.iter().enumerate() {
+            assert!(ROUTES.iter().skip(i + 1).all(|o| o.id != r.id), "duplicate id {}", r.id);
             assert!(
-                ROUTES.iter().skip(i + 1).all(|o| o.id != r.id),
-                "duplicate id {}",
-                r.id
-            );
-            assert!(
-                ROUTES
-                    .iter()
-                    .skip(i + 1)
-                    .all(|o| (o.method, o.path) != (r.method, r.path)),
+                ROUTES.iter().skip(i + 1).all(|o| (o.method, o.path) != (r.method, r.path)),
                 "duplicate route {}",
                 r.id
             );
@@ -100,11 +92,7 @@ mod tests {
 
     #[test]
     fn only_the_documented_public_routes_skip_authentication() {
-        let public: Vec<_> = ROUTES
-            .iter()
-            .filter(|r| r.access == Access::Public)
-            .map(|r| r.id)
-            .collect();
+        let public: Vec<_> = ROUTES.iter().filter(|r| r.access == Access::Public).map(|r| r.id).collect();
         assert_eq!(
             public,
             [

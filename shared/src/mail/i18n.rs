@@ -34,10 +34,7 @@ static BUNDLES: LazyLock<HashMap<Language, Bundle>> = LazyLock::new(|| {
 
 /// The languages that have a translation file.
 pub fn translated() -> Vec<Language> {
-    Language::ALL
-        .into_iter()
-        .filter(|l| source(*l).is_some())
-        .collect()
+    Language::ALL.into_iter().filter(|l| source(*l).is_some()).collect()
 }
 
 fn lookup(lang: Language, id: &str, args: &[(&str, &str)]) -> Option<String> {
@@ -54,9 +51,7 @@ fn lookup(lang: Language, id: &str, args: &[(&str, &str)]) -> Option<String> {
 
 /// The message in `lang`, else in English, else its id (so a gap is visible, never a crash).
 pub fn t(lang: Language, id: &str, args: &[(&str, &str)]) -> String {
-    lookup(lang, id, args)
-        .or_else(|| lookup(Language::En, id, args))
-        .unwrap_or_else(|| id.to_owned())
+    lookup(lang, id, args).or_else(|| lookup(Language::En, id, args)).unwrap_or_else(|| id.to_owned())
 }
 
 /// Message ids of a language's file, for completeness checks.
@@ -88,13 +83,7 @@ mod tests {
                     lookup(
                         lang,
                         id,
-                        &[
-                            ("company", "C"),
-                            ("name", "N"),
-                            ("inviter", "I"),
-                            ("expires", "E"),
-                            ("email", "e")
-                        ]
+                        &[("company", "C"), ("name", "N"), ("inviter", "I"), ("expires", "E"), ("email", "e")]
                     )
                     .is_some(),
                     "{} {id} does not format",
@@ -114,9 +103,6 @@ mod tests {
 
     #[test]
     fn untranslated_languages_fall_back_to_english() {
-        assert_eq!(
-            t(Language::Th, "accept-submit", &[]),
-            t(Language::En, "accept-submit", &[])
-        );
+        assert_eq!(t(Language::Th, "accept-submit", &[]), t(Language::En, "accept-submit", &[]));
     }
 }

@@ -23,11 +23,7 @@ pub struct Mailer {
 }
 
 fn utf8(data: &str) -> Result<Content, MailError> {
-    Content::builder()
-        .data(data)
-        .charset("UTF-8")
-        .build()
-        .map_err(|e| MailError(e.to_string()))
+    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError(e.to_string()))
 }
 
 impl Mailer {
@@ -38,12 +34,7 @@ impl Mailer {
     pub async fn send(&self, to: &str, mail: &Mail) -> Result<(), MailError> {
         let message = Message::builder()
             .subject(utf8(&mail.subject)?)
-            .body(
-                Body::builder()
-                    .text(utf8(&mail.text)?)
-                    .html(utf8(&mail.html)?)
-                    .build(),
-            )
+            .body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build())
             .build();
         self.client
             .send_email()

@@ -17,25 +17,14 @@ pub struct InvitationMail<'a> {
 pub fn invitation(m: &InvitationMail<'_>) -> Mail {
     let lang = m.locale.language;
     let expires = m.locale.format_datetime(m.expires_at);
-    let greeting = t(
-        lang,
-        "invitation-greeting",
-        &[("name", m.invitee_first_name)],
-    );
-    let body = t(
-        lang,
-        "invitation-body",
-        &[("inviter", m.inviter), ("company", m.company)],
-    );
+    let greeting = t(lang, "invitation-greeting", &[("name", m.invitee_first_name)]);
+    let body = t(lang, "invitation-body", &[("inviter", m.inviter), ("company", m.company)]);
     let action = t(lang, "invitation-action", &[]);
     let expiry = t(lang, "invitation-expiry", &[("expires", &expires)]);
     let ignore = t(lang, "invitation-ignore", &[]);
     Mail {
         subject: t(lang, "invitation-subject", &[("company", m.company)]),
-        text: format!(
-            "{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n",
-            link = m.link
-        ),
+        text: format!("{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n", link = m.link),
         html: format!(
             "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\">\
              <p>{greeting}</p><p>{body}</p>\
@@ -79,20 +68,12 @@ mod tests {
         for lang in crate::mail::i18n::translated() {
             let mail = render(lang, "Acme");
             assert!(
-                mail.text.contains("Bo")
-                    && mail.text.contains("Acme")
-                    && mail.text.contains("Ann Lee"),
+                mail.text.contains("Bo") && mail.text.contains("Acme") && mail.text.contains("Ann Lee"),
                 "{mail:?}"
             );
             assert!(mail.text.contains("2026.12.01 08:30 KST"), "{}", mail.text);
-            assert!(
-                mail.text
-                    .contains("https://roster.test/invitations/accept?token=abc&x=1")
-            );
-            assert!(
-                !mail.text.contains('{') && !mail.html.contains("{ $"),
-                "placeholder left: {mail:?}"
-            );
+            assert!(mail.text.contains("https://roster.test/invitations/accept?token=abc&x=1"));
+            assert!(!mail.text.contains('{') && !mail.html.contains("{ $"), "placeholder left: {mail:?}");
         }
         assert!(render(Language::Ko, "Acme").subject.contains("초대"));
     }

@@ -33,25 +33,14 @@ pub struct SignedUp {
 pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
     let mut errors = FieldErrors::new();
     let web_address = errors.take(WebAddress::parse("web_address", &cmd.web_address));
-    let company = errors.take(required_text(
-        "company_name",
-        &cmd.company_name,
-        COMPANY_MAX,
-    ));
+    let company = errors.take(required_text("company_name", &cmd.company_name, COMPANY_MAX));
     let first = errors.take(required_text("first_name", &cmd.first_name, NAME_MAX));
     let last = errors.take(required_text("last_name", &cmd.last_name, NAME_MAX));
     let email = errors.take(Email::parse("email", &cmd.email));
     let password = errors.take(Password::parse("password", &cmd.password));
-    let language = errors.take(
-        cmd.language
-            .as_deref()
-            .map_or(Ok(Language::En), |l| Language::parse("language", l)),
-    );
-    let time_zone = errors.take(
-        cmd.time_zone
-            .as_deref()
-            .map_or(Ok(TimeZone::utc()), |t| TimeZone::parse("time_zone", t)),
-    );
+    let language = errors.take(cmd.language.as_deref().map_or(Ok(Language::En), |l| Language::parse("language", l)));
+    let time_zone =
+        errors.take(cmd.time_zone.as_deref().map_or(Ok(TimeZone::utc()), |t| TimeZone::parse("time_zone", t)));
     errors.finish()?;
     let (
         Some(web_address),
@@ -62,16 +51,7 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         Some(password),
         Some(language),
         Some(time_zone),
-    ) = (
-        web_address,
-        company,
-        first,
-        last,
-        email,
-        password,
-        language,
-        time_zone,
-    )
+    ) = (web_address, company, first, last, email, password, language, time_zone)
     else {
         return Err(Error::Internal("validation passed without values".into()));
     };
@@ -105,10 +85,7 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         version: 1,
     };
     let audit = AuditEntry::new(
-        Actor::Member {
-            id: owner.id,
-            name: owner.full_name(),
-        },
+        Actor::Member { id: owner.id, name: owner.full_name() },
         "account.created",
         "account",
         account.id,
@@ -116,13 +93,12 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
     );
     match s.store.create_account(&account, &owner, &audit).await {
         Ok(()) => Ok(SignedUp { account, owner }),
-        Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => Err(Error::conflict(
-            "web_address_taken",
-            "this web address is already in use; choose another",
-        )),
-        Err(StoreError::Conflict(EMAIL_TAKEN)) => Err(Error::Internal(
-            "a new account already had its owner's email".into(),
-        )),
+        Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => {
+            Err(Error::conflict("web_address_taken", "this web address is already in use; choose another"))
+        }
+        Err(StoreError::Conflict(EMAIL_TAKEN)) => {
+            Err(Error::Internal("a new account already had its owner's email".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }

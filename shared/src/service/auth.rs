@@ -48,10 +48,9 @@ fn parse_refresh(token: &str) -> Option<(AccountId, SessionId, &str)> {
 /// or email exists.
 pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
     let now = Utc::now();
-    let (Ok(web_address), Ok(email)) = (
-        WebAddress::parse("web_address", &cmd.web_address),
-        Email::parse("email", &cmd.email),
-    ) else {
+    let (Ok(web_address), Ok(email)) =
+        (WebAddress::parse("web_address", &cmd.web_address), Email::parse("email", &cmd.email))
+    else {
         secrets::verify_password(cmd.password, None).await;
         return Err(Error::Unauthenticated(BAD_LOGIN));
     };
@@ -59,27 +58,16 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         secrets::verify_password(cmd.password, None).await;
         return Err(Error::Unauthenticated(BAD_LOGIN));
     };
-    if s.store
-        .login_failures(account_id, &email, failure_window(), now)
-        .await?
-        >= MAX_FAILURES
-    {
-        return Err(Error::RateLimited(
-            "too many failed logins; wait 15 minutes and try again",
-        ));
+    if s.store.login_failures(account_id, &email, failure_window(), now).await? >= MAX_FAILURES {
+        return Err(Error::RateLimited("too many failed logins; wait 15 minutes and try again"));
     }
     let member = match s.store.member_id_by_email(account_id, &email).await? {
         Some(id) => s.store.get_member(account_id, id).await?,
         None => None,
     };
-    let stored_hash = member
-        .as_ref()
-        .filter(|m| m.can_log_in())
-        .and_then(|m| m.password_hash.clone());
+    let stored_hash = member.as_ref().filter(|m| m.can_log_in()).and_then(|m| m.password_hash.clone());
     if !secrets::verify_password(cmd.password, stored_hash).await {
-        s.store
-            .record_login_failure(account_id, &email, failure_window(), now)
-            .await?;
+        s.store.record_login_failure(account_id, &email, failure_window(), now).await?;
         return Err(Error::Unauthenticated(BAD_LOGIN));
     }
     let Some(member) = member else {
@@ -97,10 +85,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         ttl: (now + Duration::days(SESSION_DAYS)).timestamp(),
     };
     let audit = AuditEntry::new(
-        crate::domain::audit::Actor::Member {
-            id: member.id,
-            name: member.full_name(),
-        },
+        crate::domain::audit::Actor::Member { id: member.id, name: member.full_name() },
         "member.logged_in",
         "session",
         session.id,
@@ -113,9 +98,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         Err(e) => return Err(e.into()),
     }
     Ok(Tokens {
-        access_token: s
-            .keys
-            .access_token(account_id, member.id, session.id, now.timestamp())?,
+        access_token: s.keys.access_token(account_id, member.id, session.id, now.timestamp())?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: refresh_token(account_id, session.id, &secret),
     })
@@ -143,20 +126,12 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
         let _ = s.store.delete_session(a, sid, &audit).await;
         return Err(invalid());
     }
-    let member = s
-        .store
-        .get_member(a, session.member_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let member = s.store.get_member(a, session.member_id).await?.ok_or_else(invalid)?;
     if member.status != MemberStatus::Active {
         return Err(invalid());
     }
     let next = secrets::random_token();
-    match s
-        .store
-        .rotate_refresh(a, sid, &presented, &secrets::token_hash(&next))
-        .await
-    {
+    match s.store.rotate_refresh(a, sid, &presented, &secrets::token_hash(&next)).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(invalid()),
         Err(e) => return Err(e.into()),
@@ -170,18 +145,8 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
 
 /// Ends the caller's session: its refresh token and access tokens stop working at once.
 pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
-    let audit = AuditEntry::new(
-        caller.actor(),
-        "member.logged_out",
-        "session",
-        caller.session,
-        serde_json::json!({}),
-    );
-    match s
-        .store
-        .delete_session(caller.account_id(), caller.session, &audit)
-        .await
-    {
+    let audit = AuditEntry::new(caller.actor(), "member.logged_out", "session", caller.session, serde_json::json!({}));
+    match s.store.delete_session(caller.account_id(), caller.session, &audit).await {
         Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
@@ -197,17 +162,7 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);
     }
-    let member = records
-        .member
-        .filter(|m| m.status == MemberStatus::Active)
-        .ok_or_else(ended)?;
-    let session = records
-        .session
-        .filter(|x| x.member_id == m && x.expires_at > Utc::now())
-        .ok_or_else(ended)?;
-    Ok(Caller {
-        account,
-        member,
-        session: session.id,
-    })
+    let member = records.member.filter(|m| m.status == MemberStatus::Active).ok_or_else(ended)?;
+    let session = records.session.filter(|x| x.member_id == m && x.expires_at > Utc::now()).ok_or_else(ended)?;
+    Ok(Caller { account, member, session: session.id })
 }

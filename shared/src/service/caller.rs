@@ -20,17 +20,10 @@ impl Caller {
     }
 
     pub fn require(&self, p: Permission) -> Result<()> {
-        if self.member.role.allows(p) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden("your role does not allow this"))
-        }
+        if self.member.role.allows(p) { Ok(()) } else { Err(Error::Forbidden("your role does not allow this")) }
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::Member {
-            id: self.member.id,
-            name: self.member.full_name(),
-        }
+        Actor::Member { id: self.member.id, name: self.member.full_name() }
     }
 }

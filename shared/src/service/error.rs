@@ -28,10 +28,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Error::Conflict {
-            code,
-            message: message.into(),
-        }
+        Error::Conflict { code, message: message.into() }
     }
 }
 
@@ -46,10 +43,9 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Unavailable(m) => Error::Unavailable(m),
             // A conflict nobody mapped is a lost race on an invariant: ask the client to retry.
-            StoreError::Conflict(guard) => Error::conflict(
-                "conflict",
-                format!("the change conflicted with another ({guard}); retry"),
-            ),
+            StoreError::Conflict(guard) => {
+                Error::conflict("conflict", format!("the change conflicted with another ({guard}); retry"))
+            }
             other => Error::Internal(other.to_string()),
         }
     }

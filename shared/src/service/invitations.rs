@@ -76,43 +76,25 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
             "role": member.role, "expires_at": invitation.expires_at,
         }),
     );
-    match s
-        .store
-        .create_invitation(&member, &invitation, &audit)
-        .await
-    {
+    match s.store.create_invitation(&member, &invitation, &audit).await {
         Ok(()) => {}
         Err(StoreError::Conflict(EMAIL_TAKEN)) => {
-            return Err(Error::conflict(
-                "already_member",
-                "someone with this email is already a member or invited",
-            ));
+            return Err(Error::conflict("already_member", "someone with this email is already a member or invited"));
         }
         Err(e) => return Err(e.into()),
     }
-    let email_sent =
-        send_invitation(s, &caller.account, caller, &member, &invitation, &token).await;
-    Ok(Invited {
-        member,
-        invitation,
-        email_sent,
-    })
+    let email_sent = send_invitation(s, &caller.account, caller, &member, &invitation, &token).await;
+    Ok(Invited { member, invitation, email_sent })
 }
 
 fn invitable_role(raw: &str) -> std::result::Result<BasicRole, FieldError> {
     match BasicRole::parse(raw) {
         // Ownership is handed over, never granted by invitation.
-        Some(BasicRole::Owner) => Err(FieldError::new(
-            "role",
-            "invalid",
-            "the owner role cannot be given by invitation",
-        )),
+        Some(BasicRole::Owner) => {
+            Err(FieldError::new("role", "invalid", "the owner role cannot be given by invitation"))
+        }
         Some(role) => Ok(role),
-        None => Err(FieldError::new(
-            "role",
-            "invalid",
-            "role is one of admin, supervisor, pro_agent, agent, viewer",
-        )),
+        None => Err(FieldError::new("role", "invalid", "role is one of admin, supervisor, pro_agent, agent, viewer")),
     }
 }
 
@@ -168,12 +150,7 @@ pub enum AcceptOutcome {
 }
 
 /// Set the password and activate the member; the link is single-use.
-pub async fn accept(
-    s: &Services,
-    token: &str,
-    password: &str,
-    confirmation: &str,
-) -> Result<AcceptOutcome> {
+pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &str) -> Result<AcceptOutcome> {
     let found = match open_link(s, token).await? {
         LinkState::Usable(found) => found,
         other => return Ok(AcceptOutcome::Rejected(other)),
@@ -181,11 +158,7 @@ pub async fn accept(
     let password = match Password::parse("password", password) {
         Ok(p) if p.expose() == confirmation => p,
         Ok(_) => {
-            let e = FieldError::new(
-                "password_confirmation",
-                "mismatch",
-                "the two passwords are not the same",
-            );
+            let e = FieldError::new("password_confirmation", "mismatch", "the two passwords are not the same");
             return Ok(AcceptOutcome::InvalidPassword(found, e));
         }
         Err(e) => return Ok(AcceptOutcome::InvalidPassword(found, e)),
@@ -194,10 +167,7 @@ pub async fn accept(
     let now = Utc::now();
     let m = &found.member;
     let audit = AuditEntry::new(
-        Actor::Member {
-            id: m.id,
-            name: m.full_name(),
-        },
+        Actor::Member { id: m.id, name: m.full_name() },
         "invitation.accepted",
         "member",
         m.id,
@@ -206,10 +176,9 @@ pub async fn accept(
     match s.store.accept_invitation(&found, &hash, now, &audit).await {
         Ok(()) => Ok(AcceptOutcome::Accepted(found)),
         // Used (or cancelled) between opening the page and submitting it.
-        Err(StoreError::Conflict(_)) => Ok(AcceptOutcome::Rejected(LinkState::Unusable(
-            LinkProblem::Used,
-            Some(found.account.clone()),
-        ))),
+        Err(StoreError::Conflict(_)) => {
+            Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(found.account.clone()))))
+        }
         Err(e) => Err(e.into()),
     }
 }

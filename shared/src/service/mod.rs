@@ -32,15 +32,7 @@ impl Services {
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
         let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-        let (keys, ()) = tokio::join!(
-            Keys::fetch(&secrets, &config.signing_secret_id),
-            store.warm_up()
-        );
-        Ok(Self {
-            config,
-            store,
-            mailer,
-            keys: keys?,
-        })
+        let (keys, ()) = tokio::join!(Keys::fetch(&secrets, &config.signing_secret_id), store.warm_up());
+        Ok(Self { config, store, mailer, keys: keys? })
     }
 }

@@ -50,16 +50,13 @@ pub async fn hash_password(password: String) -> Result<String> {
 /// Verify a password; with no stored hash it still spends the same time, so a response never
 /// reveals whether the email exists.
 pub async fn verify_password(password: String, stored: Option<String>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZCd2Dj2sLpsGmqBOoEyJ3XxXHedZ8FhuqAW3Ub2cX6I";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$ZCd2Dj2sLpsGmqBOoEyJ3XxXHedZ8FhuqAW3Ub2cX6I";
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| DUMMY.to_owned());
     tokio::task::spawn_blocking(move || {
         let ok = PasswordHash::new(&stored)
-            .map(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
+            .map(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
             .unwrap_or(false);
         ok && known
     })
@@ -89,13 +86,10 @@ impl Keys {
     /// Derive separate keys for each use from one secret.
     pub fn from_secret(secret: &[u8]) -> Result<Self> {
         if secret.len() < 32 {
-            return Err(Error::Internal(
-                "the signing secret must have at least 32 bytes".into(),
-            ));
+            return Err(Error::Internal("the signing secret must have at least 32 bytes".into()));
         }
         let derive = |label: &[u8]| -> Result<Vec<u8>> {
-            let mut mac =
-                HmacSha256::new_from_slice(secret).map_err(|e| Error::Internal(e.to_string()))?;
+            let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| Error::Internal(e.to_string()))?;
             mac.update(label);
             Ok(mac.finalize().into_bytes().to_vec())
         };
@@ -107,34 +101,16 @@ impl Keys {
         })
     }
 
-    pub async fn fetch(
-        client: &aws_sdk_secretsmanager::Client,
-        id: &str,
-    ) -> std::result::Result<Self, String> {
-        let out = client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "reading secret {id}: {}",
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-                )
+    pub async fn fetch(client: &aws_sdk_secretsmanager::Client, id: &str) -> std::result::Result<Self, String> {
+        let out =
+            client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+                format!("reading secret {id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
             })?;
-        let secret = out
-            .secret_string()
-            .ok_or_else(|| format!("secret {id} has no string value"))?;
+        let secret = out.secret_string().ok_or_else(|| format!("secret {id} has no string value"))?;
         Self::from_secret(secret.as_bytes()).map_err(|e| e.to_string())
     }
 
-    pub fn access_token(
-        &self,
-        a: AccountId,
-        m: MemberId,
-        sid: SessionId,
-        now: i64,
-    ) -> Result<String> {
+    pub fn access_token(&self, a: AccountId, m: MemberId, sid: SessionId, now: i64) -> Result<String> {
         let claims = AccessClaims {
             iss: ISSUER.into(),
             sub: m.to_string(),
@@ -153,14 +129,9 @@ impl Keys {
         v.set_issuer(&[ISSUER]);
         v.leeway = 5;
         let bad = || Error::Unauthenticated("the access token is invalid or expired");
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|_| bad())?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|_| bad())?;
         let c = data.claims;
-        match (
-            AccountId::parse(&c.acc),
-            MemberId::parse(&c.sub),
-            SessionId::parse(&c.sid),
-        ) {
+        match (AccountId::parse(&c.acc), MemberId::parse(&c.sub), SessionId::parse(&c.sid)) {
             (Some(a), Some(m), Some(s)) => Ok((a, m, s)),
             _ => Err(bad()),
         }
@@ -217,9 +188,7 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let t = k.access_token(a, m, s, now).unwrap();
         assert_eq!(k.verify_access(&t).unwrap(), (a, m, s));
-        let old = k
-            .access_token(a, m, s, now - ACCESS_TTL_SECONDS - 60)
-            .unwrap();
+        let old = k.access_token(a, m, s, now - ACCESS_TTL_SECONDS - 60).unwrap();
         assert!(k.verify_access(&old).is_err());
         let other = Keys::from_secret(&[8u8; 32]).unwrap();
         assert!(other.verify_access(&t).is_err(), "signed with another key");
@@ -232,11 +201,7 @@ mod tests {
         let c = k.sign_cursor(a, "MEMBER#x");
         assert_eq!(k.open_cursor(a, &c).as_deref(), Some("MEMBER#x"));
         assert_eq!(k.open_cursor(b, &c), None);
-        let forged = format!(
-            "{}.{}",
-            B64.encode(format!("{b}|MEMBER#x")),
-            c.split_once('.').unwrap().1
-        );
+        let forged = format!("{}.{}", B64.encode(format!("{b}|MEMBER#x")), c.split_once('.').unwrap().1);
         assert_eq!(k.open_cursor(b, &forged), None);
         assert_eq!(k.open_cursor(a, "garbage"), None);
     }

@@ -25,41 +25,22 @@ pub const EMAIL_TAKEN: &str = "email_taken";
 
 impl Store {
     /// Sign-up: the account, its web address, its owner and the audit entry, all or nothing.
-    pub async fn create_account(
-        &self,
-        account: &Account,
-        owner: &Member,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    pub async fn create_account(&self, account: &Account, owner: &Member, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = Tx::new();
         tx.create(
             WEB_ADDRESS_TAKEN,
             &keys::web_address(&account.web_address),
-            &WebAddressClaim {
-                account_id: account.id,
-            },
+            &WebAddressClaim { account_id: account.id },
         )?;
         tx.create("account_exists", &keys::account(account.id), account)?;
         tx.create("member_exists", &keys::member(account.id, owner.id), owner)?;
-        tx.create(
-            EMAIL_TAKEN,
-            &keys::member_email(account.id, &owner.email),
-            &EmailClaim {
-                member_id: owner.id,
-            },
-        )?;
+        tx.create(EMAIL_TAKEN, &keys::member_email(account.id, &owner.email), &EmailClaim { member_id: owner.id })?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await
     }
 
-    pub async fn account_id_by_web_address(
-        &self,
-        w: &WebAddress,
-    ) -> StoreResult<Option<AccountId>> {
-        Ok(self
-            .get::<WebAddressClaim>(&keys::web_address(w))
-            .await?
-            .map(|c| c.account_id))
+    pub async fn account_id_by_web_address(&self, w: &WebAddress) -> StoreResult<Option<AccountId>> {
+        Ok(self.get::<WebAddressClaim>(&keys::web_address(w)).await?.map(|c| c.account_id))
     }
 
     pub async fn get_account(&self, id: AccountId) -> StoreResult<Option<Account>> {

@@ -41,7 +41,6 @@ impl StoreError {
 fn aws_smithy_error_message<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> String {
     match err {
         SdkError::ServiceError(e) => e.err().message().unwrap_or_default().to_owned(),
-        other => format!("{:?}", std::mem::discriminant(other))
-            .replace("Discriminant", "transport error"),
+        other => format!("{:?}", std::mem::discriminant(other)).replace("Discriminant", "transport error"),
     }
 }

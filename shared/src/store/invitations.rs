@@ -38,41 +38,21 @@ impl Store {
         let a = member.account_id;
         let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
         let mut tx = Tx::new();
-        tx.create(
-            EMAIL_TAKEN,
-            &keys::member_email(a, &member.email),
-            &EmailClaim {
-                member_id: member.id,
-            },
-        )?;
+        tx.create(EMAIL_TAKEN, &keys::member_email(a, &member.email), &EmailClaim { member_id: member.id })?;
         tx.create("member_exists", &keys::member(a, member.id), member)?;
-        tx.create(
-            "invitation_exists",
-            &keys::invitation(a, member.id),
-            invitation,
-        )?;
+        tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
         tx.create(
             "token_exists",
             &keys::invitation_token(&invitation.token_hash),
-            &TokenRef {
-                account_id: a,
-                member_id: member.id,
-                ttl,
-            },
+            &TokenRef { account_id: a, member_id: member.id, ttl },
         )?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
 
     /// Everything the accept page needs: two round trips, no scan.
-    pub async fn invitation_by_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<InvitationByToken>> {
-        let Some(r) = self
-            .get::<TokenRef>(&keys::invitation_token(token_hash))
-            .await?
-        else {
+    pub async fn invitation_by_token(&self, token_hash: &str) -> StoreResult<Option<InvitationByToken>> {
+        let Some(r) = self.get::<TokenRef>(&keys::invitation_token(token_hash)).await? else {
             return Ok(None);
         };
         let (ka, km, ki) = (
@@ -81,17 +61,11 @@ impl Store {
             keys::invitation(r.account_id, r.member_id),
         );
         let mut items = self.batch_get(&[&ka, &km, &ki]).await?;
-        let found = (
-            take_item(&mut items, &ka),
-            take_item(&mut items, &km),
-            take_item(&mut items, &ki),
-        );
+        let found = (take_item(&mut items, &ka), take_item(&mut items, &km), take_item(&mut items, &ki));
         match found {
-            (Some(a), Some(m), Some(i)) => Ok(Some(InvitationByToken {
-                account: from_item(a)?,
-                member: from_item(m)?,
-                invitation: from_item(i)?,
-            })),
+            (Some(a), Some(m), Some(i)) => {
+                Ok(Some(InvitationByToken { account: from_item(a)?, member: from_item(m)?, invitation: from_item(i)? }))
+            }
             _ => Ok(None),
         }
     }

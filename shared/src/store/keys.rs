@@ -21,10 +21,7 @@ impl Key {
     }
 
     pub(crate) fn to_item(&self) -> Item {
-        Item::from([
-            (PK.into(), AttributeValue::S(self.pk.clone())),
-            (SK.into(), AttributeValue::S(self.sk.clone())),
-        ])
+        Item::from([(PK.into(), AttributeValue::S(self.pk.clone())), (SK.into(), AttributeValue::S(self.sk.clone()))])
     }
 
     pub(crate) fn matches(&self, item: &Item) -> bool {

@@ -25,24 +25,12 @@ impl Store {
         self.get(&keys::member(a, m)).await
     }
 
-    pub async fn member_id_by_email(
-        &self,
-        a: AccountId,
-        e: &Email,
-    ) -> StoreResult<Option<MemberId>> {
-        Ok(self
-            .get::<EmailClaim>(&keys::member_email(a, e))
-            .await?
-            .map(|c| c.member_id))
+    pub async fn member_id_by_email(&self, a: AccountId, e: &Email) -> StoreResult<Option<MemberId>> {
+        Ok(self.get::<EmailClaim>(&keys::member_email(a, e)).await?.map(|c| c.member_id))
     }
 
     /// Members in creation order; one query page, never a scan.
-    pub async fn list_members(
-        &self,
-        a: AccountId,
-        after: Option<MemberId>,
-        limit: i32,
-    ) -> StoreResult<MemberPage> {
+    pub async fn list_members(&self, a: AccountId, after: Option<MemberId>, limit: i32) -> StoreResult<MemberPage> {
         let mut q = self
             .client
             .query()
@@ -57,27 +45,15 @@ impl Store {
             q = q.set_exclusive_start_key(Some(keys::member(a, m).to_item()));
         }
         let out = q.send().await.map_err(StoreError::from_sdk)?;
-        let members = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<StoreResult<Vec<Member>>>()?;
-        let last = out.last_evaluated_key.and_then(|k| {
-            k.get(keys::SK)
-                .and_then(|v| v.as_s().ok())
-                .and_then(|sk| keys::member_sk_to_id(sk))
-        });
+        let members = out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<Vec<Member>>>()?;
+        let last = out
+            .last_evaluated_key
+            .and_then(|k| k.get(keys::SK).and_then(|v| v.as_s().ok()).and_then(|sk| keys::member_sk_to_id(sk)));
         Ok(MemberPage { members, last })
     }
 
     /// The account, the member and the session behind an access token, in one batch read.
-    pub async fn caller_records(
-        &self,
-        a: AccountId,
-        m: MemberId,
-        sid: SessionId,
-    ) -> StoreResult<CallerRecords> {
+    pub async fn caller_records(&self, a: AccountId, m: MemberId, sid: SessionId) -> StoreResult<CallerRecords> {
         let (ka, km, ks) = (keys::account(a), keys::member(a, m), keys::session(a, sid));
         let mut items = self.batch_get(&[&ka, &km, &ks]).await?;
         Ok(CallerRecords {

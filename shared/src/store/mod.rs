@@ -30,10 +30,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -46,9 +43,7 @@ impl Store {
 
     /// One cheap read during init so the first request does not pay for the connection.
     pub async fn warm_up(&self) {
-        let _ = self
-            .get_raw(&keys::Key::new("WARMUP".into(), "WARMUP".into()))
-            .await;
+        let _ = self.get_raw(&keys::Key::new("WARMUP".into(), "WARMUP".into())).await;
     }
 
     async fn get_raw(&self, key: &keys::Key) -> StoreResult<Option<Item>> {
@@ -85,14 +80,9 @@ impl Store {
             .map_err(StoreError::from_sdk)?;
         if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
             // A handful of keys is never throttled partially in practice; treat it as a failure.
-            return Err(StoreError::Unavailable(
-                "batch read was only partly processed".into(),
-            ));
+            return Err(StoreError::Unavailable("batch read was only partly processed".into()));
         }
-        Ok(out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default())
+        Ok(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default())
     }
 }
 
@@ -101,8 +91,7 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
 }
 
 pub(crate) fn to_item<T: serde::Serialize>(key: &keys::Key, value: &T) -> StoreResult<Item> {
-    let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.extend(key.to_item());
     Ok(item)
 }

@@ -3,9 +3,8 @@
 use super::keys::{PK, SK};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 
 pub struct IndexDef {
@@ -27,21 +26,13 @@ pub struct TableDef {
 pub const TABLE: TableDef = TableDef {
     pk: PK,
     sk: SK,
-    indexes: &[IndexDef {
-        name: "gsi1",
-        pk: "gsi1pk",
-        sk: "gsi1sk",
-    }],
+    indexes: &[IndexDef { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" }],
     ttl_attribute: "ttl",
     stream_view: "NEW_AND_OLD_IMAGES",
 };
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .map_err(|e| e.to_string())
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
 }
 
 fn string_attr(name: &str) -> Result<AttributeDefinition, String> {
@@ -54,13 +45,7 @@ fn string_attr(name: &str) -> Result<AttributeDefinition, String> {
 
 /// Create the table (for the local stack and tests) unless it exists.
 pub async fn ensure_table(client: &Client, name: &str) -> Result<(), String> {
-    if client
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .is_ok()
-    {
+    if client.describe_table().table_name(name).send().await.is_ok() {
         return Ok(());
     }
     let t = &TABLE;
@@ -88,21 +73,15 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), String> {
                     .index_name(ix.name)
                     .key_schema(key(ix.pk, KeyType::Hash)?)
                     .key_schema(key(ix.sk, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
                     .map_err(|e| e.to_string())?,
             );
     }
-    create.send().await.map_err(|e| {
-        format!(
-            "create table {name}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(e)
-        )
-    })?;
+    create
+        .send()
+        .await
+        .map_err(|e| format!("create table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     client
         .update_time_to_live()
         .table_name(name)
@@ -115,11 +94,6 @@ pub async fn ensure_table(client: &Client, name: &str) -> Result<(), String> {
         )
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "enable TTL on {name}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e)
-            )
-        })?;
+        .map_err(|e| format!("enable TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     Ok(())
 }

@@ -28,12 +28,7 @@ struct LoginFailures {
 
 impl Store {
     /// A new session and the member's last-login time, only while the member is active.
-    pub async fn create_session(
-        &self,
-        session: &Session,
-        now: DateTime<Utc>,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    pub async fn create_session(&self, session: &Session, now: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let a = session.account_id;
         let mut tx = Tx::new();
         tx.create("session_exists", &keys::session(a, session.id), session)?;
@@ -79,12 +74,7 @@ impl Store {
     }
 
     /// Logout, or revocation after a replayed refresh token.
-    pub async fn delete_session(
-        &self,
-        a: AccountId,
-        sid: SessionId,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    pub async fn delete_session(&self, a: AccountId, sid: SessionId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = Tx::new();
         tx.delete_existing("session_missing", &keys::session(a, sid))?;
         tx.audit(a, audit)?;
@@ -99,12 +89,8 @@ impl Store {
         window: Duration,
         now: DateTime<Utc>,
     ) -> StoreResult<u32> {
-        let found = self
-            .get::<LoginFailures>(&keys::login_failures(a, e))
-            .await?;
-        Ok(found
-            .filter(|f| f.window_start > (now - window).timestamp())
-            .map_or(0, |f| f.count))
+        let found = self.get::<LoginFailures>(&keys::login_failures(a, e)).await?;
+        Ok(found.filter(|f| f.window_start > (now - window).timestamp()).map_or(0, |f| f.count))
     }
 
     /// Count one failure; a window that has passed starts again at one.
@@ -132,11 +118,7 @@ impl Store {
         match counted.map_err(StoreError::from_sdk) {
             Ok(_) => Ok(()),
             Err(StoreError::Conflict(_)) => {
-                let fresh = LoginFailures {
-                    count: 1,
-                    window_start: now.timestamp(),
-                    ttl: (now + window).timestamp(),
-                };
+                let fresh = LoginFailures { count: 1, window_start: now.timestamp(), ttl: (now + window).timestamp() };
                 self.client
                     .put_item()
                     .table_name(&self.table)

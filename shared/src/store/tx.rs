@@ -30,12 +30,7 @@ impl Tx {
     }
 
     /// Create an item that must not exist yet; `guard` names the invariant (e.g. `email_taken`).
-    pub fn create<T: serde::Serialize>(
-        &mut self,
-        guard: &'static str,
-        key: &Key,
-        value: &T,
-    ) -> StoreResult<()> {
+    pub fn create<T: serde::Serialize>(&mut self, guard: &'static str, key: &Key, value: &T) -> StoreResult<()> {
         let item = to_item(key, value)?;
         self.create_raw(guard, item)
     }
@@ -48,12 +43,7 @@ impl Tx {
         self.push_put(guard, put)
     }
 
-    pub fn update(
-        &mut self,
-        guard: &'static str,
-        key: &Key,
-        change: Change<'_>,
-    ) -> StoreResult<()> {
+    pub fn update(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
         let mut update = Update::builder()
             .set_key(Some(key.to_item()))
             .update_expression(change.update)
@@ -64,10 +54,7 @@ impl Tx {
         for (k, v) in change.names {
             update = update.expression_attribute_names(k, v);
         }
-        let update = update
-            .table_name(String::new())
-            .build()
-            .map_err(StoreError::build)?;
+        let update = update.table_name(String::new()).build().map_err(StoreError::build)?;
         self.push(guard, TransactWriteItem::builder().update(update).build())
     }
 
@@ -88,23 +75,14 @@ impl Tx {
         self.create("audit", &super::keys::audit(account, entry.id), entry)
     }
 
-    fn push_put(
-        &mut self,
-        guard: &'static str,
-        put: aws_sdk_dynamodb::types::builders::PutBuilder,
-    ) -> StoreResult<()> {
-        let put = put
-            .table_name(String::new())
-            .build()
-            .map_err(StoreError::build)?;
+    fn push_put(&mut self, guard: &'static str, put: aws_sdk_dynamodb::types::builders::PutBuilder) -> StoreResult<()> {
+        let put = put.table_name(String::new()).build().map_err(StoreError::build)?;
         self.push(guard, TransactWriteItem::builder().put(put).build())
     }
 
     fn push(&mut self, guard: &'static str, action: TransactWriteItem) -> StoreResult<()> {
         if self.actions.len() >= MAX_ACTIONS {
-            return Err(StoreError::Other(format!(
-                "a transaction holds at most {MAX_ACTIONS} actions"
-            )));
+            return Err(StoreError::Other(format!("a transaction holds at most {MAX_ACTIONS} actions")));
         }
         self.actions.push(action);
         self.guards.push(guard);
@@ -112,17 +90,8 @@ impl Tx {
     }
 
     pub async fn commit(self, store: &Store) -> StoreResult<()> {
-        let actions = self
-            .actions
-            .into_iter()
-            .map(|a| with_table(a, store.table()))
-            .collect::<Vec<_>>();
-        let result = store
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
+        let actions = self.actions.into_iter().map(|a| with_table(a, store.table())).collect::<Vec<_>>();
+        let result = store.client.transact_write_items().set_transact_items(Some(actions)).send().await;
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.into_service_error() {
@@ -132,13 +101,9 @@ impl Tx {
                         .iter()
                         .position(|r| r.code() == Some("ConditionalCheckFailed"));
                     match failed {
-                        Some(i) => Err(StoreError::Conflict(
-                            self.guards.get(i).copied().unwrap_or("condition"),
-                        )),
+                        Some(i) => Err(StoreError::Conflict(self.guards.get(i).copied().unwrap_or("condition"))),
                         // Cancelled for contention with another transaction: safe to retry.
-                        None => Err(StoreError::Unavailable(format!(
-                            "transaction cancelled: {cancelled}"
-                        ))),
+                        None => Err(StoreError::Unavailable(format!("transaction cancelled: {cancelled}"))),
                     }
                 }
                 other => Err(StoreError::Other(other.to_string())),

@@ -16,10 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--port" => port = args.next().ok_or("--port needs a value")?.parse()?,
             "--init" => init = true,
             other => {
-                return Err(format!(
-                    "unknown argument {other}; usage: roster-local [--init] [--port N]"
-                )
-                .into());
+                return Err(format!("unknown argument {other}; usage: roster-local [--init] [--port N]").into());
             }
         }
     }

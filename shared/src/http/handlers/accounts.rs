@@ -1,7 +1,7 @@
 use super::views::{AccountView, MemberView};
 use crate::http::AppState;
 use crate::http::json::ApiJson;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Rendered};
 use crate::service::accounts::{self, SignUp};
 use axum::Json;
 use axum::extract::State;
@@ -34,7 +34,7 @@ pub struct SignUpResponse {
 
 /// Sign up: creates the account and its owner in one transaction.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = SignUpRequest,
-    responses((status = 201, body = SignUpResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = SignUpResponse), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
     ApiJson(r): ApiJson<SignUpRequest>,
@@ -50,11 +50,5 @@ pub async fn create(
         time_zone: r.time_zone,
     };
     let done = accounts::sign_up(&s, cmd).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SignUpResponse {
-            account: (&done.account).into(),
-            owner: (&done.owner).into(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(SignUpResponse { account: (&done.account).into(), owner: (&done.owner).into() })))
 }

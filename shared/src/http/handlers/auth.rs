@@ -1,6 +1,6 @@
 use crate::http::AppState;
 use crate::http::json::ApiJson;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Rendered};
 use crate::service::{Caller, auth};
 use axum::Json;
 use axum::extract::State;
@@ -46,26 +46,19 @@ impl From<auth::Tokens> for TokenResponse {
 
 /// Log in with the account's web address, email and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Rendered), (status = 429, body = Rendered)))]
 pub async fn login(
     State(s): State<AppState>,
     ApiJson(r): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
-    let tokens = auth::login(
-        &s,
-        auth::Login {
-            web_address: r.web_address,
-            email: r.email,
-            password: r.password,
-        },
-    )
-    .await?;
+    let tokens =
+        auth::login(&s, auth::Login { web_address: r.web_address, email: r.email, password: r.password }).await?;
     Ok(Json(tokens.into()))
 }
 
 /// Exchange a refresh token for a new access token and a new refresh token.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Rendered)))]
 pub async fn refresh(
     State(s): State<AppState>,
     ApiJson(r): ApiJson<RefreshRequest>,
@@ -75,7 +68,7 @@ pub async fn refresh(
 
 /// End the current session: its access and refresh tokens stop working.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Rendered)))]
 pub async fn logout(State(s): State<AppState>, caller: Caller) -> Result<StatusCode, Problem> {
     auth::logout(&s, &caller).await?;
     Ok(StatusCode::NO_CONTENT)

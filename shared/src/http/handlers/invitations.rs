@@ -1,7 +1,7 @@
 use super::views::MemberView;
 use crate::http::AppState;
 use crate::http::json::ApiJson;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Rendered};
 use crate::service::{Caller, invitations};
 use axum::Json;
 use axum::extract::State;
@@ -30,18 +30,13 @@ pub struct InviteResponse {
 
 /// Invite one member: they get an email with a one-time link to set a password.
 #[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = InviteRequest, security(("bearer" = [])),
-    responses((status = 201, body = InviteResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = InviteResponse), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
     ApiJson(r): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteResponse>), Problem> {
-    let cmd = invitations::Invite {
-        email: r.email,
-        first_name: r.first_name,
-        last_name: r.last_name,
-        role: r.role,
-    };
+    let cmd = invitations::Invite { email: r.email, first_name: r.first_name, last_name: r.last_name, role: r.role };
     let done = invitations::invite(&s, &caller, cmd).await?;
     let body = InviteResponse {
         member: (&done.member).into(),

@@ -1,6 +1,6 @@
 use super::views::{AccountView, MemberView};
 use crate::http::AppState;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, Rendered};
 use crate::service::{Caller, members};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -32,29 +32,22 @@ pub struct MeResponse {
 
 /// List the account's members, oldest first.
 #[utoipa::path(get, path = "/v1/members", tag = "members", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, body = MemberList), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = MemberList), (status = 401, body = Rendered), (status = 403, body = Rendered)))]
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Json<MemberList>, Problem> {
     let q: ListQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("the query string is not valid: {e}"),
-        )
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", format!("the query string is not valid: {e}"))
     })?;
     let page = members::list(&s, &caller, q.limit, q.cursor.as_deref()).await?;
-    Ok(Json(MemberList {
-        items: page.members.iter().map(MemberView::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(MemberList { items: page.members.iter().map(MemberView::from).collect(), next_cursor: page.next_cursor }))
 }
 
 /// One member of the account.
 #[utoipa::path(get, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
+    responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
 pub async fn get(
     State(s): State<AppState>,
     caller: Caller,
@@ -65,10 +58,7 @@ pub async fn get(
 
 /// The calling member and their account.
 #[utoipa::path(get, path = "/v1/me", tag = "members", security(("bearer" = [])),
-    responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = MeResponse), (status = 401, body = Rendered)))]
 pub async fn me(caller: Caller) -> Json<MeResponse> {
-    Json(MeResponse {
-        member: (&caller.member).into(),
-        account: (&caller.account).into(),
-    })
+    Json(MeResponse { member: (&caller.member).into(), account: (&caller.account).into() })
 }

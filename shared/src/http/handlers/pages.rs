@@ -27,16 +27,10 @@ struct AcceptForm {
 /// The form to set a password.
 #[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(("token" = String, Query)),
     responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link")))]
-pub async fn accept_form(
-    State(s): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Response, Problem> {
-    let form: AcceptForm =
-        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let form: AcceptForm = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     Ok(match invitations::open_link(&s, &form.token).await? {
-        LinkState::Usable(found) => {
-            form_page(&found.account, &found.member.first_name, &form.token, None)
-        }
+        LinkState::Usable(found) => form_page(&found.account, &found.member.first_name, &form.token, None),
         LinkState::Unusable(problem, account) => problem_page(problem, account.as_ref()),
     })
 }
@@ -47,59 +41,33 @@ pub async fn accept_form(
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
     let form: AcceptForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    Ok(
-        match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation)
-            .await?
-        {
-            AcceptOutcome::Accepted(found) => {
-                let lang = found.account.language;
-                let company = found.account.company_name.as_str();
-                let body = format!(
-                    "<p>{}</p>",
-                    text(&t(
-                        lang,
-                        "accept-done",
-                        &[("company", company), ("email", found.member.email.as_str())]
-                    ))
-                );
-                page(
-                    StatusCode::OK,
-                    lang,
-                    &t(lang, "accept-done-title", &[]),
-                    &body,
-                )
-            }
-            AcceptOutcome::InvalidPassword(found, error) => {
-                let message = t(
-                    found.account.language,
-                    &format!("password-{}", error.code),
-                    &[],
-                );
-                let mut res = form_page(
-                    &found.account,
-                    &found.member.first_name,
-                    &form.token,
-                    Some(&message),
-                );
-                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-                res
-            }
-            AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => {
-                problem_page(problem, account.as_ref())
-            }
-            AcceptOutcome::Rejected(LinkState::Usable(found)) => {
-                form_page(&found.account, &found.member.first_name, &form.token, None)
-            }
-        },
-    )
+    Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
+        AcceptOutcome::Accepted(found) => {
+            let lang = found.account.language;
+            let company = found.account.company_name.as_str();
+            let body = format!(
+                "<p>{}</p>",
+                text(&t(lang, "accept-done", &[("company", company), ("email", found.member.email.as_str())]))
+            );
+            page(StatusCode::OK, lang, &t(lang, "accept-done-title", &[]), &body)
+        }
+        AcceptOutcome::InvalidPassword(found, error) => {
+            let message = t(found.account.language, &format!("password-{}", error.code), &[]);
+            let mut res = form_page(&found.account, &found.member.first_name, &form.token, Some(&message));
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+        AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => problem_page(problem, account.as_ref()),
+        AcceptOutcome::Rejected(LinkState::Usable(found)) => {
+            form_page(&found.account, &found.member.first_name, &form.token, None)
+        }
+    })
 }
 
 fn form_page(account: &Account, first_name: &str, token: &str, error: Option<&str>) -> Response {
     let lang = account.language;
     let company = account.company_name.as_str();
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e)))
-        .unwrap_or_default();
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e))).unwrap_or_default();
     let body = format!(
         "<p>{intro}</p>{error}\
          <form method=\"post\" action=\"/invitations/accept\">\
@@ -107,23 +75,14 @@ fn form_page(account: &Account, first_name: &str, token: &str, error: Option<&st
          <label>{pw}<input type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"12\" maxlength=\"128\" required></label>\
          <label>{confirm}<input type=\"password\" name=\"password_confirmation\" autocomplete=\"new-password\" required></label>\
          <p class=\"hint\">{rules}</p><button type=\"submit\">{submit}</button></form>",
-        intro = text(&t(
-            lang,
-            "accept-intro",
-            &[("name", first_name), ("company", company)]
-        )),
+        intro = text(&t(lang, "accept-intro", &[("name", first_name), ("company", company)])),
         token = attr(token),
         pw = text(&t(lang, "accept-password", &[])),
         confirm = text(&t(lang, "accept-confirm", &[])),
         rules = text(&t(lang, "accept-rules", &[])),
         submit = text(&t(lang, "accept-submit", &[])),
     );
-    page(
-        StatusCode::OK,
-        lang,
-        &t(lang, "accept-title", &[("company", company)]),
-        &body,
-    )
+    page(StatusCode::OK, lang, &t(lang, "accept-title", &[("company", company)]), &body)
 }
 
 fn problem_page(problem: LinkProblem, account: Option<&Account>) -> Response {
@@ -152,20 +111,16 @@ fn page(status: StatusCode, lang: Language, title: &str, body: &str) -> Response
     );
     let mut res = (status, html).into_response();
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     // The token is in the URL: keep it out of caches and other sites' logs.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     res
 }

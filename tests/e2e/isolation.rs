@@ -1,0 +1,59 @@
+//! Tenant isolation: the account comes only from the verified token.
+use roster_tests::*;
+
+#[tokio::test]
+async fn a_member_of_one_account_cannot_see_another_accounts_members() {
+    let s = stack().await;
+    let (a, b) = (s.account().await, s.account().await);
+    let b_invited = s.invite(&b, &format!("x@{}.test", b.web_address), "agent").await;
+    let b_member = b_invited.ok(201)["member"]["id"].as_str().unwrap().to_owned();
+
+    // B's ids through A's token are simply not found.
+    for id in [&b.owner_id, &b_member] {
+        assert_eq!(s.get(&format!("/v1/members/{id}"), Some(&a.token)).await.problem(404), "not_found");
+    }
+    // A's list holds only A's people.
+    let list = s.get("/v1/members?limit=200", Some(&a.token)).await;
+    let ids: Vec<_> =
+        list.ok(200)["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, vec![a.owner_id.clone()]);
+
+    // A cursor made for B is refused for A, even though it is validly signed.
+    for i in 0..2 {
+        s.invite(&b, &format!("p{i}@{}.test", b.web_address), "viewer").await.ok(201);
+    }
+    let page = s.get("/v1/members?limit=1", Some(&b.token)).await;
+    let cursor = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+    let stolen = s.get(&format!("/v1/members?limit=1&cursor={cursor}"), Some(&a.token)).await;
+    assert_eq!(stolen.problem(422), "validation_failed");
+    assert_eq!(stolen.body["errors"][0]["field"], "cursor");
+}
+
+#[tokio::test]
+async fn the_agent_role_cannot_invite_and_tokens_of_others_do_not_work() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let email = format!("agent@{}.test", acme.web_address);
+    s.invite(&acme, &email, "agent").await.ok(201);
+    let token = token_from(&s.mail_to(&email).await);
+    let accepted = s
+        .send(s.http.post(format!("{}/invitations/accept", s.api)).form(&[
+            ("token", token.as_str()),
+            ("password", "agent passphrase 123"),
+            ("password_confirmation", "agent passphrase 123"),
+        ]))
+        .await;
+    assert_eq!(accepted.status, 200);
+    let agent = s.login(&acme.web_address, &email, "agent passphrase 123").await;
+    let agent_token = agent.ok(200)["access_token"].as_str().unwrap().to_owned();
+    let mut as_agent = acme;
+    as_agent.token = agent_token;
+    let before = s.partition_keys(&as_agent.id).await;
+    assert_eq!(s.invite(&as_agent, "new@example.com", "admin").await.problem(403), "forbidden");
+    assert_eq!(s.partition_keys(&as_agent.id).await, before, "a refused invitation wrote something");
+
+    // A token whose signature does not verify is refused.
+    let mut parts: Vec<String> = as_agent.token.split('.').map(str::to_owned).collect();
+    parts[2] = "AAAA".into();
+    assert_eq!(s.get("/v1/me", Some(&parts.join("."))).await.problem(401), "unauthenticated");
+}
