@@ -78,7 +78,7 @@ start_stack() {
   export ROSTER_API_URL="http://127.0.0.1:$4"
   export ROSTER_MAILBOX_URL="http://127.0.0.1:$3"
 
-  "$VENV/stack/bin/moto_server" -H 127.0.0.1 -p "$2" >"$state/moto.log" 2>&1 &
+  "$VENV/stack/bin/python" "$ROOT/infra/moto_server.py" 127.0.0.1 "$2" >"$state/moto.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_for "http://127.0.0.1:$2/moto-api/" "moto (DynamoDB, Secrets Manager)" "$!"
   node "$ROOT/infra/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$3" >"$state/ses.log" 2>&1 &

@@ -1,4 +1,5 @@
 //! A strict JSON body extractor: every way a body can be wrong becomes a clear 4xx problem.
+use super::BODY_LIMIT;
 use super::problem::Problem;
 use crate::domain::FieldError;
 use axum::body::Bytes;
@@ -25,17 +26,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as application/json",
             ));
         }
+        let too_large = || {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {BODY_LIMIT} bytes"),
+            )
+        };
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the body is larger than {} bytes", super::BODY_LIMIT),
-                )
+                too_large()
             } else {
                 Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
             }
         })?;
+        if bytes.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
         parse(&bytes).map(ApiJson)
     }
 }

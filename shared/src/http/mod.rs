@@ -12,5 +12,9 @@ use std::sync::Arc;
 
 pub type AppState = Arc<Services>;
 
-/// Largest request body accepted (JSON and forms); larger answers 413.
+/// Largest JSON or form body accepted; larger answers 413 problem+json.
 pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the server reads at most before giving up on a request. Larger than `BODY_LIMIT` so an
+/// oversized body is read and answered with a clean 413 instead of a reset connection.
+pub const TRANSPORT_LIMIT: usize = 2 * 1024 * 1024;

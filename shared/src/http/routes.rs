@@ -4,7 +4,7 @@
 use super::auth::{Access, authorize};
 use super::handlers::{accounts, auth, docs, invitations, members, pages};
 use super::problem::{method_not_allowed, not_found};
-use super::{AppState, BODY_LIMIT};
+use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Extension};
@@ -69,7 +69,7 @@ pub fn router(state: AppState, only: Option<&str>) -> Router {
     }
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(TRANSPORT_LIMIT))
         .with_state(state)
 }
 

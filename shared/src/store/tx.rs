@@ -106,7 +106,7 @@ impl Tx {
                         None => Err(StoreError::Unavailable(format!("transaction cancelled: {cancelled}"))),
                     }
                 }
-                other => Err(StoreError::Other(other.to_string())),
+                other => Err(StoreError::Other(aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string())),
             },
         }
     }

@@ -40,7 +40,11 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form: AcceptForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let form: AcceptForm = if body.len() <= crate::http::BODY_LIMIT {
+        serde_urlencoded::from_bytes(&body).unwrap_or_default()
+    } else {
+        AcceptForm::default()
+    };
     Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
         AcceptOutcome::Accepted(found) => {
             let lang = found.account.language;
