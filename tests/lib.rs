@@ -157,6 +157,12 @@ impl Stack {
         panic!("no email to {address} reached the mailbox");
     }
 
+    /// Submit the accept page's form, as a browser would.
+    pub async fn accept(&self, token: &str, password: &str, confirmation: &str) -> Response {
+        let form = [("token", token), ("password", password), ("password_confirmation", confirmation)];
+        self.send(self.http.post(format!("{}/invitations/accept", self.api)).form(&form)).await
+    }
+
     pub async fn mails_to(&self, address: &str) -> usize {
         let store: Value = self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
         store["emails"]

@@ -36,13 +36,7 @@ async fn the_agent_role_cannot_invite_and_tokens_of_others_do_not_work() {
     let email = format!("agent@{}.test", acme.web_address);
     s.invite(&acme, &email, "agent").await.ok(201);
     let token = token_from(&s.mail_to(&email).await);
-    let accepted = s
-        .send(s.http.post(format!("{}/invitations/accept", s.api)).form(&[
-            ("token", token.as_str()),
-            ("password", "agent passphrase 123"),
-            ("password_confirmation", "agent passphrase 123"),
-        ]))
-        .await;
+    let accepted = s.accept(&token, "agent passphrase 123", "agent passphrase 123").await;
     assert_eq!(accepted.status, 200);
     let agent = s.login(&acme.web_address, &email, "agent passphrase 123").await;
     let agent_token = agent.ok(200)["access_token"].as_str().unwrap().to_owned();

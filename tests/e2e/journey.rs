@@ -34,24 +34,12 @@ async fn a_new_account_invites_a_member_who_accepts_and_logs_in() {
     );
 
     // WHEN the invitee submits a weak password, the form comes back with the reason
-    let weak = s
-        .send(s.http.post(format!("{}/invitations/accept", s.api)).form(&[
-            ("token", token.as_str()),
-            ("password", "password1234"),
-            ("password_confirmation", "password1234"),
-        ]))
-        .await;
+    let weak = s.accept(&token, "password1234", "password1234").await;
     assert_eq!(weak.status, 422);
     assert!(weak.text.contains("too common"));
 
     // AND WHEN they submit a good one, the member is active
-    let done = s
-        .send(s.http.post(format!("{}/invitations/accept", s.api)).form(&[
-            ("token", token.as_str()),
-            ("password", "a much better passphrase"),
-            ("password_confirmation", "a much better passphrase"),
-        ]))
-        .await;
+    let done = s.accept(&token, "a much better passphrase", "a much better passphrase").await;
     assert_eq!(done.status, 200, "{}", done.text);
     assert!(done.text.contains("Your password is set"));
     let member = s.get(&format!("/v1/members/{member_id}"), Some(&acme.token)).await;
@@ -68,13 +56,7 @@ async fn a_new_account_invites_a_member_who_accepts_and_logs_in() {
     let again = s.get(&format!("/invitations/accept?token={token}"), None).await;
     assert_eq!(again.status, 410);
     assert!(again.text.contains("already used"));
-    let resubmit = s
-        .send(s.http.post(format!("{}/invitations/accept", s.api)).form(&[
-            ("token", token.as_str()),
-            ("password", "an attacker passphrase"),
-            ("password_confirmation", "an attacker passphrase"),
-        ]))
-        .await;
+    let resubmit = s.accept(&token, "an attacker passphrase", "an attacker passphrase").await;
     assert_eq!(resubmit.status, 410);
     assert_eq!(s.login(&acme.web_address, &email, "an attacker passphrase").await.status, 401);
 

@@ -14,14 +14,21 @@ use crate::domain::web_address::WebAddress;
 use crate::store::{EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
 use chrono::Utc;
 
+/// The sign-up request, as a client sends it; validated by `sign_up`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignUp {
+    /// 3–40 lowercase letters and digits; becomes the account's address.
     pub web_address: String,
     pub company_name: String,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// 12–128 characters, not a common password.
     pub password: String,
+    /// One of ko, en, ja, zh-Hans, zh-Hant, th, id, vi (default en).
     pub language: Option<String>,
+    /// IANA time zone (default UTC).
     pub time_zone: Option<String>,
 }
 

@@ -19,6 +19,8 @@ const SESSION_DAYS: i64 = 30;
 
 const BAD_LOGIN: &str = "the web address, email or password is not correct";
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Login {
     pub web_address: String,
     pub email: String,

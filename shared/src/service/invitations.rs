@@ -15,10 +15,13 @@ use crate::mail::templates;
 use crate::store::{EMAIL_TAKEN, InvitationByToken, StoreError};
 use chrono::Utc;
 
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Invite {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    /// admin, supervisor, pro_agent, agent or viewer.
     pub role: String,
 }
 

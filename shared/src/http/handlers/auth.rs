@@ -10,14 +10,6 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    pub web_address: String,
-    pub email: String,
-    pub password: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -45,15 +37,13 @@ impl From<auth::Tokens> for TokenResponse {
 }
 
 /// Log in with the account's web address, email and password.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = auth::Login,
     responses((status = 200, body = TokenResponse), (status = 401, body = Rendered), (status = 429, body = Rendered)))]
 pub async fn login(
     State(s): State<AppState>,
-    ApiJson(r): ApiJson<LoginRequest>,
+    ApiJson(cmd): ApiJson<auth::Login>,
 ) -> Result<Json<TokenResponse>, Problem> {
-    let tokens =
-        auth::login(&s, auth::Login { web_address: r.web_address, email: r.email, password: r.password }).await?;
-    Ok(Json(tokens.into()))
+    Ok(Json(auth::login(&s, cmd).await?.into()))
 }
 
 /// Exchange a refresh token for a new access token and a new refresh token.

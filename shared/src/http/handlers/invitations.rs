@@ -7,18 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InviteRequest {
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// admin, supervisor, pro_agent, agent or viewer.
-    pub role: String,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct InviteResponse {
@@ -29,14 +19,13 @@ pub struct InviteResponse {
 }
 
 /// Invite one member: they get an email with a one-time link to set a password.
-#[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = InviteRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = invitations::Invite, security(("bearer" = [])),
     responses((status = 201, body = InviteResponse), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
-    ApiJson(r): ApiJson<InviteRequest>,
+    ApiJson(cmd): ApiJson<invitations::Invite>,
 ) -> Result<(StatusCode, Json<InviteResponse>), Problem> {
-    let cmd = invitations::Invite { email: r.email, first_name: r.first_name, last_name: r.last_name, role: r.role };
     let done = invitations::invite(&s, &caller, cmd).await?;
     let body = InviteResponse {
         member: (&done.member).into(),
