@@ -40,6 +40,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct Response {
     pub status: StatusCode,
     pub content_type: String,
+    pub etag: Option<String>,
     pub body: Value,
     pub text: String,
 }
@@ -59,6 +60,7 @@ impl Response {
     }
 }
 
+#[derive(Clone)]
 pub struct Account {
     pub id: String,
     pub web_address: String,
@@ -85,9 +87,10 @@ impl Stack {
         let status = res.status();
         let content_type =
             res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let etag = res.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Response { status, content_type, body, text }
+        Response { status, content_type, etag, body, text }
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
@@ -155,6 +158,37 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("no email to {address} reached the mailbox");
+    }
+
+    /// Invite someone, accept the invitation through the page and log them in:
+    /// (member id, access token, refresh token).
+    pub async fn active_member(&self, account: &Account, email: &str, role: &str) -> (String, String, String) {
+        let invited = self.invite(account, email, role).await;
+        let id = invited.ok(201)["member"]["id"].as_str().unwrap().to_owned();
+        let token = token_from(&self.mail_to(email).await);
+        assert_eq!(self.accept(&token, "member passphrase 42", "member passphrase 42").await.status, 200);
+        let tokens = self.login(&account.web_address, email, "member passphrase 42").await;
+        let tokens = tokens.ok(200);
+        (id, tokens["access_token"].as_str().unwrap().to_owned(), tokens["refresh_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Send any request with a JSON body and optional extra header.
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        header: Option<(&str, &str)>,
+    ) -> Response {
+        let mut req = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        self.send(req).await
     }
 
     /// Submit the accept page's form, as a browser would.

@@ -3,8 +3,10 @@
 mod api_surface;
 mod bad_input;
 mod concurrency;
+mod invitations;
 mod isolation;
 mod journey;
 mod listing;
+mod members;
 mod sessions;
 mod template;

@@ -1,7 +1,7 @@
 //! Members: the account's staff (SPEC §2).
 use super::email::Email;
 use super::ids::{AccountId, MemberId};
-use super::permissions::BasicRole;
+use super::permissions::{BasicRole, OptionalPermission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,23 @@ pub struct Member {
     pub last_login_at: Option<DateTime<Utc>>,
     /// argon2id PHC string; absent until the member sets a password.
     pub password_hash: Option<String>,
+    /// Conversation-platform permissions granted on top of the role.
+    #[serde(default)]
+    pub optional_permissions: Vec<OptionalPermission>,
+    /// Sessions started before this moment no longer work (deactivation ends them all).
+    #[serde(default)]
+    pub sessions_valid_after: Option<DateTime<Utc>>,
     pub version: u64,
+}
+
+/// What one member can do to another, beyond holding the permission for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAction {
+    EditProfile,
+    ChangeRole,
+    Deactivate,
+    Reactivate,
+    Delete,
 }
 
 impl Member {
@@ -45,5 +61,122 @@ impl Member {
 
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// Whether a session started at `started` still stands.
+    pub fn session_valid(&self, started: DateTime<Utc>) -> bool {
+        self.status == MemberStatus::Active && self.sessions_valid_after.is_none_or(|after| started >= after)
+    }
+
+    /// The rules of SPEC §1–§2 on top of permissions: the owner changes only through an
+    /// ownership transfer, nobody removes their own access, and status moves along
+    /// invited → active ⇄ deactivated.
+    pub fn check(&self, actor: &Member, action: MemberAction) -> Result<(), &'static str> {
+        let me = actor.id == self.id;
+        if self.role == BasicRole::Owner && !(action == MemberAction::EditProfile && me) {
+            return Err("the account owner changes only through an ownership transfer");
+        }
+        match action {
+            MemberAction::EditProfile => Ok(()),
+            MemberAction::ChangeRole | MemberAction::Deactivate | MemberAction::Delete if me => {
+                Err("you cannot change your own role or remove your own access")
+            }
+            MemberAction::ChangeRole | MemberAction::Delete => Ok(()),
+            MemberAction::Deactivate if self.status == MemberStatus::Active => Ok(()),
+            MemberAction::Deactivate if self.status == MemberStatus::Invited => {
+                Err("an invited member has no access yet; cancel the invitation instead")
+            }
+            MemberAction::Deactivate => Err("this member is already deactivated"),
+            MemberAction::Reactivate if self.status == MemberStatus::Deactivated => Ok(()),
+            MemberAction::Reactivate => Err("only a deactivated member can be reactivated"),
+        }
+    }
+
+    /// The lower-case forms the member list searches by prefix.
+    pub fn search_terms(&self) -> (String, String) {
+        (format!("{} {}", self.first_name, self.last_name).to_lowercase(), self.last_name.to_lowercase())
+    }
+}
+
+/// Cells that start like a formula are neutralized so a spreadsheet never runs them (CSV injection).
+pub fn csv_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{AccountId, MemberId};
+
+    fn member(role: BasicRole, status: MemberStatus) -> Member {
+        Member {
+            id: MemberId::new(),
+            account_id: AccountId::new(),
+            email: Email::parse("email", "a@example.com").unwrap(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            role,
+            status,
+            source: MemberSource::Manual,
+            created_at: Utc::now(),
+            last_login_at: None,
+            password_hash: None,
+            optional_permissions: vec![],
+            sessions_valid_after: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_owner_is_changed_only_by_ownership_transfer() {
+        let owner = member(BasicRole::Owner, MemberStatus::Active);
+        let admin = member(BasicRole::Admin, MemberStatus::Active);
+        for action in
+            [MemberAction::ChangeRole, MemberAction::Deactivate, MemberAction::Delete, MemberAction::EditProfile]
+        {
+            assert!(owner.check(&admin, action).is_err(), "{action:?}");
+        }
+        assert!(owner.check(&owner, MemberAction::EditProfile).is_ok());
+    }
+
+    #[test]
+    fn nobody_removes_their_own_access() {
+        let admin = member(BasicRole::Admin, MemberStatus::Active);
+        for action in [MemberAction::ChangeRole, MemberAction::Deactivate, MemberAction::Delete] {
+            assert!(admin.check(&admin, action).is_err(), "{action:?}");
+        }
+        assert!(admin.check(&admin, MemberAction::EditProfile).is_ok());
+    }
+
+    #[test]
+    fn status_moves_along_its_lifecycle() {
+        let admin = member(BasicRole::Admin, MemberStatus::Active);
+        let active = member(BasicRole::Agent, MemberStatus::Active);
+        let invited = member(BasicRole::Agent, MemberStatus::Invited);
+        let off = member(BasicRole::Agent, MemberStatus::Deactivated);
+        assert!(active.check(&admin, MemberAction::Deactivate).is_ok());
+        assert!(invited.check(&admin, MemberAction::Deactivate).is_err());
+        assert!(off.check(&admin, MemberAction::Deactivate).is_err());
+        assert!(off.check(&admin, MemberAction::Reactivate).is_ok());
+        assert!(active.check(&admin, MemberAction::Reactivate).is_err());
+    }
+
+    #[test]
+    fn sessions_started_before_deactivation_stay_void_after_reactivation() {
+        let mut m = member(BasicRole::Agent, MemberStatus::Active);
+        let before = Utc::now() - chrono::Duration::minutes(5);
+        assert!(m.session_valid(before));
+        m.sessions_valid_after = Some(Utc::now());
+        assert!(!m.session_valid(before));
+        assert!(m.session_valid(Utc::now() + chrono::Duration::seconds(1)));
+        m.status = MemberStatus::Deactivated;
+        assert!(!m.session_valid(Utc::now() + chrono::Duration::seconds(1)));
+    }
+
+    #[test]
+    fn formula_cells_are_neutralized() {
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_safe("Ann"), "Ann");
     }
 }

@@ -8,7 +8,9 @@ use utoipa::{Modify, OpenApi};
     info(title = "Roster", description = "Organization, membership and access management for a support helpdesk."),
     paths(
         accounts::create, auth::login, auth::refresh, auth::logout, members::me, members::list, members::get,
-        invitations::create, pages::accept_form, pages::accept_submit, docs::openapi,
+        members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
+        invitations::create, invitations::list, invitations::resend, invitations::cancel,
+        pages::accept_form, pages::accept_submit, docs::openapi,
     ),
     modifiers(&BearerAuth),
 )]

@@ -86,6 +86,11 @@ impl From<Error> for Problem {
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),
             Error::Gone => Problem::new(StatusCode::GONE, "account_deleted", "this account is being deleted"),
+            Error::PreconditionFailed => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                "the resource changed since the version in If-Match; reload it",
+            ),
             Error::RateLimited(m) => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m),
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");

@@ -45,7 +45,16 @@ route_table! {
     "me-get":                  get  "/v1/me"              => members::me,            Member;
     "members-list":            get  "/v1/members"         => members::list,          Access::Permission(P::MembersRead);
     "members-get":             get  "/v1/members/{id}"    => members::get,           Access::Permission(P::MembersRead);
+    "members-update":          patch "/v1/members/{id}"   => members::update,        Access::Permission(P::MembersManage);
+    "members-delete":          delete "/v1/members/{id}"  => members::delete,        Access::Permission(P::MembersManage);
+    "members-deactivate":      post "/v1/members/{id}/deactivate" => members::deactivate, Access::Permission(P::MembersManage);
+    "members-reactivate":      post "/v1/members/{id}/reactivate" => members::reactivate, Access::Permission(P::MembersManage);
+    "members-stats":           get  "/v1/members/stats"   => members::stats,         Access::Permission(P::MembersRead);
+    "members-export":          get  "/v1/members/export.csv" => members::export,     Access::Permission(P::MembersManage);
     "invitations-create":      post "/v1/invitations"     => invitations::create,    Access::Permission(P::InvitationsManage);
+    "invitations-list":        get  "/v1/invitations"     => invitations::list,      Access::Permission(P::InvitationsManage);
+    "invitations-resend":      post "/v1/invitations/{member_id}/resend" => invitations::resend, Access::Permission(P::InvitationsManage);
+    "invitations-cancel":      delete "/v1/invitations/{member_id}" => invitations::cancel, Access::Permission(P::InvitationsManage);
     "invitations-accept-form": get  "/invitations/accept" => pages::accept_form,     Public;
     "invitations-accept":      post "/invitations/accept" => pages::accept_submit,   Public;
     "openapi":                 get  "/openapi.json"       => docs::openapi,          Public;

@@ -89,6 +89,8 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         created_at: now,
         last_login_at: None,
         password_hash: Some(secrets::hash_password(password.expose().to_owned()).await?),
+        optional_permissions: Vec::new(),
+        sessions_valid_after: None,
         version: 1,
     };
     let audit = AuditEntry::new(

@@ -5,7 +5,6 @@ use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
 use crate::domain::ids::{AccountId, SessionId};
-use crate::domain::member::MemberStatus;
 use crate::domain::web_address::WebAddress;
 use crate::store::{Session, StoreError};
 use chrono::{Duration, Utc};
@@ -129,7 +128,7 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
         return Err(invalid());
     }
     let member = s.store.get_member(a, session.member_id).await?.ok_or_else(invalid)?;
-    if member.status != MemberStatus::Active {
+    if !member.session_valid(session.created_at) {
         return Err(invalid());
     }
     let next = secrets::random_token();
@@ -164,7 +163,10 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);
     }
-    let member = records.member.filter(|m| m.status == MemberStatus::Active).ok_or_else(ended)?;
-    let session = records.session.filter(|x| x.member_id == m && x.expires_at > Utc::now()).ok_or_else(ended)?;
+    let member = records.member.ok_or_else(ended)?;
+    let session = records
+        .session
+        .filter(|x| x.member_id == m && x.expires_at > Utc::now() && member.session_valid(x.created_at))
+        .ok_or_else(ended)?;
     Ok(Caller { account, member, session: session.id })
 }

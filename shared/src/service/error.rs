@@ -16,6 +16,8 @@ pub enum Error {
     Conflict { code: &'static str, message: String },
     #[error("this account is being deleted")]
     Gone,
+    #[error("the resource changed since the version in If-Match")]
+    PreconditionFailed,
     #[error("{0}")]
     RateLimited(&'static str),
     #[error("a service Roster depends on is unavailable: {0}")]

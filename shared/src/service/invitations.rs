@@ -59,6 +59,8 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         created_at: now,
         last_login_at: None,
         password_hash: None,
+        optional_permissions: Vec::new(),
+        sessions_valid_after: None,
         version: 1,
     };
     let invitation = Invitation::new(
@@ -86,8 +88,90 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         }
         Err(e) => return Err(e.into()),
     }
-    let email_sent = send_invitation(s, &caller.account, caller, &member, &invitation, &token).await;
+    let email_sent = send_invitation(s, caller, &member, &invitation, &token).await;
     Ok(Invited { member, invitation, email_sent })
+}
+
+/// Pending invitations, newest members last, with their expiry.
+pub async fn list_pending(
+    s: &Services,
+    caller: &Caller,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<(Member, Invitation)>, Option<String>)> {
+    caller.require(Permission::InvitationsManage)?;
+    let filter = crate::store::MemberFilter { status: Some(MemberStatus::Invited), ..Default::default() };
+    let page = super::members::page(s, caller, &filter, limit, cursor).await?;
+    let ids: Vec<MemberId> = page.members.iter().map(|m| m.id).collect();
+    let invitations = s.store.get_invitations(caller.account_id(), &ids).await?;
+    let paired = page
+        .members
+        .into_iter()
+        .filter_map(|m| invitations.iter().find(|i| i.member_id == m.id).cloned().map(|i| (m, i)))
+        .collect();
+    Ok((paired, page.next_cursor))
+}
+
+/// A pending invitation and its member, or 404.
+async fn pending(s: &Services, caller: &Caller, member_id: &str) -> Result<(Member, Invitation)> {
+    let not_found = || Error::NotFound("invitation");
+    let id = MemberId::parse(member_id).ok_or_else(not_found)?;
+    let a = caller.account_id();
+    let member =
+        s.store.get_member(a, id).await?.filter(|m| m.status == MemberStatus::Invited).ok_or_else(not_found)?;
+    let invitation = s.store.get_invitation(a, id).await?.ok_or_else(not_found)?;
+    Ok((member, invitation))
+}
+
+/// Send a new link; the old one stops working. The validity starts again from now.
+pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<Invited> {
+    caller.require(Permission::InvitationsManage)?;
+    let (member, old) = pending(s, caller, member_id).await?;
+    let token = secrets::random_token();
+    let renewed = Invitation::new(
+        caller.account_id(),
+        member.id,
+        caller.member.id,
+        secrets::token_hash(&token),
+        Utc::now(),
+        caller.account.invitation_validity_days,
+    );
+    let audit = AuditEntry::new(
+        caller.actor(),
+        "invitation.resent",
+        "member",
+        member.id,
+        serde_json::json!({ "email": member.email, "expires_at": renewed.expires_at }),
+    );
+    match s.store.renew_invitation(&old, &renewed, &audit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(crate::store::INVITATION_CHANGED)) => {
+            return Err(Error::conflict("invitation_changed", "the invitation changed meanwhile; reload and retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let email_sent = send_invitation(s, caller, &member, &renewed, &token).await;
+    Ok(Invited { member, invitation: renewed, email_sent })
+}
+
+/// Withdraw an invitation: its link says "cancelled" and the email can be invited again.
+pub async fn cancel(s: &Services, caller: &Caller, member_id: &str, memo: Option<String>) -> Result<()> {
+    caller.require(Permission::InvitationsManage)?;
+    let (member, _) = pending(s, caller, member_id).await?;
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        "invitation.cancelled",
+        "member",
+        member.id,
+        serde_json::json!({ "email": member.email, "first_name": member.first_name, "last_name": member.last_name }),
+    );
+    audit.memo = memo;
+    match s.store.cancel_invitation(&member, &audit).await {
+        Ok(()) => Ok(()),
+        // Accepted or cancelled in between.
+        Err(StoreError::Conflict(_)) => Err(Error::NotFound("invitation")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn invitable_role(raw: &str) -> std::result::Result<BasicRole, FieldError> {
@@ -101,15 +185,9 @@ fn invitable_role(raw: &str) -> std::result::Result<BasicRole, FieldError> {
     }
 }
 
-async fn send_invitation(
-    s: &Services,
-    account: &Account,
-    caller: &Caller,
-    member: &Member,
-    invitation: &Invitation,
-    token: &str,
-) -> bool {
+async fn send_invitation(s: &Services, caller: &Caller, member: &Member, invitation: &Invitation, token: &str) -> bool {
     let link = format!("{}/invitations/accept?token={token}", s.config.public_url);
+    let account = &caller.account;
     let mail = templates::invitation(&templates::InvitationMail {
         locale: &account.locale(),
         company: &account.company_name,
@@ -139,9 +217,11 @@ pub async fn open_link(s: &Services, token: &str) -> Result<LinkState> {
     let Some(found) = s.store.invitation_by_token(&hash).await? else {
         return Ok(LinkState::Unusable(LinkProblem::Unknown, None));
     };
-    match found.invitation.usable_at(&hash, Utc::now()) {
-        Ok(()) => Ok(LinkState::Usable(Box::new(found))),
-        Err(problem) => Ok(LinkState::Unusable(problem, Some(found.account))),
+    match (found.invitation.usable_at(&hash, Utc::now()), &found.member) {
+        (Ok(()), Some(_)) => Ok(LinkState::Usable(Box::new(found))),
+        // A pending invitation without its member was cancelled in between.
+        (Ok(()), None) => Ok(LinkState::Unusable(LinkProblem::Cancelled, Some(found.account))),
+        (Err(problem), _) => Ok(LinkState::Unusable(problem, Some(found.account))),
     }
 }
 
@@ -166,9 +246,11 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
         }
         Err(e) => return Ok(AcceptOutcome::InvalidPassword(found, e)),
     };
+    let Some(m) = found.member.as_ref() else {
+        return Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Cancelled, Some(found.account.clone()))));
+    };
     let hash = secrets::hash_password(password.expose().to_owned()).await?;
     let now = Utc::now();
-    let m = &found.member;
     let audit = AuditEntry::new(
         Actor::Member { id: m.id, name: m.full_name() },
         "invitation.accepted",

@@ -1,8 +1,14 @@
-//! Reading members (SPEC §2).
+//! Managing members (SPEC §2): list, read, edit, change role, deactivate, reactivate, delete,
+//! stats and export.
 use super::{Caller, Error, Result, Services};
+use crate::domain::FieldError;
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::MemberId;
-use crate::domain::member::Member;
-use crate::domain::permissions::Permission;
+use crate::domain::member::{Member, MemberAction, MemberStatus, csv_safe};
+use crate::domain::permissions::{BasicRole, OptionalPermission, Permission};
+use crate::domain::text::{NAME_MAX, required_text};
+use crate::store::{MEMBER_CHANGED, MemberFilter, StoreError};
+use chrono::Utc;
 
 pub const DEFAULT_PAGE: i32 = 50;
 pub const MAX_PAGE: i32 = 200;
@@ -12,30 +18,53 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(s: &Services, caller: &Caller, limit: Option<i32>, cursor: Option<&str>) -> Result<Page> {
+/// The list's query string, as a client sends it.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// 1–200, default 50.
+    pub limit: Option<i32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Prefix of the email, the full name or the last name (case-insensitive).
+    pub q: Option<String>,
+    /// `invited`, `active` or `deactivated`.
+    pub status: Option<MemberStatus>,
+    /// A basic role id.
+    pub role: Option<BasicRole>,
+}
+
+pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
     caller.require(Permission::MembersRead)?;
+    let search = q.q.as_deref().map(str::trim).filter(|x| !x.is_empty()).map(str::to_lowercase);
+    if search.as_ref().is_some_and(|x| x.chars().count() > 100) {
+        return Err(vec![FieldError::new("q", "too_long", "search has at most 100 characters")].into());
+    }
+    let filter = MemberFilter { status: q.status, role: q.role, search };
+    page(s, caller, &filter, q.limit, q.cursor.as_deref()).await
+}
+
+/// One page of the caller's members; cursors are bound to the caller's account.
+pub(crate) async fn page(
+    s: &Services,
+    caller: &Caller,
+    filter: &MemberFilter,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<Page> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(vec![crate::domain::FieldError::new(
-            "limit",
-            "invalid",
-            format!("limit is between 1 and {MAX_PAGE}"),
-        )]
-        .into());
+        return Err(vec![FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}"))].into());
     }
     let after = match cursor {
         None => None,
         Some(c) => {
             Some(s.keys.open_cursor(caller.account_id(), c).and_then(|p| MemberId::parse(&p)).ok_or_else(|| {
-                Error::Validation(vec![crate::domain::FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "this cursor is not valid here",
-                )])
+                Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
             })?)
         }
     };
-    let page = s.store.list_members(caller.account_id(), after, limit).await?;
+    let page = s.store.list_members(caller.account_id(), filter, after, limit as usize).await?;
     let next_cursor = page.last.map(|m| s.keys.sign_cursor(caller.account_id(), &m.to_string()));
     Ok(Page { members: page.members, next_cursor })
 }
@@ -43,6 +72,230 @@ pub async fn list(s: &Services, caller: &Caller, limit: Option<i32>, cursor: Opt
 /// Another account's id is simply not found: the lookup only ever reads the caller's partition.
 pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Member> {
     caller.require(Permission::MembersRead)?;
+    find(s, caller, id).await
+}
+
+async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Member> {
     let id = MemberId::parse(id).ok_or(Error::NotFound("member"))?;
     s.store.get_member(caller.account_id(), id).await?.ok_or(Error::NotFound("member"))
+}
+
+/// `PATCH /v1/members/{id}`: any subset of the fields; absent means unchanged.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// admin, supervisor, pro_agent, agent or viewer.
+    pub role: Option<String>,
+    pub optional_permissions: Option<Vec<OptionalPermission>>,
+    /// Why (kept in the system log).
+    pub memo: Option<String>,
+}
+
+/// Edit a member. `if_version` is the client's `If-Match`; without it the write still only
+/// succeeds if nobody changed the member since it was read here.
+pub async fn update(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    change: MemberChange,
+    if_version: Option<u64>,
+) -> Result<Member> {
+    caller.require(Permission::MembersManage)?;
+    let before = find(s, caller, id).await?;
+    let mut after = before.clone();
+    let mut errors = crate::domain::FieldErrors::new();
+    if let Some(f) = &change.first_name {
+        after.first_name = errors.take(required_text("first_name", f, NAME_MAX)).unwrap_or_default();
+    }
+    if let Some(l) = &change.last_name {
+        after.last_name = errors.take(required_text("last_name", l, NAME_MAX)).unwrap_or_default();
+    }
+    if let Some(r) = &change.role {
+        match BasicRole::parse(r) {
+            Some(BasicRole::Owner) | None => errors.push(FieldError::new(
+                "role",
+                "invalid",
+                "role is one of admin, supervisor, pro_agent, agent, viewer (ownership is transferred, not assigned)",
+            )),
+            Some(role) => after.role = role,
+        }
+    }
+    if let Some(p) = &change.optional_permissions {
+        let mut p = p.clone();
+        p.sort_by_key(|x| *x as u8);
+        p.dedup();
+        after.optional_permissions = p;
+    }
+    errors.finish()?;
+    let action = if after.role != before.role || after.optional_permissions != before.optional_permissions {
+        MemberAction::ChangeRole
+    } else {
+        MemberAction::EditProfile
+    };
+    before.check(&caller.member, action).map_err(Error::Forbidden)?;
+    let name = if action == MemberAction::ChangeRole { "member.role_changed" } else { "member.updated" };
+    save(s, caller, before, after, name, change.memo, if_version).await
+}
+
+pub async fn deactivate(s: &Services, caller: &Caller, id: &str, memo: Option<String>) -> Result<Member> {
+    change_status(s, caller, id, MemberAction::Deactivate, memo).await
+}
+
+pub async fn reactivate(s: &Services, caller: &Caller, id: &str, memo: Option<String>) -> Result<Member> {
+    change_status(s, caller, id, MemberAction::Reactivate, memo).await
+}
+
+async fn change_status(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    action: MemberAction,
+    memo: Option<String>,
+) -> Result<Member> {
+    caller.require(Permission::MembersManage)?;
+    let before = find(s, caller, id).await?;
+    before.check(&caller.member, action).map_err(Error::Forbidden)?;
+    let mut after = before.clone();
+    let name = if action == MemberAction::Deactivate {
+        after.status = MemberStatus::Deactivated;
+        // Every session of the member ends now, and stays ended after a reactivation.
+        after.sessions_valid_after = Some(Utc::now());
+        "member.deactivated"
+    } else {
+        after.status = MemberStatus::Active;
+        "member.reactivated"
+    };
+    save(s, caller, before, after, name, memo, None).await
+}
+
+async fn save(
+    s: &Services,
+    caller: &Caller,
+    before: Member,
+    mut after: Member,
+    action: &str,
+    memo: Option<String>,
+    if_version: Option<u64>,
+) -> Result<Member> {
+    if if_version.is_some_and(|v| v != before.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    after.version = before.version + 1;
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        action,
+        "member",
+        after.id,
+        serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after) }),
+    );
+    audit.memo = memo;
+    match s.store.save_member(&after, before.version, &audit).await {
+        Ok(()) => Ok(after),
+        Err(StoreError::Conflict(MEMBER_CHANGED)) if if_version.is_some() => Err(Error::PreconditionFailed),
+        Err(StoreError::Conflict(MEMBER_CHANGED)) => {
+            Err(Error::conflict("member_changed", "the member changed meanwhile; reload and retry"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the system log keeps of a member (never secrets).
+fn snapshot(m: &Member) -> serde_json::Value {
+    serde_json::json!({
+        "email": m.email, "first_name": m.first_name, "last_name": m.last_name, "role": m.role,
+        "status": m.status, "optional_permissions": m.optional_permissions,
+    })
+}
+
+pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String>) -> Result<()> {
+    caller.require(Permission::MembersManage)?;
+    let member = find(s, caller, id).await?;
+    member.check(&caller.member, MemberAction::Delete).map_err(Error::Forbidden)?;
+    let mut audit = AuditEntry::new(caller.actor(), "member.deleted", "member", member.id, snapshot(&member));
+    audit.memo = memo;
+    match s.store.delete_member(&member, &audit).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(_)) => {
+            Err(Error::conflict("member_changed", "the member changed meanwhile; reload and retry"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    pub active: u32,
+    /// Invited and not yet accepted.
+    pub invited: u32,
+    pub deactivated: u32,
+    /// Active members with an admin role (owner, admin).
+    pub admins: u32,
+    /// Active members with any other role.
+    pub standard: u32,
+}
+
+pub fn count(members: &[Member]) -> Stats {
+    let mut st = Stats::default();
+    for m in members {
+        match m.status {
+            MemberStatus::Invited => st.invited += 1,
+            MemberStatus::Deactivated => st.deactivated += 1,
+            MemberStatus::Active if m.role.is_admin() => {
+                st.active += 1;
+                st.admins += 1
+            }
+            MemberStatus::Active => {
+                st.active += 1;
+                st.standard += 1
+            }
+        }
+    }
+    st
+}
+
+pub async fn stats(s: &Services, caller: &Caller) -> Result<Stats> {
+    caller.require(Permission::MembersRead)?;
+    Ok(count(&s.store.all_members(caller.account_id()).await?))
+}
+
+/// All members as CSV (admins only: it lists every email).
+pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
+    caller.require(Permission::MembersManage)?;
+    let members = s.store.all_members(caller.account_id()).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Internal(e.to_string());
+    w.write_record([
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "status",
+        "source",
+        "created_at",
+        "last_login_at",
+    ])
+    .map_err(fail)?;
+    for m in &members {
+        let status =
+            serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let source =
+            serde_json::to_value(m.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        w.write_record([
+            m.id.to_string(),
+            csv_safe(m.email.as_str()),
+            csv_safe(&m.first_name),
+            csv_safe(&m.last_name),
+            m.role.id().to_owned(),
+            status,
+            source,
+            m.created_at.to_rfc3339(),
+            m.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ])
+        .map_err(fail)?;
+    }
+    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
+        .map_err(|e| Error::Internal(e.to_string()))
 }

@@ -33,7 +33,7 @@ impl Store {
             &WebAddressClaim { account_id: account.id },
         )?;
         tx.create("account_exists", &keys::account(account.id), account)?;
-        tx.create("member_exists", &keys::member(account.id, owner.id), owner)?;
+        tx.create_raw("member_exists", super::members::member_item(owner)?)?;
         tx.create(EMAIL_TAKEN, &keys::member_email(account.id, &owner.email), &EmailClaim { member_id: owner.id })?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await

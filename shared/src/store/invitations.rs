@@ -22,7 +22,8 @@ const TOKEN_REF_GRACE_DAYS: i64 = 30;
 
 pub struct InvitationByToken {
     pub account: Account,
-    pub member: Member,
+    /// Absent once the invitation was cancelled (the invited member is removed then).
+    pub member: Option<Member>,
     pub invitation: Invitation,
 }
 
@@ -39,7 +40,7 @@ impl Store {
         let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
         let mut tx = Tx::new();
         tx.create(EMAIL_TAKEN, &keys::member_email(a, &member.email), &EmailClaim { member_id: member.id })?;
-        tx.create("member_exists", &keys::member(a, member.id), member)?;
+        tx.create_raw("member_exists", super::members::member_item(member)?)?;
         tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
         tx.create(
             "token_exists",
@@ -63,9 +64,11 @@ impl Store {
         let mut items = self.batch_get(&[&ka, &km, &ki]).await?;
         let found = (take_item(&mut items, &ka), take_item(&mut items, &km), take_item(&mut items, &ki));
         match found {
-            (Some(a), Some(m), Some(i)) => {
-                Ok(Some(InvitationByToken { account: from_item(a)?, member: from_item(m)?, invitation: from_item(i)? }))
-            }
+            (Some(a), m, Some(i)) => Ok(Some(InvitationByToken {
+                account: from_item(a)?,
+                member: m.map(from_item).transpose()?,
+                invitation: from_item(i)?,
+            })),
             _ => Ok(None),
         }
     }
@@ -79,7 +82,7 @@ impl Store {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()> {
-        let (a, m) = (found.member.account_id, found.member.id);
+        let (a, m) = (found.invitation.account_id, found.invitation.member_id);
         let mut tx = Tx::new();
         tx.update(
             "invitation_not_pending",
@@ -112,6 +115,93 @@ impl Store {
                 names: vec![("#status", "status"), ("#version", "version")],
             },
         )?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await
+    }
+}
+
+/// Guard of an invitation write when it is no longer pending with the link that was read.
+pub const INVITATION_CHANGED: &str = "invitation_changed";
+
+impl Store {
+    pub async fn get_invitation(&self, a: AccountId, m: MemberId) -> StoreResult<Option<Invitation>> {
+        self.get(&keys::invitation(a, m)).await
+    }
+
+    /// Invitations of these members, in one round trip per 100.
+    pub async fn get_invitations(&self, a: AccountId, members: &[MemberId]) -> StoreResult<Vec<Invitation>> {
+        let mut out = Vec::new();
+        for chunk in members.chunks(100) {
+            let wanted: Vec<_> = chunk.iter().map(|m| keys::invitation(a, *m)).collect();
+            let refs: Vec<_> = wanted.iter().collect();
+            for item in self.batch_get(&refs).await? {
+                out.push(from_item(item)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Resend: a new link replaces the old one (which then shows "a newer invitation was sent").
+    pub async fn renew_invitation(
+        &self,
+        old: &Invitation,
+        renewed: &Invitation,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let a = renewed.account_id;
+        let ttl = (renewed.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
+        let mut tx = Tx::new();
+        tx.update(
+            INVITATION_CHANGED,
+            &keys::invitation(a, renewed.member_id),
+            Change {
+                update: "SET token_hash = :new, expires_at = :expires, created_at = :created",
+                condition: "#status = :pending AND token_hash = :old",
+                values: vec![
+                    (":new", s(renewed.token_hash.clone())),
+                    (":old", s(old.token_hash.clone())),
+                    (":expires", s(renewed.expires_at.to_rfc3339())),
+                    (":created", s(renewed.created_at.to_rfc3339())),
+                    (":pending", s("pending")),
+                ],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.create(
+            "token_exists",
+            &keys::invitation_token(&renewed.token_hash),
+            &TokenRef { account_id: a, member_id: renewed.member_id, ttl },
+        )?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Cancel: the invitation is marked cancelled (so its link says so), and the invited member
+    /// and the claim on their email go, so the address can be invited again.
+    pub async fn cancel_invitation(&self, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
+        let a = member.account_id;
+        let mut tx = Tx::new();
+        tx.update(
+            INVITATION_CHANGED,
+            &keys::invitation(a, member.id),
+            Change {
+                update: "SET #status = :cancelled",
+                condition: "#status = :pending",
+                values: vec![(":cancelled", s("cancelled")), (":pending", s("pending"))],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.delete_where(
+            super::MEMBER_CHANGED,
+            &keys::member(a, member.id),
+            Change {
+                update: "",
+                condition: "#status = :invited",
+                values: vec![(":invited", s("invited"))],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.delete(&keys::member_email(a, &member.email))?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

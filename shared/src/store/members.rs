@@ -1,11 +1,35 @@
 use super::accounts::EmailClaim;
 use super::sessions::Session;
-use super::tx::s;
-use super::{Store, StoreError, StoreResult, from_item, keys, take_item};
+use super::tx::{Change, Tx, s};
+use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::account::Account;
+use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
 use crate::domain::ids::{AccountId, MemberId, SessionId};
-use crate::domain::member::Member;
+use crate::domain::member::{Member, MemberStatus};
+use crate::domain::permissions::BasicRole;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Which members a listing returns (all conditions must hold).
+#[derive(Debug, Default, Clone)]
+pub struct MemberFilter {
+    pub status: Option<MemberStatus>,
+    pub role: Option<BasicRole>,
+    /// Lower-case prefix of the email, the full name or the last name.
+    pub search: Option<String>,
+}
+
+/// A member as stored: the entity plus the lower-case forms the list searches by prefix.
+pub(crate) fn member_item(m: &Member) -> StoreResult<Item> {
+    let mut item = to_item(&keys::member(m.account_id, m.id), m)?;
+    let (name, last) = m.search_terms();
+    item.insert("name_lc".into(), AttributeValue::S(name));
+    item.insert("last_lc".into(), AttributeValue::S(last));
+    Ok(item)
+}
+
+/// Page size of the internal reads a filtered listing makes.
+const FILTER_READ: i32 = 200;
 
 pub struct MemberPage {
     pub members: Vec<Member>,
@@ -29,27 +53,95 @@ impl Store {
         Ok(self.get::<EmailClaim>(&keys::member_email(a, e)).await?.map(|c| c.member_id))
     }
 
-    /// Members in creation order; one query page, never a scan.
-    pub async fn list_members(&self, a: AccountId, after: Option<MemberId>, limit: i32) -> StoreResult<MemberPage> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(keys::account_pk(a)))
-            .expression_attribute_values(":prefix", s(keys::MEMBER_PREFIX))
-            .limit(limit);
-        if let Some(m) = after {
-            q = q.set_exclusive_start_key(Some(keys::member(a, m).to_item()));
+    /// Members in creation order, filtered; never a scan. Reads query pages until `limit`
+    /// matches are found, so a selective filter still fills its page.
+    pub async fn list_members(
+        &self,
+        a: AccountId,
+        filter: &MemberFilter,
+        after: Option<MemberId>,
+        limit: usize,
+    ) -> StoreResult<MemberPage> {
+        let query_filter = filter_expression(filter);
+        let mut members = Vec::new();
+        let mut start = after.map(|m| keys::member(a, m).to_item());
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(keys::account_pk(a)))
+                .expression_attribute_values(":prefix", s(keys::MEMBER_PREFIX))
+                .set_exclusive_start_key(start)
+                .limit(if query_filter.is_some() { FILTER_READ } else { (limit + 1) as i32 });
+            if let Some(f) = &query_filter {
+                q = q.filter_expression(&f.expression);
+                for (k, v) in &f.values {
+                    q = q.expression_attribute_values(*k, v.clone());
+                }
+                for (k, v) in &f.names {
+                    q = q.expression_attribute_names(*k, *v);
+                }
+            }
+            let out = q.send().await.map_err(StoreError::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                members.push(from_item::<Member>(item)?);
+            }
+            start = out.last_evaluated_key;
+            if members.len() > limit || start.is_none() {
+                break;
+            }
         }
-        let out = q.send().await.map_err(StoreError::from_sdk)?;
-        let members = out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<Vec<Member>>>()?;
-        let last = out
-            .last_evaluated_key
-            .and_then(|k| k.get(keys::SK).and_then(|v| v.as_s().ok()).and_then(|sk| keys::member_sk_to_id(sk)));
+        // One more than asked for means there is a next page, starting after the last one kept.
+        let more = members.len() > limit;
+        members.truncate(limit);
+        let last = if more { members.last().map(|m| m.id) } else { None };
         Ok(MemberPage { members, last })
+    }
+
+    /// Every member of the account (for counts and exports), page by page.
+    pub async fn all_members(&self, a: AccountId) -> StoreResult<Vec<Member>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_members(a, &MemberFilter::default(), after, 1000).await?;
+            all.extend(page.members);
+            match page.last {
+                Some(last) => after = Some(last),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Write a changed member whose stored version must still be `expected`.
+    pub async fn save_member(&self, member: &Member, expected: u64, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.replace_versioned(MEMBER_CHANGED, member_item(member)?, expected)?;
+        tx.audit(member.account_id, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Remove a member, the claim on their email and any invitation, if unchanged since read.
+    pub async fn delete_member(&self, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
+        let a = member.account_id;
+        let mut tx = Tx::new();
+        tx.delete_where(
+            MEMBER_CHANGED,
+            &keys::member(a, member.id),
+            Change {
+                update: "",
+                condition: "#version = :v",
+                values: vec![(":v", super::tx::n(member.version))],
+                names: vec![("#version", "version")],
+            },
+        )?;
+        tx.delete(&keys::member_email(a, &member.email))?;
+        tx.delete(&keys::invitation(a, member.id))?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await
     }
 
     /// The account, the member and the session behind an access token, in one batch read.
@@ -62,4 +154,36 @@ impl Store {
             session: take_item(&mut items, &ks).map(from_item).transpose()?,
         })
     }
+}
+
+/// Guard of a member write whose version no longer matches.
+pub const MEMBER_CHANGED: &str = "member_changed";
+
+/// A query's filter: its expression and the values and names it uses.
+struct QueryFilter {
+    expression: String,
+    values: Vec<(&'static str, AttributeValue)>,
+    names: Vec<(&'static str, &'static str)>,
+}
+
+fn filter_expression(f: &MemberFilter) -> Option<QueryFilter> {
+    let (mut parts, mut values, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(status) = f.status {
+        parts.push("#status = :status");
+        values.push((
+            ":status",
+            s(serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()),
+        ));
+        names.push(("#status", "status"));
+    }
+    if let Some(role) = f.role {
+        parts.push("#role = :role");
+        values.push((":role", s(role.id())));
+        names.push(("#role", "role"));
+    }
+    if let Some(q) = &f.search {
+        parts.push("(begins_with(email, :q) OR begins_with(name_lc, :q) OR begins_with(last_lc, :q))");
+        values.push((":q", s(q.clone())));
+    }
+    (!parts.is_empty()).then(|| QueryFilter { expression: parts.join(" AND "), values, names })
 }

@@ -11,8 +11,8 @@ mod tx;
 
 pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
 pub use error::{StoreError, StoreResult};
-pub use invitations::InvitationByToken;
-pub use members::{CallerRecords, MemberPage};
+pub use invitations::{INVITATION_CHANGED, InvitationByToken};
+pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use sessions::Session;
 
 use aws_sdk_dynamodb::Client;

@@ -43,6 +43,39 @@ impl Tx {
         self.push_put(guard, put)
     }
 
+    /// Replace an item whose stored `version` must still be `expected` (optimistic concurrency).
+    pub fn replace_versioned(&mut self, guard: &'static str, item: Item, expected: u64) -> StoreResult<()> {
+        let put = Put::builder()
+            .set_item(Some(item))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()));
+        self.push_put(guard, put)
+    }
+
+    /// Delete an item if it is there (no condition).
+    pub fn delete(&mut self, key: &Key) -> StoreResult<()> {
+        let delete = Delete::builder()
+            .set_key(Some(key.to_item()))
+            .table_name(String::new())
+            .build()
+            .map_err(StoreError::build)?;
+        self.push("delete", TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// Delete an item that must exist and satisfy `condition`.
+    pub fn delete_where(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
+        let mut delete = Delete::builder().set_key(Some(key.to_item())).condition_expression(change.condition);
+        for (k, v) in change.values {
+            delete = delete.expression_attribute_values(k, v);
+        }
+        for (k, v) in change.names {
+            delete = delete.expression_attribute_names(k, v);
+        }
+        let delete = delete.table_name(String::new()).build().map_err(StoreError::build)?;
+        self.push(guard, TransactWriteItem::builder().delete(delete).build())
+    }
+
     pub fn update(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
         let mut update = Update::builder()
             .set_key(Some(key.to_item()))

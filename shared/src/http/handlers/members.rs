@@ -1,21 +1,15 @@
-use super::views::{AccountView, MemberView};
+use super::views::{AccountView, MemberView, Memo};
 use crate::http::AppState;
+use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
-use crate::service::{Caller, members};
+use crate::service::members::{self, ListQuery, MemberChange, Stats};
+use crate::service::{Caller, Error};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// 1–200, default 50.
-    pub limit: Option<i32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct MemberList {
@@ -30,7 +24,33 @@ pub struct MeResponse {
     pub account: AccountView,
 }
 
-/// List the account's members, oldest first.
+/// Query strings are parsed strictly too: unknown or malformed parameters are a 400.
+pub fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, Problem> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).map_err(|e| {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", format!("the query string is not valid: {e}"))
+    })
+}
+
+/// The member with its version as ETag, for `If-Match` on the next change.
+fn with_etag(member: &crate::domain::member::Member) -> Response {
+    let mut res = Json(MemberView::from(member)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"v{}\"", member.version)) {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    res
+}
+
+/// `If-Match: "v7"` → 7. Any other value can never match.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
+    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    v.to_str()
+        .ok()
+        .and_then(|v| v.trim().trim_start_matches("W/").trim_matches('"').strip_prefix('v')?.parse().ok())
+        .map(Some)
+        .ok_or_else(|| Error::PreconditionFailed.into())
+}
+
+/// List the account's members, oldest first, with search and filters.
 #[utoipa::path(get, path = "/v1/members", tag = "members", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = MemberList), (status = 401, body = Rendered), (status = 403, body = Rendered)))]
 pub async fn list(
@@ -38,22 +58,86 @@ pub async fn list(
     caller: Caller,
     RawQuery(q): RawQuery,
 ) -> Result<Json<MemberList>, Problem> {
-    let q: ListQuery = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).map_err(|e| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", format!("the query string is not valid: {e}"))
-    })?;
-    let page = members::list(&s, &caller, q.limit, q.cursor.as_deref()).await?;
+    let page = members::list(&s, &caller, query(q)?).await?;
     Ok(Json(MemberList { items: page.members.iter().map(MemberView::from).collect(), next_cursor: page.next_cursor }))
 }
 
-/// One member of the account.
+/// One member of the account (`ETag` carries its version).
 #[utoipa::path(get, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
-pub async fn get(
+pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    Ok(with_etag(&members::get(&s, &caller, &id).await?))
+}
+
+/// Edit a member's name, role or optional permissions (`If-Match` optional).
+#[utoipa::path(patch, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = MemberChange,
+    security(("bearer" = [])),
+    responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<MemberView>, Problem> {
-    Ok(Json((&members::get(&s, &caller, &id).await?).into()))
+    headers: HeaderMap,
+    ApiJson(change): ApiJson<MemberChange>,
+) -> Result<Response, Problem> {
+    Ok(with_etag(&members::update(&s, &caller, &id, change, if_match(&headers)?).await?))
+}
+
+/// Deactivate: the member can no longer log in and every session ends at once.
+#[utoipa::path(post, path = "/v1/members/{id}/deactivate", tag = "members", params(("id" = String, Path)), request_body = Memo,
+    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+pub async fn deactivate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<Memo>,
+) -> Result<Response, Problem> {
+    Ok(with_etag(&members::deactivate(&s, &caller, &id, body.validated()?).await?))
+}
+
+/// Reactivate a deactivated member (their old sessions stay ended).
+#[utoipa::path(post, path = "/v1/members/{id}/reactivate", tag = "members", params(("id" = String, Path)), request_body = Memo,
+    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+pub async fn reactivate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<Memo>,
+) -> Result<Response, Problem> {
+    Ok(with_etag(&members::reactivate(&s, &caller, &id, body.validated()?).await?))
+}
+
+/// Delete a member (the system log keeps who they were).
+#[utoipa::path(delete, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = Memo,
+    security(("bearer" = [])), responses((status = 204), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<Memo>,
+) -> Result<StatusCode, Problem> {
+    members::delete(&s, &caller, &id, body.validated()?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Counts of active, invited, admin and standard members.
+#[utoipa::path(get, path = "/v1/members/stats", tag = "members", security(("bearer" = [])),
+    responses((status = 200, body = Stats), (status = 403, body = Rendered)))]
+pub async fn stats(State(s): State<AppState>, caller: Caller) -> Result<Json<Stats>, Problem> {
+    Ok(Json(members::stats(&s, &caller).await?))
+}
+
+/// All members as CSV (admins only).
+#[utoipa::path(get, path = "/v1/members/export.csv", tag = "members", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
+pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
+    let csv = members::export_csv(&s, &caller).await?;
+    let headers = [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\"members.csv\""),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, csv).into_response())
 }
 
 /// The calling member and their account.

@@ -30,7 +30,7 @@ struct AcceptForm {
 pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let form: AcceptForm = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     Ok(match invitations::open_link(&s, &form.token).await? {
-        LinkState::Usable(found) => form_page(&found.account, &found.member.first_name, &form.token, None),
+        LinkState::Usable(found) => form_page(&found.account, first_name(&found), &form.token, None),
         LinkState::Unusable(problem, account) => problem_page(problem, account.as_ref()),
     })
 }
@@ -51,19 +51,23 @@ pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
             let company = found.account.company_name.as_str();
             let body = format!(
                 "<p>{}</p>",
-                text(&t(lang, "accept-done", &[("company", company), ("email", found.member.email.as_str())]))
+                text(&t(
+                    lang,
+                    "accept-done",
+                    &[("company", company), ("email", found.member.as_ref().map_or("", |m| m.email.as_str()))]
+                ))
             );
             page(StatusCode::OK, lang, &t(lang, "accept-done-title", &[]), &body)
         }
         AcceptOutcome::InvalidPassword(found, error) => {
             let message = t(found.account.language, &format!("password-{}", error.code), &[]);
-            let mut res = form_page(&found.account, &found.member.first_name, &form.token, Some(&message));
+            let mut res = form_page(&found.account, first_name(&found), &form.token, Some(&message));
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             res
         }
         AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => problem_page(problem, account.as_ref()),
         AcceptOutcome::Rejected(LinkState::Usable(found)) => {
-            form_page(&found.account, &found.member.first_name, &form.token, None)
+            form_page(&found.account, first_name(&found), &form.token, None)
         }
     })
 }
@@ -127,4 +131,9 @@ fn page(status: StatusCode, lang: Language, title: &str, body: &str) -> Response
         ),
     );
     res
+}
+
+/// A usable link always has its member; the name is only for the greeting.
+fn first_name(found: &crate::store::InvitationByToken) -> &str {
+    found.member.as_ref().map_or("", |m| m.first_name.as_str())
 }

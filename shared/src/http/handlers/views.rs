@@ -1,7 +1,7 @@
 //! Response bodies: what clients see of the domain (never password hashes or token hashes).
 use crate::domain::locale::Language;
 use crate::domain::member::{Member, MemberSource, MemberStatus};
-use crate::domain::permissions::BasicRole;
+use crate::domain::permissions::{BasicRole, OptionalPermission};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,6 +13,7 @@ pub struct MemberView {
     pub first_name: String,
     pub last_name: String,
     pub role: BasicRole,
+    pub optional_permissions: Vec<OptionalPermission>,
     pub status: MemberStatus,
     pub source: MemberSource,
     pub created_at: DateTime<Utc>,
@@ -27,6 +28,7 @@ impl From<&Member> for MemberView {
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
             role: m.role,
+            optional_permissions: m.optional_permissions.clone(),
             status: m.status,
             source: m.source,
             created_at: m.created_at,
@@ -52,6 +54,29 @@ impl From<&crate::domain::account::Account> for AccountView {
             company_name: a.company_name.clone(),
             language: a.language,
             time_zone: a.time_zone.as_str().to_owned(),
+        }
+    }
+}
+
+/// An optional body with the reason for a change, kept in the system log.
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Memo {
+    pub memo: Option<String>,
+}
+
+impl Memo {
+    pub const MAX: usize = 1000;
+
+    pub fn validated(self) -> Result<Option<String>, crate::service::Error> {
+        match self.memo.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()) {
+            Some(m) if m.chars().count() > Self::MAX => Err(vec![crate::domain::FieldError::new(
+                "memo",
+                "too_long",
+                format!("a memo has at most {} characters", Self::MAX),
+            )]
+            .into()),
+            other => Ok(other),
         }
     }
 }
