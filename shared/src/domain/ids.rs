@@ -5,9 +5,23 @@ use uuid::Uuid;
 
 macro_rules! id_type {
     ($name:ident) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(Uuid);
+
+        /// Stored and sent in the same simple form as in keys and paths, so a condition on a
+        /// stored id compares equal to the id as the code prints it.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0.as_simple())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Uuid::try_parse(&raw).map(Self).map_err(serde::de::Error::custom)
+            }
+        }
 
         impl $name {
             /// Time-ordered (UUIDv7), so sort keys built from it list oldest first.
@@ -50,6 +64,14 @@ mod tests {
         let id = MemberId::new();
         assert_eq!(MemberId::parse(&id.to_string()), Some(id));
         assert_eq!(MemberId::parse("not-an-id"), None);
+    }
+
+    #[test]
+    fn ids_serialize_exactly_as_they_display() {
+        let id = AccountId::new();
+        assert_eq!(serde_json::to_value(id).unwrap(), serde_json::json!(id.to_string()));
+        let back: AccountId = serde_json::from_value(serde_json::json!(id.as_uuid().hyphenated().to_string())).unwrap();
+        assert_eq!(back, id);
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Member {
     /// Conversation-platform permissions granted on top of the role.
     #[serde(default)]
     pub optional_permissions: Vec<OptionalPermission>,
+    /// External agent identifiers this member holds (each held by one member at a time).
+    #[serde(default)]
+    pub agent_ids: Vec<String>,
     /// Sessions started before this moment no longer work (deactivation ends them all).
     #[serde(default)]
     pub sessions_valid_after: Option<DateTime<Utc>>,
@@ -122,6 +125,7 @@ mod tests {
             last_login_at: None,
             password_hash: None,
             optional_permissions: vec![],
+            agent_ids: vec![],
             sessions_valid_after: None,
             version: 1,
         }

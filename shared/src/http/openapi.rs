@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         accounts::create, auth::login, auth::refresh, auth::logout, members::me, members::list, members::get,
         members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
+        members::assign_agent_id, members::release_agent_id,
         invitations::create, invitations::list, invitations::resend, invitations::cancel,
         pages::accept_form, pages::accept_submit, docs::openapi,
     ),

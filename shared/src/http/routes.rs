@@ -49,6 +49,8 @@ route_table! {
     "members-delete":          delete "/v1/members/{id}"  => members::delete,        Access::Permission(P::MembersManage);
     "members-deactivate":      post "/v1/members/{id}/deactivate" => members::deactivate, Access::Permission(P::MembersManage);
     "members-reactivate":      post "/v1/members/{id}/reactivate" => members::reactivate, Access::Permission(P::MembersManage);
+    "members-agent-id-assign":  put "/v1/members/{id}/agent-ids/{agent_id}" => members::assign_agent_id, Access::Permission(P::MembersManage);
+    "members-agent-id-release": delete "/v1/members/{id}/agent-ids/{agent_id}" => members::release_agent_id, Access::Permission(P::MembersManage);
     "members-stats":           get  "/v1/members/stats"   => members::stats,         Access::Permission(P::MembersRead);
     "members-export":          get  "/v1/members/export.csv" => members::export,     Access::Permission(P::MembersManage);
     "invitations-create":      post "/v1/invitations"     => invitations::create,    Access::Permission(P::InvitationsManage);

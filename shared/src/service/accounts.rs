@@ -90,6 +90,7 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         last_login_at: None,
         password_hash: Some(secrets::hash_password(password.expose().to_owned()).await?),
         optional_permissions: Vec::new(),
+        agent_ids: Vec::new(),
         sessions_valid_after: None,
         version: 1,
     };

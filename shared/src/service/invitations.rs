@@ -60,6 +60,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         last_login_at: None,
         password_hash: None,
         optional_permissions: Vec::new(),
+        agent_ids: Vec::new(),
         sessions_valid_after: None,
         version: 1,
     };

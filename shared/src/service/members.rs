@@ -129,6 +129,12 @@ pub async fn update(
         after.optional_permissions = p;
     }
     errors.finish()?;
+    if !after.agent_ids.is_empty() && !crate::domain::agent_id::can_hold(after.role) {
+        return Err(Error::conflict(
+            "holds_agent_ids",
+            "this member holds agent IDs; release them before giving a role that cannot hold them",
+        ));
+    }
     let action = if after.role != before.role || after.optional_permissions != before.optional_permissions {
         MemberAction::ChangeRole
     } else {

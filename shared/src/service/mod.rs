@@ -1,6 +1,7 @@
 //! Use cases: one function per operation. Each checks the caller's permission, applies the
 //! domain rules and hands the store one atomic unit of work (the change plus its audit entry).
 pub mod accounts;
+pub mod agent_ids;
 pub mod auth;
 mod caller;
 mod error;

@@ -50,6 +50,11 @@ pub fn member_email(a: AccountId, e: &Email) -> Key {
     Key::new(account_pk(a), format!("MEMBEREMAIL#{e}"))
 }
 
+/// Uniqueness of an agent ID within the account: which member holds it.
+pub fn agent_id(a: AccountId, agent_id: &str) -> Key {
+    Key::new(account_pk(a), format!("AGENTID#{agent_id}"))
+}
+
 pub fn invitation(a: AccountId, m: MemberId) -> Key {
     Key::new(account_pk(a), format!("INVITATION#{m}"))
 }

@@ -140,6 +140,9 @@ impl Store {
         )?;
         tx.delete(&keys::member_email(a, &member.email))?;
         tx.delete(&keys::invitation(a, member.id))?;
+        for agent_id in &member.agent_ids {
+            tx.delete(&keys::agent_id(a, agent_id))?;
+        }
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -1,6 +1,7 @@
 //! DynamoDB, single-table design. Nothing outside this module builds a key or touches
 //! `AttributeValue`; the store has no rules about content — services enforce them.
 mod accounts;
+mod agent_ids;
 mod error;
 mod invitations;
 pub mod keys;
@@ -10,6 +11,7 @@ mod sessions;
 mod tx;
 
 pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
+pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use error::{StoreError, StoreResult};
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};

@@ -2,6 +2,7 @@ use super::views::{AccountView, MemberView, Memo};
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
+use crate::service::agent_ids;
 use crate::service::members::{self, ListQuery, MemberChange, Stats};
 use crate::service::{Caller, Error};
 use axum::Json;
@@ -118,6 +119,38 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     members::delete(&s, &caller, &id, body.validated()?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AssignQuery {
+    /// Move the agent ID from its current holder (logged with the previous holder).
+    pub reassign: Option<bool>,
+}
+
+/// Map an external agent ID to this member (one member at a time per ID).
+#[utoipa::path(put, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(("id" = String, Path), ("agent_id" = String, Path), AssignQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = MemberView), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "held by another member (named), or the role cannot hold agent IDs"), (status = 422, body = Rendered)))]
+pub async fn assign_agent_id(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, agent_id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let q: AssignQuery = query(q)?;
+    Ok(with_etag(&agent_ids::assign(&s, &caller, &id, &agent_id, q.reassign.unwrap_or(false)).await?))
+}
+
+/// Take an agent ID away from this member.
+#[utoipa::path(delete, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(("id" = String, Path), ("agent_id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
+pub async fn release_agent_id(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, agent_id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(with_etag(&agent_ids::release(&s, &caller, &id, &agent_id).await?))
 }
 
 /// Counts of active, invited, admin and standard members.

@@ -1,0 +1,45 @@
+//! Agent IDs (SPEC §2): external identifiers (a voice system's, a chat system's) mapped to
+//! members with an agent-like role; one member at a time per ID, several IDs per member.
+use super::FieldError;
+use super::permissions::BasicRole;
+
+pub const MAX_LEN: usize = 128;
+
+/// Letters, digits and `. _ : @ -`: what telephony and chat systems use, and safe in a URL path.
+pub fn parse(raw: &str) -> Result<String, FieldError> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || ".-_:@".contains(c);
+    if raw.is_empty() || raw.len() > MAX_LEN || !raw.chars().all(ok) {
+        return Err(FieldError::new(
+            "agent_id",
+            "invalid",
+            format!("an agent ID has 1–{MAX_LEN} letters, digits or . _ : @ -"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Roles that handle conversations, and so can hold agent IDs.
+pub fn can_hold(role: BasicRole) -> bool {
+    matches!(role, BasicRole::Agent | BasicRole::ProAgent | BasicRole::Supervisor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_ids_are_plain_identifiers() {
+        for good in ["voice-1042", "chat:ann@acme", "A.B_C"] {
+            assert_eq!(parse(good).unwrap(), good);
+        }
+        for bad in ["", "has space", "a/b", "a#b", "ünï", &"x".repeat(129)] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_agent_like_roles_hold_agent_ids() {
+        assert!(can_hold(BasicRole::Agent) && can_hold(BasicRole::ProAgent) && can_hold(BasicRole::Supervisor));
+        assert!(!can_hold(BasicRole::Admin) && !can_hold(BasicRole::Viewer) && !can_hold(BasicRole::Owner));
+    }
+}
