@@ -2,6 +2,7 @@
 //! aws-ses-v2-local). One test binary, a module per feature. Run with `bash infra/test.sh`.
 mod agent_ids;
 mod api_surface;
+mod authorization;
 mod bad_input;
 mod concurrency;
 mod invitations;
