@@ -1,19 +1,75 @@
-"""moto's server with one change: requests are handled one at a time.
+"""moto's server, made to behave like DynamoDB for Roster's concurrency and data-size tests.
 
-moto's threaded server runs DynamoDB transactions concurrently without isolation: under 20
-concurrent sign-ups two TransactWriteItems both passed the same attribute_not_exists condition.
-Real DynamoDB serializes conflicting transactions, so the stand-in must too. Connections stay
-threaded (HTTP/1.1 keep-alive); only the work inside moto is serialized.
+Two changes, both about TransactWriteItems in moto 5.2 (pinned in requirements-stack.txt):
+
+1. Requests are handled one at a time. moto's threaded server ran transactions concurrently
+   without isolation: under 20 concurrent sign-ups two transactions both passed the same
+   attribute_not_exists condition. Real DynamoDB serializes conflicting transactions.
+2. A transaction no longer deep-copies every table it touches (to roll back on failure); it
+   keeps the prior versions of the items it touches and restores just those. The whole-table
+   copy made each transaction cost O(table size), so a 2,000-member account took minutes, and
+   its rollback replaced the entire table with a stale copy.
 
 Usage: python moto_server.py HOST PORT
 """
+import copy
 import os
 import signal
 import sys
 import threading
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
+
+
+class _NoTableCopy:
+    """Stands in for the `copy` module inside moto's DynamoDB backend: tables are not copied."""
+
+    @staticmethod
+    def deepcopy(value, *args, **kwargs):
+        return value if isinstance(value, Table) else copy.deepcopy(value, *args, **kwargs)
+
+
+dynamodb_models.copy = _NoTableCopy
+
+_original_transact = DynamoDBBackend.transact_write_items
+
+
+def _key_of(backend, op):
+    if "Key" in op:
+        return op["Key"]
+    table = backend.get_table(op["TableName"])
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _transact_with_item_undo(self, transact_items):
+    undo = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        if op.get("TableName") in self.tables:
+            key = _key_of(self, op)
+            before = self.get_item(op["TableName"], key)
+            undo.append((op["TableName"], key, None if before is None else copy.deepcopy(before.to_json()["Attributes"])))
+    try:
+        _original_transact(self, transact_items)
+    except Exception:
+        for table_name, key, before in reversed(undo):
+            if before is None:
+                if self.get_item(table_name, key) is not None:
+                    self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, before)
+        raise
+
+
+DynamoDBBackend.transact_write_items = _transact_with_item_undo
 
 
 def main() -> None:

@@ -37,3 +37,96 @@ async fn every_member_appears_exactly_once_across_pages() {
     assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), expected);
     assert!(pages >= 3);
 }
+
+/// 2,000 members, created through the store (the same code the invite endpoint runs, against
+/// the local DynamoDB) so the test does not send 2,000 emails; then listed over HTTP.
+#[tokio::test]
+async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
+    use futures::stream::{self, StreamExt};
+    use roster::domain::{audit, email::Email, ids, invitation::Invitation, member, permissions::BasicRole};
+    let s = stack().await;
+    let acme = s.account().await;
+    let store = roster::store::Store::new(s.dynamo.clone(), s.table.clone());
+    let account = ids::AccountId::parse(&acme.id).unwrap();
+    let inviter = ids::MemberId::parse(&acme.owner_id).unwrap();
+    let now = chrono::Utc::now();
+    let created: Vec<String> = stream::iter(0..2000)
+        .map(|i| {
+            let store = store.clone();
+            async move {
+                let m = member::Member {
+                    id: ids::MemberId::new(),
+                    account_id: account,
+                    email: Email::parse("email", &format!("user{i:04}@bulk.test")).unwrap(),
+                    first_name: if i % 50 == 0 { "Quincy".into() } else { format!("First{i}") },
+                    last_name: format!("Last{i}"),
+                    role: if i % 3 == 0 { BasicRole::Viewer } else { BasicRole::Agent },
+                    status: member::MemberStatus::Invited,
+                    source: member::MemberSource::Manual,
+                    created_at: now,
+                    last_login_at: None,
+                    password_hash: None,
+                    optional_permissions: vec![],
+                    agent_ids: vec![],
+                    sessions_valid_after: None,
+                    version: 1,
+                };
+                let inv = Invitation::new(account, m.id, inviter, format!("bulk{}", m.id), now, 7);
+                let entry = audit::AuditEntry::new(
+                    audit::Actor::System,
+                    "invitation.created",
+                    "member",
+                    m.id,
+                    serde_json::json!({}),
+                );
+                store.create_invitation(&m, &inv, &entry).await.unwrap();
+                m.id.to_string()
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+
+    // Every member exactly once across pages of 200 (plus the owner).
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/members?limit=200&cursor={c}"),
+            None => "/v1/members?limit=200".to_owned(),
+        };
+        let page = s.get(&path, Some(&acme.token)).await;
+        let body = page.ok(200);
+        seen.extend(body["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()));
+        cursor = body["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 2001);
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), 2001, "a member appeared twice");
+    assert!(created.iter().all(|id| unique.contains(id)));
+
+    // A search that matches 40 of 2,000, paged by 7, finds exactly those.
+    let mut found = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/members?q=quin&limit=7&cursor={c}"),
+            None => "/v1/members?q=quin&limit=7".to_owned(),
+        };
+        let body = s.get(&path, Some(&acme.token)).await.ok(200).clone();
+        for m in body["items"].as_array().unwrap() {
+            assert_eq!(m["first_name"], "Quincy");
+            assert!(found.insert(m["id"].as_str().unwrap().to_owned()), "duplicate in search");
+        }
+        cursor = body["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(found.len(), 40);
+    let stats = s.get("/v1/members/stats", Some(&acme.token)).await;
+    assert_eq!(stats.ok(200)["invited"], 2000);
+}

@@ -1,0 +1,182 @@
+//! DynamoDB requests per API call. A counting proxy sits between a Roster local API server and
+//! the local DynamoDB; each API call is made alone and the DynamoDB operations it caused are
+//! counted by their `X-Amz-Target`. Run it with `bash infra/bench-requests.sh`.
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    counts: Arc<Mutex<BTreeMap<String, u32>>>,
+}
+
+async fn forward(
+    State(p): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let op = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("?")
+        .rsplit('.')
+        .next()
+        .unwrap_or("?")
+        .to_owned();
+    if let Ok(mut c) = p.counts.lock() {
+        *c.entry(op).or_default() += 1;
+    }
+    let mut req = p.http.request(method, format!("{}{}", p.upstream, uri.path_and_query().map_or("/", |x| x.as_str())));
+    for (k, v) in &headers {
+        if k != "host" && k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    match req.body(body).send().await {
+        Ok(res) => {
+            let status = res.status();
+            let mut out = HeaderMap::new();
+            for (k, v) in res.headers() {
+                if k != "content-length" && k != "transfer-encoding" {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            (status, out, res.bytes().await.unwrap_or_default())
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::from(e.to_string())),
+    }
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() { Ok(body) } else { Err(format!("{path} answered {status}: {body}")) }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let local = std::env::args().nth(1).ok_or("usage: roster-requests ROSTER_LOCAL_BINARY")?;
+    let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").map_err(|_| "run via infra/bench-requests.sh")?;
+    let proxy = Proxy { upstream, http: reqwest::Client::new(), counts: Arc::default() };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let proxy_url = format!("http://{}", listener.local_addr()?);
+    let app = Router::new().fallback(forward).with_state(proxy.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+    let mut server = tokio::process::Command::new(&local)
+        .args(["--init", "--port", &port.to_string()])
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &proxy_url)
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()?;
+    let api = Api { base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+    for _ in 0..100 {
+        if api.call(reqwest::Method::GET, "/openapi.json", None, None).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let slug = format!("req{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (email, password) = (format!("owner@{slug}.test"), "request count benchmark");
+    let signup = json!({ "web_address": slug, "company_name": "Bench", "first_name": "O", "last_name": "Wner", "email": email, "password": password });
+    let login = json!({ "web_address": slug, "email": email, "password": password });
+    api.call(reqwest::Method::POST, "/v1/accounts", None, Some(signup)).await?;
+    let token = api.call(reqwest::Method::POST, "/v1/auth/login", None, Some(login.clone())).await?["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let agent = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/invitations",
+            Some(&token),
+            Some(json!({ "email": format!("a@{slug}.test"), "first_name": "A", "last_name": "Gent", "role": "agent" })),
+        )
+        .await?["member"]["id"]
+        .as_str()
+        .ok_or("no member")?
+        .to_owned();
+
+    let calls: Vec<(&str, reqwest::Method, String, Option<Value>, bool)> = vec![
+        ("GET /v1/me", reqwest::Method::GET, "/v1/me".into(), None, true),
+        ("GET /v1/members?limit=50", reqwest::Method::GET, "/v1/members?limit=50".into(), None, true),
+        ("GET /v1/members?q=gent", reqwest::Method::GET, "/v1/members?q=gent".into(), None, true),
+        ("GET /v1/members/{id}", reqwest::Method::GET, format!("/v1/members/{agent}"), None, true),
+        ("GET /v1/members/stats", reqwest::Method::GET, "/v1/members/stats".into(), None, true),
+        (
+            "POST /v1/invitations",
+            reqwest::Method::POST,
+            "/v1/invitations".into(),
+            Some(json!({ "email": format!("b@{slug}.test"), "first_name": "B", "last_name": "B", "role": "viewer" })),
+            true,
+        ),
+        (
+            "PATCH /v1/members/{id} (role)",
+            reqwest::Method::PATCH,
+            format!("/v1/members/{agent}"),
+            Some(json!({ "role": "pro_agent" })),
+            true,
+        ),
+        (
+            "PUT /v1/members/{id}/agent-ids/{x}",
+            reqwest::Method::PUT,
+            format!("/v1/members/{agent}/agent-ids/voice-1"),
+            None,
+            true,
+        ),
+        (
+            "POST /v1/members/{id}/deactivate",
+            reqwest::Method::POST,
+            format!("/v1/members/{agent}/deactivate"),
+            None,
+            true,
+        ),
+        ("POST /v1/auth/login", reqwest::Method::POST, "/v1/auth/login".into(), Some(login), false),
+    ];
+    println!("{:36} {:>6} {:>6}  operations", "API call", "reads", "writes");
+    for (name, method, path, body, authed) in calls {
+        proxy.counts.lock().map_err(|_| "lock")?.clear();
+        api.call(method, &path, authed.then_some(token.as_str()), body).await?;
+        let counts = proxy.counts.lock().map_err(|_| "lock")?.clone();
+        let is_read = |op: &str| matches!(op, "GetItem" | "BatchGetItem" | "Query");
+        let reads: u32 = counts.iter().filter(|(op, _)| is_read(op)).map(|(_, n)| n).sum();
+        let writes: u32 = counts.iter().filter(|(op, _)| !is_read(op)).map(|(_, n)| n).sum();
+        let ops: Vec<String> = counts.iter().map(|(op, n)| format!("{op}×{n}")).collect();
+        println!("{name:36} {reads:>6} {writes:>6}  {}", ops.join(", "));
+    }
+    println!("reproduce with: bash infra/bench-requests.sh");
+    let _ = server.kill().await;
+    Ok(())
+}
