@@ -25,14 +25,15 @@ fn taken(agent_id: &str, holder: MemberId) -> Error {
 pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, reassign: bool) -> Result<Member> {
     caller.require(Permission::MembersManage)?;
     let agent_id = agent_id::parse(raw).map_err(|e| Error::Validation(vec![e]))?;
-    let target = member(s, caller, member_id).await?;
+    let id = MemberId::parse(member_id).ok_or(Error::NotFound("member"))?;
+    let (target, holder) = s.store.member_and_agent_id_holder(caller.account_id(), id, &agent_id).await?;
+    let target = target.ok_or(Error::NotFound("member"))?;
     if !agent_id::can_hold(target.role) {
         return Err(Error::conflict(
             "role_cannot_hold_agent_ids",
             "only agents, pro agents and supervisors hold agent IDs",
         ));
     }
-    let holder = s.store.agent_id_holder(&target, &agent_id).await?;
     if holder == Some(target.id) {
         return Ok(target);
     }

@@ -118,10 +118,10 @@ async fn pending(s: &Services, caller: &Caller, member_id: &str) -> Result<(Memb
     let not_found = || Error::NotFound("invitation");
     let id = MemberId::parse(member_id).ok_or_else(not_found)?;
     let a = caller.account_id();
-    let member =
-        s.store.get_member(a, id).await?.filter(|m| m.status == MemberStatus::Invited).ok_or_else(not_found)?;
-    let invitation = s.store.get_invitation(a, id).await?.ok_or_else(not_found)?;
-    Ok((member, invitation))
+    match s.store.member_and_invitation(a, id).await? {
+        (Some(member), Some(invitation)) if member.status == MemberStatus::Invited => Ok((member, invitation)),
+        _ => Err(not_found()),
+    }
 }
 
 /// Send a new link; the old one stops working. The validity starts again from now.

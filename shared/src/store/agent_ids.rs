@@ -1,8 +1,8 @@
 use super::members::{MEMBER_CHANGED, member_item};
 use super::tx::{Change, Tx, s};
-use super::{Store, StoreResult, keys};
+use super::{Store, StoreResult, from_item, keys, take_item};
 use crate::domain::audit::AuditEntry;
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::member::Member;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,19 @@ pub struct Versioned<'a> {
 impl Store {
     pub async fn agent_id_holder(&self, member: &Member, agent_id: &str) -> StoreResult<Option<MemberId>> {
         Ok(self.get::<AgentIdClaim>(&keys::agent_id(member.account_id, agent_id)).await?.map(|c| c.member_id))
+    }
+
+    /// A member and the current holder of an agent ID, in one round trip.
+    pub async fn member_and_agent_id_holder(
+        &self,
+        a: AccountId,
+        m: MemberId,
+        agent_id: &str,
+    ) -> StoreResult<(Option<Member>, Option<MemberId>)> {
+        let (km, kc) = (keys::member(a, m), keys::agent_id(a, agent_id));
+        let mut items = self.batch_get(&[&km, &kc]).await?;
+        let claim: Option<AgentIdClaim> = take_item(&mut items, &kc).map(from_item).transpose()?;
+        Ok((take_item(&mut items, &km).map(from_item).transpose()?, claim.map(|c| c.member_id)))
     }
 
     /// Give `agent_id` to `to`; from `from` when it is a reassignment. The claim item and both

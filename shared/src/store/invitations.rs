@@ -124,8 +124,18 @@ impl Store {
 pub const INVITATION_CHANGED: &str = "invitation_changed";
 
 impl Store {
-    pub async fn get_invitation(&self, a: AccountId, m: MemberId) -> StoreResult<Option<Invitation>> {
-        self.get(&keys::invitation(a, m)).await
+    /// A member and their invitation, in one round trip.
+    pub async fn member_and_invitation(
+        &self,
+        a: AccountId,
+        m: MemberId,
+    ) -> StoreResult<(Option<Member>, Option<Invitation>)> {
+        let (km, ki) = (keys::member(a, m), keys::invitation(a, m));
+        let mut items = self.batch_get(&[&km, &ki]).await?;
+        Ok((
+            take_item(&mut items, &km).map(from_item).transpose()?,
+            take_item(&mut items, &ki).map(from_item).transpose()?,
+        ))
     }
 
     /// Invitations of these members, in one round trip per 100.
