@@ -35,6 +35,11 @@ async fn every_route_answers_every_role_as_the_role_table_says() {
             s.active_member(&acme, &format!("{}@{}.test", role.id(), acme.web_address), role.id()).await;
         tokens.insert(role, token);
     }
+    // An API key scoped to reading members is allowed exactly the routes that need only that.
+    let key = s
+        .post("/v1/api-keys", Some(&acme.token), serde_json::json!({ "name": "matrix", "scopes": ["members_read"] }))
+        .await;
+    let key = key.ok(201)["secret"].as_str().unwrap().to_owned();
     // Logout ends the caller's session, so it goes last.
     let mut routes: Vec<&Route> = ROUTES.iter().filter(|r| r.access != Access::Public).collect();
     routes.sort_by_key(|r| r.id == "auth-logout");
@@ -53,12 +58,27 @@ async fn every_route_answers_every_role_as_the_role_table_says() {
             }
             checked += 1;
         }
+        let r = s.call(method.clone(), &path, Some(&key), body.clone()).await;
+        if route.access == Access::Permission(roster::domain::permissions::Permission::MembersRead) {
+            assert!(
+                !matches!(r.status.as_u16(), 401 | 403),
+                "{} with a members_read key was refused: {}",
+                route.id,
+                r.text
+            );
+        } else {
+            assert_eq!(r.problem(403), "forbidden", "{} with a members_read key", route.id);
+        }
     }
     let protected = ROUTES.iter().filter(|r| r.access != Access::Public).count();
     assert_eq!(checked, protected * BasicRole::ALL.len());
     assert!(protected >= 16, "the route table lost routes: {protected}");
     // Refused or aimed at nobody, nothing but the logins and logouts changed anything.
     let after: Vec<String> = s.partition_keys(&acme.id).await;
-    let changed: Vec<_> = after.iter().filter(|k| !before.contains(k)).filter(|k| !k.starts_with("AUDIT#")).collect();
+    let changed: Vec<_> = after
+        .iter()
+        .filter(|k| !before.contains(k))
+        .filter(|k| !k.starts_with("AUDIT#") && !k.starts_with("APIKEY#"))
+        .collect();
     assert!(changed.is_empty(), "the matrix changed {changed:?}");
 }

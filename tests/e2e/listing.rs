@@ -71,7 +71,7 @@ async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
                     sessions_valid_after: None,
                     version: 1,
                 };
-                let inv = Invitation::new(account, m.id, inviter, format!("bulk{}", m.id), now, 7);
+                let inv = Invitation::new(account, m.id, Some(inviter), format!("bulk{}", m.id), now, 7);
                 let entry = audit::AuditEntry::new(
                     audit::Actor::System,
                     "invitation.created",

@@ -1,6 +1,7 @@
 //! End-to-end tests: real HTTP against the local API, which runs on the local stack (moto,
 //! aws-ses-v2-local). One test binary, a module per feature. Run with `bash infra/test.sh`.
 mod agent_ids;
+mod api_keys;
 mod api_surface;
 mod authorization;
 mod bad_input;

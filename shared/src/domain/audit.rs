@@ -1,5 +1,5 @@
 //! System-log entries (SPEC §8): written in the same transaction as the change they describe.
-use super::ids::{AuditId, MemberId};
+use super::ids::{ApiKeyId, AuditId, MemberId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -9,6 +9,11 @@ pub enum Actor {
     Member {
         #[schema(value_type = String)]
         id: MemberId,
+        name: String,
+    },
+    ApiKey {
+        #[schema(value_type = String)]
+        id: ApiKeyId,
         name: String,
     },
     System,

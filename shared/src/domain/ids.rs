@@ -54,6 +54,7 @@ id_type!(AccountId);
 id_type!(MemberId);
 id_type!(SessionId);
 id_type!(AuditId);
+id_type!(ApiKeyId);
 
 #[cfg(test)]
 mod tests {

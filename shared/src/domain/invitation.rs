@@ -18,7 +18,9 @@ pub struct Invitation {
     pub status: InvitationStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub invited_by: MemberId,
+    /// The inviting member; `None` when a machine (API key) invited.
+    #[serde(default)]
+    pub invited_by: Option<MemberId>,
     /// SHA-256 of the link's token; a newer token (resend) makes older links unusable.
     pub token_hash: String,
 }
@@ -38,7 +40,7 @@ impl Invitation {
     pub fn new(
         account_id: AccountId,
         member_id: MemberId,
-        invited_by: MemberId,
+        invited_by: Option<MemberId>,
         token_hash: String,
         now: DateTime<Utc>,
         days: u32,
@@ -73,7 +75,7 @@ mod tests {
     use super::*;
 
     fn pending(now: DateTime<Utc>) -> Invitation {
-        Invitation::new(AccountId::new(), MemberId::new(), MemberId::new(), "h1".into(), now, 7)
+        Invitation::new(AccountId::new(), MemberId::new(), Some(MemberId::new()), "h1".into(), now, 7)
     }
 
     #[test]

@@ -74,8 +74,9 @@ impl Member {
     /// The rules of SPEC §1–§2 on top of permissions: the owner changes only through an
     /// ownership transfer, nobody removes their own access, and status moves along
     /// invited → active ⇄ deactivated.
-    pub fn check(&self, actor: &Member, action: MemberAction) -> Result<(), &'static str> {
-        let me = actor.id == self.id;
+    /// `actor` is the acting member, `None` for a machine (API key).
+    pub fn check(&self, actor: Option<MemberId>, action: MemberAction) -> Result<(), &'static str> {
+        let me = actor == Some(self.id);
         if self.role == BasicRole::Owner && !(action == MemberAction::EditProfile && me) {
             return Err("the account owner changes only through an ownership transfer");
         }
@@ -138,18 +139,18 @@ mod tests {
         for action in
             [MemberAction::ChangeRole, MemberAction::Deactivate, MemberAction::Delete, MemberAction::EditProfile]
         {
-            assert!(owner.check(&admin, action).is_err(), "{action:?}");
+            assert!(owner.check(Some(admin.id), action).is_err(), "{action:?}");
         }
-        assert!(owner.check(&owner, MemberAction::EditProfile).is_ok());
+        assert!(owner.check(Some(owner.id), MemberAction::EditProfile).is_ok());
     }
 
     #[test]
     fn nobody_removes_their_own_access() {
         let admin = member(BasicRole::Admin, MemberStatus::Active);
         for action in [MemberAction::ChangeRole, MemberAction::Deactivate, MemberAction::Delete] {
-            assert!(admin.check(&admin, action).is_err(), "{action:?}");
+            assert!(admin.check(Some(admin.id), action).is_err(), "{action:?}");
         }
-        assert!(admin.check(&admin, MemberAction::EditProfile).is_ok());
+        assert!(admin.check(Some(admin.id), MemberAction::EditProfile).is_ok());
     }
 
     #[test]
@@ -158,11 +159,11 @@ mod tests {
         let active = member(BasicRole::Agent, MemberStatus::Active);
         let invited = member(BasicRole::Agent, MemberStatus::Invited);
         let off = member(BasicRole::Agent, MemberStatus::Deactivated);
-        assert!(active.check(&admin, MemberAction::Deactivate).is_ok());
-        assert!(invited.check(&admin, MemberAction::Deactivate).is_err());
-        assert!(off.check(&admin, MemberAction::Deactivate).is_err());
-        assert!(off.check(&admin, MemberAction::Reactivate).is_ok());
-        assert!(active.check(&admin, MemberAction::Reactivate).is_err());
+        assert!(active.check(Some(admin.id), MemberAction::Deactivate).is_ok());
+        assert!(invited.check(Some(admin.id), MemberAction::Deactivate).is_err());
+        assert!(off.check(Some(admin.id), MemberAction::Deactivate).is_err());
+        assert!(off.check(Some(admin.id), MemberAction::Reactivate).is_ok());
+        assert!(active.check(Some(admin.id), MemberAction::Reactivate).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Entities, value types and rules. Pure: no I/O, no AWS types, no async.
 pub mod account;
 pub mod agent_id;
+pub mod api_key;
 pub mod audit;
 pub mod email;
 pub mod errors;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 pub enum Access {
     /// No credentials (sign-up, login, the accept page, the API description).
     Public,
-    /// Any active member of the account.
+    /// Any active member of the account (not an API key).
     Member,
     /// A member whose role grants this permission.
     Permission(Permission),
@@ -39,9 +39,14 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Access::Permission(p) = access
-        && let Err(e) = caller.require(p)
-    {
+    let allowed = match access {
+        Access::Permission(p) => caller.require(p),
+        Access::Member if caller.member().is_none() => {
+            Err(Error::Forbidden("this needs a member's login, not an API key"))
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = allowed {
         return e.into_response();
     }
     req.extensions_mut().insert(caller);

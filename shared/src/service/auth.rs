@@ -146,16 +146,20 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
 
 /// Ends the caller's session: its refresh token and access tokens stop working at once.
 pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
-    let audit = AuditEntry::new(caller.actor(), "member.logged_out", "session", caller.session, serde_json::json!({}));
-    match s.store.delete_session(caller.account_id(), caller.session, &audit).await {
+    let Some(session) = caller.session() else { return Err(Error::Forbidden("an API key has no session to end")) };
+    let audit = AuditEntry::new(caller.actor(), "member.logged_out", "session", session, serde_json::json!({}));
+    match s.store.delete_session(caller.account_id(), session, &audit).await {
         Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Turn a bearer token into the caller: one signature check and one batch read of the account,
-/// the member and the session.
+/// Turn a bearer token into the caller: an API key (`rk_…`) or a member's access token, each
+/// checked with one batch read.
 pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
+    if bearer.starts_with("rk_") {
+        return super::api_keys::authenticate(s, bearer).await;
+    }
     let (a, m, sid) = s.keys.verify_access(bearer)?;
     let records = s.store.caller_records(a, m, sid).await?;
     let ended = || Error::Unauthenticated("this session has ended; log in again");
@@ -168,5 +172,5 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
         .session
         .filter(|x| x.member_id == m && x.expires_at > Utc::now() && member.session_valid(x.created_at))
         .ok_or_else(ended)?;
-    Ok(Caller { account, member, session: session.id })
+    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id } })
 }

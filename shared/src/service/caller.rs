@@ -1,17 +1,24 @@
 use super::{Error, Result};
 use crate::domain::account::Account;
+use crate::domain::api_key::ApiKey;
 use crate::domain::audit::Actor;
-use crate::domain::ids::{AccountId, SessionId};
+use crate::domain::ids::{AccountId, MemberId, SessionId};
 use crate::domain::member::Member;
 use crate::domain::permissions::Permission;
 
-/// The authenticated member behind a request, read fresh for every request so that a role
-/// change or deactivation takes effect at once. The account comes only from the verified token.
+/// Who is calling: a logged-in member, or a machine with an API key.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Member { member: Member, session: SessionId },
+    ApiKey(ApiKey),
+}
+
+/// The authenticated caller, read fresh for every request so that a role change, deactivation
+/// or key revocation takes effect at once. The account comes only from the verified credential.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account: Account,
-    pub member: Member,
-    pub session: SessionId,
+    pub principal: Principal,
 }
 
 impl Caller {
@@ -19,11 +26,48 @@ impl Caller {
         self.account.id
     }
 
-    pub fn require(&self, p: Permission) -> Result<()> {
-        if self.member.role.allows(p) { Ok(()) } else { Err(Error::Forbidden("your role does not allow this")) }
+    pub fn member(&self) -> Option<&Member> {
+        match &self.principal {
+            Principal::Member { member, .. } => Some(member),
+            Principal::ApiKey(_) => None,
+        }
     }
 
+    pub fn member_id(&self) -> Option<MemberId> {
+        self.member().map(|m| m.id)
+    }
+
+    pub fn session(&self) -> Option<SessionId> {
+        match &self.principal {
+            Principal::Member { session, .. } => Some(*session),
+            Principal::ApiKey(_) => None,
+        }
+    }
+
+    /// A member's role, or an API key's scopes.
+    pub fn permissions(&self) -> &[Permission] {
+        match &self.principal {
+            Principal::Member { member, .. } => member.role.permissions(),
+            Principal::ApiKey(key) => &key.scopes,
+        }
+    }
+
+    pub fn require(&self, p: Permission) -> Result<()> {
+        if self.permissions().contains(&p) { Ok(()) } else { Err(Error::Forbidden("your role does not allow this")) }
+    }
+
+    /// How the caller appears in the system log and in emails.
     pub fn actor(&self) -> Actor {
-        Actor::Member { id: self.member.id, name: self.member.full_name() }
+        match &self.principal {
+            Principal::Member { member, .. } => Actor::Member { id: member.id, name: member.full_name() },
+            Principal::ApiKey(key) => Actor::ApiKey { id: key.id, name: key.name.clone() },
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        match &self.principal {
+            Principal::Member { member, .. } => member.full_name(),
+            Principal::ApiKey(_) => self.account.company_name.clone(),
+        }
     }
 }

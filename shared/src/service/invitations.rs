@@ -67,7 +67,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     let invitation = Invitation::new(
         a,
         member.id,
-        caller.member.id,
+        caller.member_id(),
         secrets::token_hash(&token),
         now,
         caller.account.invitation_validity_days,
@@ -132,7 +132,7 @@ pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<In
     let renewed = Invitation::new(
         caller.account_id(),
         member.id,
-        caller.member.id,
+        caller.member_id(),
         secrets::token_hash(&token),
         Utc::now(),
         caller.account.invitation_validity_days,
@@ -192,7 +192,7 @@ async fn send_invitation(s: &Services, caller: &Caller, member: &Member, invitat
     let mail = templates::invitation(&templates::InvitationMail {
         locale: &account.locale(),
         company: &account.company_name,
-        inviter: &caller.member.full_name(),
+        inviter: &caller.display_name(),
         invitee_first_name: &member.first_name,
         link: &link,
         expires_at: invitation.expires_at,

@@ -140,7 +140,7 @@ pub async fn update(
     } else {
         MemberAction::EditProfile
     };
-    before.check(&caller.member, action).map_err(Error::Forbidden)?;
+    before.check(caller.member_id(), action).map_err(Error::Forbidden)?;
     let name = if action == MemberAction::ChangeRole { "member.role_changed" } else { "member.updated" };
     save(s, caller, before, after, name, change.memo, if_version).await
 }
@@ -162,7 +162,7 @@ async fn change_status(
 ) -> Result<Member> {
     caller.require(Permission::MembersManage)?;
     let before = find(s, caller, id).await?;
-    before.check(&caller.member, action).map_err(Error::Forbidden)?;
+    before.check(caller.member_id(), action).map_err(Error::Forbidden)?;
     let mut after = before.clone();
     let name = if action == MemberAction::Deactivate {
         after.status = MemberStatus::Deactivated;
@@ -218,7 +218,7 @@ fn snapshot(m: &Member) -> serde_json::Value {
 pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String>) -> Result<()> {
     caller.require(Permission::MembersManage)?;
     let member = find(s, caller, id).await?;
-    member.check(&caller.member, MemberAction::Delete).map_err(Error::Forbidden)?;
+    member.check(caller.member_id(), MemberAction::Delete).map_err(Error::Forbidden)?;
     let mut audit = AuditEntry::new(caller.actor(), "member.deleted", "member", member.id, snapshot(&member));
     audit.memo = memo;
     match s.store.delete_member(&member, &audit).await {

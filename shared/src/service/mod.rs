@@ -2,6 +2,7 @@
 //! domain rules and hands the store one atomic unit of work (the change plus its audit entry).
 pub mod accounts;
 pub mod agent_ids;
+pub mod api_keys;
 pub mod auth;
 mod caller;
 mod error;
@@ -9,7 +10,7 @@ pub mod invitations;
 pub mod members;
 pub mod secrets;
 
-pub use caller::Caller;
+pub use caller::{Caller, Principal};
 pub use error::{Error, Result};
 
 use crate::config::Config;

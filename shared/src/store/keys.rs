@@ -87,3 +87,9 @@ pub fn invitation_token(token_hash: &str) -> Key {
 pub fn member_sk_to_id(sk: &str) -> Option<MemberId> {
     sk.strip_prefix(MEMBER_PREFIX).and_then(MemberId::parse)
 }
+
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+
+pub fn api_key(a: AccountId, id: crate::domain::ids::ApiKeyId) -> Key {
+    Key::new(account_pk(a), format!("{API_KEY_PREFIX}{id}"))
+}

@@ -2,6 +2,7 @@
 //! `AttributeValue`; the store has no rules about content — services enforce them.
 mod accounts;
 mod agent_ids;
+mod api_keys;
 mod error;
 mod invitations;
 pub mod keys;

@@ -176,6 +176,7 @@ pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Respons
 /// The calling member and their account.
 #[utoipa::path(get, path = "/v1/me", tag = "members", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = Rendered)))]
-pub async fn me(caller: Caller) -> Json<MeResponse> {
-    Json(MeResponse { member: (&caller.member).into(), account: (&caller.account).into() })
+pub async fn me(caller: Caller) -> Result<Json<MeResponse>, Problem> {
+    let member = caller.member().ok_or(Error::Forbidden("an API key has no member profile"))?;
+    Ok(Json(MeResponse { member: member.into(), account: (&caller.account).into() }))
 }

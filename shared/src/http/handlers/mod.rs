@@ -1,5 +1,6 @@
 //! Endpoint handlers, one module per resource.
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod docs;
 pub mod invitations;
