@@ -253,6 +253,60 @@ impl Stack {
             .collect()
     }
 
+    /// `count` invited members created through the store (the same code the invite endpoint
+    /// runs, against the local DynamoDB) so a test does not send thousands of emails. Each is
+    /// `user{i}@bulk.test`, First{i} Last{i}, agent, unless `shape` changes it. Their ids.
+    pub async fn seed_members(
+        &self,
+        account: &Account,
+        count: usize,
+        shape: impl Fn(usize, &mut roster::domain::member::Member),
+    ) -> Vec<String> {
+        use futures::stream::{self, StreamExt};
+        use roster::domain::{audit, email::Email, ids, invitation::Invitation, member, permissions::BasicRole};
+        let store = roster::store::Store::new(self.dynamo.clone(), self.table.clone());
+        let a = ids::AccountId::parse(&account.id).unwrap();
+        let inviter = ids::MemberId::parse(&account.owner_id).unwrap();
+        let now = chrono::Utc::now();
+        let members: Vec<member::Member> = (0..count)
+            .map(|i| {
+                let mut m = member::Member {
+                    id: ids::MemberId::new(),
+                    account_id: a,
+                    email: Email::parse("email", &format!("user{i:04}@bulk.test")).unwrap(),
+                    first_name: format!("First{i}"),
+                    last_name: format!("Last{i}"),
+                    role: BasicRole::Agent.into(),
+                    status: member::MemberStatus::Invited,
+                    source: member::MemberSource::Manual,
+                    created_at: now,
+                    last_login_at: None,
+                    password_hash: None,
+                    optional_permissions: vec![],
+                    agent_ids: vec![],
+                    sessions_valid_after: None,
+                    version: 1,
+                };
+                shape(i, &mut m);
+                m
+            })
+            .collect();
+        stream::iter(members)
+            .map(|m| {
+                let store = store.clone();
+                async move {
+                    let inv = Invitation::new(a, m.id, Some(inviter), format!("bulk{}", m.id), now, 7);
+                    let entry =
+                        audit::AuditEntry::new(audit::Actor::System, "invitation.created", "member", m.id, json!({}));
+                    store.create_invitation(&m, &inv, &entry).await.unwrap();
+                    m.id.to_string()
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await
+    }
+
     pub async fn item_exists(&self, key: &roster::store::keys::Key) -> bool {
         self.dynamo
             .get_item()

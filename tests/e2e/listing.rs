@@ -42,49 +42,18 @@ async fn every_member_appears_exactly_once_across_pages() {
 /// the local DynamoDB) so the test does not send 2,000 emails; then listed over HTTP.
 #[tokio::test]
 async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
-    use futures::stream::{self, StreamExt};
-    use roster::domain::{audit, email::Email, ids, invitation::Invitation, member, permissions::BasicRole};
+    use roster::domain::permissions::BasicRole;
     let s = stack().await;
     let acme = s.account().await;
-    let store = roster::store::Store::new(s.dynamo.clone(), s.table.clone());
-    let account = ids::AccountId::parse(&acme.id).unwrap();
-    let inviter = ids::MemberId::parse(&acme.owner_id).unwrap();
-    let now = chrono::Utc::now();
-    let created: Vec<String> = stream::iter(0..2000)
-        .map(|i| {
-            let store = store.clone();
-            async move {
-                let m = member::Member {
-                    id: ids::MemberId::new(),
-                    account_id: account,
-                    email: Email::parse("email", &format!("user{i:04}@bulk.test")).unwrap(),
-                    first_name: if i % 50 == 0 { "Quincy".into() } else { format!("First{i}") },
-                    last_name: format!("Last{i}"),
-                    role: if i % 3 == 0 { BasicRole::Viewer } else { BasicRole::Agent },
-                    status: member::MemberStatus::Invited,
-                    source: member::MemberSource::Manual,
-                    created_at: now,
-                    last_login_at: None,
-                    password_hash: None,
-                    optional_permissions: vec![],
-                    agent_ids: vec![],
-                    sessions_valid_after: None,
-                    version: 1,
-                };
-                let inv = Invitation::new(account, m.id, Some(inviter), format!("bulk{}", m.id), now, 7);
-                let entry = audit::AuditEntry::new(
-                    audit::Actor::System,
-                    "invitation.created",
-                    "member",
-                    m.id,
-                    serde_json::json!({}),
-                );
-                store.create_invitation(&m, &inv, &entry).await.unwrap();
-                m.id.to_string()
+    let created = s
+        .seed_members(&acme, 2000, |i, m| {
+            if i % 50 == 0 {
+                m.first_name = "Quincy".into();
+            }
+            if i % 3 == 0 {
+                m.role = BasicRole::Viewer.into();
             }
         })
-        .buffer_unordered(8)
-        .collect()
         .await;
 
     // Every member exactly once across pages of 200 (plus the owner).

@@ -11,5 +11,6 @@ mod isolation;
 mod journey;
 mod listing;
 mod members;
+mod roles;
 mod sessions;
 mod template;

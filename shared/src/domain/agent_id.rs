@@ -1,7 +1,6 @@
 //! Agent IDs (SPEC §2): external identifiers (a voice system's, a chat system's) mapped to
 //! members with an agent-like role; one member at a time per ID, several IDs per member.
 use super::FieldError;
-use super::permissions::BasicRole;
 
 pub const MAX_LEN: usize = 128;
 
@@ -18,11 +17,6 @@ pub fn parse(raw: &str) -> Result<String, FieldError> {
     Ok(raw.to_owned())
 }
 
-/// Roles that handle conversations, and so can hold agent IDs.
-pub fn can_hold(role: BasicRole) -> bool {
-    matches!(role, BasicRole::Agent | BasicRole::ProAgent | BasicRole::Supervisor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -35,11 +29,5 @@ mod tests {
         for bad in ["", "has space", "a/b", "a#b", "ünï", &"x".repeat(129)] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn only_agent_like_roles_hold_agent_ids() {
-        assert!(can_hold(BasicRole::Agent) && can_hold(BasicRole::ProAgent) && can_hold(BasicRole::Supervisor));
-        assert!(!can_hold(BasicRole::Admin) && !can_hold(BasicRole::Viewer) && !can_hold(BasicRole::Owner));
     }
 }

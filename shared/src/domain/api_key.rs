@@ -30,17 +30,7 @@ pub fn scopes(requested: &[Permission], creator: &[Permission]) -> Result<Vec<Pe
     if requested.is_empty() {
         return Err(FieldError::new("scopes", "required", "give the key at least one permission"));
     }
-    if let Some(p) = requested.iter().find(|p| !creator.contains(p)) {
-        return Err(FieldError::new(
-            "scopes",
-            "not_held",
-            format!("you cannot grant {} (your role does not hold it)", p.id()),
-        ));
-    }
-    let mut scopes = requested.to_vec();
-    scopes.sort_by_key(|p| p.id());
-    scopes.dedup();
-    Ok(scopes)
+    super::permissions::grantable("scopes", requested, creator)
 }
 
 /// The key a client sends: `rk_<account>_<key>_<secret>`. It names where the key lives so one

@@ -55,6 +55,7 @@ id_type!(MemberId);
 id_type!(SessionId);
 id_type!(AuditId);
 id_type!(ApiKeyId);
+id_type!(RoleId);
 
 #[cfg(test)]
 mod tests {

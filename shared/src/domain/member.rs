@@ -1,7 +1,8 @@
 //! Members: the account's staff (SPEC §2).
 use super::email::Email;
 use super::ids::{AccountId, MemberId};
-use super::permissions::{BasicRole, OptionalPermission};
+use super::permissions::OptionalPermission;
+use super::role::RoleRef;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub struct Member {
     pub email: Email,
     pub first_name: String,
     pub last_name: String,
-    pub role: BasicRole,
+    pub role: RoleRef,
     pub status: MemberStatus,
     pub source: MemberSource,
     pub created_at: DateTime<Utc>,
@@ -77,7 +78,7 @@ impl Member {
     /// `actor` is the acting member, `None` for a machine (API key).
     pub fn check(&self, actor: Option<MemberId>, action: MemberAction) -> Result<(), &'static str> {
         let me = actor == Some(self.id);
-        if self.role == BasicRole::Owner && !(action == MemberAction::EditProfile && me) {
+        if self.role == RoleRef::OWNER && !(action == MemberAction::EditProfile && me) {
             return Err("the account owner changes only through an ownership transfer");
         }
         match action {
@@ -111,6 +112,7 @@ pub fn csv_safe(cell: &str) -> String {
 mod tests {
     use super::*;
     use crate::domain::ids::{AccountId, MemberId};
+    use crate::domain::permissions::BasicRole;
 
     fn member(role: BasicRole, status: MemberStatus) -> Member {
         Member {
@@ -119,7 +121,7 @@ mod tests {
             email: Email::parse("email", "a@example.com").unwrap(),
             first_name: "Ann".into(),
             last_name: "Lee".into(),
-            role,
+            role: role.into(),
             status,
             source: MemberSource::Manual,
             created_at: Utc::now(),

@@ -11,6 +11,7 @@ pub mod locale;
 pub mod member;
 pub mod password;
 pub mod permissions;
+pub mod role;
 pub mod text;
 pub mod web_address;
 

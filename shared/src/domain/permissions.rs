@@ -1,5 +1,6 @@
 //! The permission catalogue and the basic roles (SPEC §3): one table, read by the route table,
 //! the authorizer and the README.
+use super::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -50,7 +51,8 @@ pub enum BasicRole {
 
 use Permission as P;
 
-const ALL: &[Permission] = &[
+/// The whole catalogue, in the order the README shows it.
+pub const ALL: &[Permission] = &[
     P::MembersRead,
     P::MembersManage,
     P::InvitationsManage,
@@ -155,9 +157,9 @@ impl BasicRole {
         Self::ALL.into_iter().find(|r| r.id() == raw)
     }
 
-    /// Admin-like roles count as "admin members" in the stats; the rest are standard.
-    pub fn is_admin(self) -> bool {
-        matches!(self, BasicRole::Owner | BasicRole::Admin)
+    /// Roles that handle conversations, and so can hold agent IDs.
+    pub fn agent_like(self) -> bool {
+        matches!(self, BasicRole::Agent | BasicRole::ProAgent | BasicRole::Supervisor)
     }
 }
 
@@ -165,6 +167,23 @@ impl Permission {
     pub fn id(self) -> String {
         serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
     }
+}
+
+/// Nobody grants what they do not hold (to an API key, a role or a member): `requested`, sorted
+/// and each once, if every permission in it is in `held`.
+pub fn grantable(field: &str, requested: &[Permission], held: &[Permission]) -> Result<Vec<Permission>, FieldError> {
+    if let Some(p) = requested.iter().find(|p| !held.contains(p)) {
+        return Err(FieldError::new(field, "not_held", format!("you cannot grant {} (you do not hold it)", p.id())));
+    }
+    let mut out = requested.to_vec();
+    out.sort_by_key(|p| p.id());
+    out.dedup();
+    Ok(out)
+}
+
+/// "Admin members" in the stats: whoever may manage members (Owner, Admin, custom roles alike).
+pub fn is_admin(permissions: &[Permission]) -> bool {
+    permissions.contains(&Permission::MembersManage)
 }
 
 /// The role table as Markdown, for the README (a test keeps the two identical).
@@ -203,6 +222,26 @@ mod tests {
         assert!(BasicRole::Viewer.permissions().iter().all(|p| p.id().ends_with("_read")));
         assert!(ALL.iter().all(|p| BasicRole::Admin.allows(*p)));
         assert!(!BasicRole::Agent.allows(Permission::InvitationsManage));
+    }
+
+    #[test]
+    fn only_agent_like_basic_roles_hold_agent_ids() {
+        let agents: Vec<_> = BasicRole::ALL.into_iter().filter(|r| r.agent_like()).collect();
+        assert_eq!(agents, [BasicRole::Supervisor, BasicRole::ProAgent, BasicRole::Agent]);
+    }
+
+    #[test]
+    fn only_owner_and_admin_count_as_admins_among_basic_roles() {
+        let admins: Vec<_> = BasicRole::ALL.into_iter().filter(|r| is_admin(r.permissions())).collect();
+        assert_eq!(admins, [BasicRole::Owner, BasicRole::Admin]);
+    }
+
+    #[test]
+    fn nobody_grants_what_they_do_not_hold() {
+        let held = [Permission::MembersRead, Permission::InvitationsManage];
+        let twice = [Permission::MembersRead, Permission::MembersRead];
+        assert_eq!(grantable("scopes", &twice, &held).unwrap(), vec![Permission::MembersRead]);
+        assert_eq!(grantable("scopes", &[Permission::SettingsManage], &held).unwrap_err().code, "not_held");
     }
 
     #[test]

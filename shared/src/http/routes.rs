@@ -2,7 +2,7 @@
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
-use super::handlers::{accounts, api_keys, auth, docs, invitations, members, pages};
+use super::handlers::{accounts, api_keys, auth, docs, invitations, members, pages, roles};
 use super::problem::{method_not_allowed, not_found};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
@@ -57,6 +57,11 @@ route_table! {
     "invitations-list":        get  "/v1/invitations"     => invitations::list,      Access::Permission(P::InvitationsManage);
     "invitations-resend":      post "/v1/invitations/{member_id}/resend" => invitations::resend, Access::Permission(P::InvitationsManage);
     "invitations-cancel":      delete "/v1/invitations/{member_id}" => invitations::cancel, Access::Permission(P::InvitationsManage);
+    "roles-list":              get  "/v1/roles"           => roles::list,            Access::Permission(P::RolesRead);
+    "roles-get":               get  "/v1/roles/{id}"      => roles::get,             Access::Permission(P::RolesRead);
+    "roles-create":            post "/v1/roles"           => roles::create,          Access::Permission(P::RolesManage);
+    "roles-update":            patch "/v1/roles/{id}"     => roles::update,          Access::Permission(P::RolesManage);
+    "roles-delete":            delete "/v1/roles/{id}"    => roles::delete,          Access::Permission(P::RolesManage);
     "api-keys-create":         post "/v1/api-keys"        => api_keys::create,       Access::Permission(P::ApiKeysManage);
     "api-keys-list":           get  "/v1/api-keys"        => api_keys::list,         Access::Permission(P::ApiKeysManage);
     "api-keys-revoke":         delete "/v1/api-keys/{id}" => api_keys::revoke,       Access::Permission(P::ApiKeysManage);

@@ -8,7 +8,7 @@ use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::locale::{DateFormat, Language, TimeZone};
 use crate::domain::member::{Member, MemberSource, MemberStatus};
 use crate::domain::password::Password;
-use crate::domain::permissions::BasicRole;
+use crate::domain::role::RoleRef;
 use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
 use crate::domain::web_address::WebAddress;
 use crate::store::{EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
@@ -83,7 +83,7 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         email,
         first_name: first,
         last_name: last,
-        role: BasicRole::Owner,
+        role: RoleRef::OWNER,
         status: MemberStatus::Active,
         source: MemberSource::Manual,
         created_at: now,

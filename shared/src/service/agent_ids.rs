@@ -28,10 +28,11 @@ pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, r
     let id = MemberId::parse(member_id).ok_or(Error::NotFound("member"))?;
     let (target, holder) = s.store.member_and_agent_id_holder(caller.account_id(), id, &agent_id).await?;
     let target = target.ok_or(Error::NotFound("member"))?;
-    if !agent_id::can_hold(target.role) {
+    let agent_like = super::roles::resolve(s, caller.account_id(), target.role).await?.is_some_and(|r| r.agent_like());
+    if !agent_like {
         return Err(Error::conflict(
             "role_cannot_hold_agent_ids",
-            "only agents, pro agents and supervisors hold agent IDs",
+            "only agents, pro agents, supervisors and agent-like custom roles hold agent IDs",
         ));
     }
     if holder == Some(target.id) {

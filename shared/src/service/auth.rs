@@ -5,6 +5,8 @@ use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
 use crate::domain::ids::{AccountId, SessionId};
+use crate::domain::member::Member;
+use crate::domain::role::{Role, RoleRef};
 use crate::domain::web_address::WebAddress;
 use crate::store::{Session, StoreError};
 use chrono::{Duration, Utc};
@@ -43,6 +45,10 @@ fn parse_refresh(token: &str) -> Option<(AccountId, SessionId, &str)> {
     let a = AccountId::parse(parts.next()?)?;
     let s = SessionId::parse(parts.next()?)?;
     Some((a, s, parts.next()?))
+}
+
+fn access(account: AccountId, member: &Member, session: SessionId) -> secrets::Access {
+    secrets::Access { account, member: member.id, session, role_hint: member.role.custom() }
 }
 
 /// Every failure looks the same to the client, and takes as long, whether or not the address
@@ -99,7 +105,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         Err(e) => return Err(e.into()),
     }
     Ok(Tokens {
-        access_token: s.keys.access_token(account_id, member.id, session.id, now.timestamp())?,
+        access_token: s.keys.access_token(access(account_id, &member, session.id), now.timestamp())?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: refresh_token(account_id, session.id, &secret),
     })
@@ -138,7 +144,7 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
         Err(e) => return Err(e.into()),
     }
     Ok(Tokens {
-        access_token: s.keys.access_token(a, member.id, sid, now.timestamp())?,
+        access_token: s.keys.access_token(access(a, &member, sid), now.timestamp())?,
         expires_in: ACCESS_TTL_SECONDS,
         refresh_token: refresh_token(a, sid, &next),
     })
@@ -160,8 +166,8 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
     if bearer.starts_with("rk_") {
         return super::api_keys::authenticate(s, bearer).await;
     }
-    let (a, m, sid) = s.keys.verify_access(bearer)?;
-    let records = s.store.caller_records(a, m, sid).await?;
+    let token = s.keys.verify_access(bearer)?;
+    let records = s.store.caller_records(token.account, token.member, token.session, token.role_hint).await?;
     let ended = || Error::Unauthenticated("this session has ended; log in again");
     let account = records.account.ok_or_else(ended)?;
     if account.status == AccountStatus::Deleting {
@@ -170,7 +176,16 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
     let member = records.member.ok_or_else(ended)?;
     let session = records
         .session
-        .filter(|x| x.member_id == m && x.expires_at > Utc::now() && member.session_valid(x.created_at))
+        .filter(|x| x.member_id == member.id && x.expires_at > Utc::now() && member.session_valid(x.created_at))
         .ok_or_else(ended)?;
-    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id } })
+    // The role is read fresh: from the same batch when the token's hint is still right.
+    let role = match (member.role, records.role) {
+        (RoleRef::Basic(r), _) => Role::Basic(r),
+        (RoleRef::Custom(id), Some(hinted)) if hinted.id == id => Role::Custom(hinted),
+        // A deletion moves every holder first, so a missing role means a broken record.
+        (RoleRef::Custom(id), _) => {
+            Role::Custom(s.store.get_role(account.id, id).await?.ok_or(Error::Forbidden("your role no longer exists"))?)
+        }
+    };
+    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id, role } })
 }

@@ -5,11 +5,14 @@ use crate::domain::audit::Actor;
 use crate::domain::ids::{AccountId, MemberId, SessionId};
 use crate::domain::member::Member;
 use crate::domain::permissions::Permission;
+use crate::domain::role::Role;
 
 /// Who is calling: a logged-in member, or a machine with an API key.
+// One per request and never stored in bulk: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Member { member: Member, session: SessionId },
+    Member { member: Member, session: SessionId, role: Role },
     ApiKey(ApiKey),
 }
 
@@ -47,7 +50,7 @@ impl Caller {
     /// A member's role, or an API key's scopes.
     pub fn permissions(&self) -> &[Permission] {
         match &self.principal {
-            Principal::Member { member, .. } => member.role.permissions(),
+            Principal::Member { role, .. } => role.permissions(),
             Principal::ApiKey(key) => &key.scopes,
         }
     }

@@ -9,7 +9,7 @@ use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
 use crate::domain::member::{Member, MemberSource, MemberStatus};
 use crate::domain::password::Password;
-use crate::domain::permissions::{BasicRole, Permission};
+use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::{NAME_MAX, required_text};
 use crate::mail::templates;
 use crate::store::{EMAIL_TAKEN, InvitationByToken, StoreError};
@@ -21,8 +21,11 @@ pub struct Invite {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    /// admin, supervisor, pro_agent, agent or viewer.
+    /// admin, supervisor, pro_agent, agent, viewer or a custom role's id.
     pub role: String,
+    /// Conversation-platform permissions on top of the role.
+    #[serde(default)]
+    pub optional_permissions: Vec<OptionalPermission>,
 }
 
 pub struct Invited {
@@ -38,11 +41,14 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     let email = errors.take(Email::parse("email", &cmd.email));
     let first = errors.take(required_text("first_name", &cmd.first_name, NAME_MAX));
     let last = errors.take(required_text("last_name", &cmd.last_name, NAME_MAX));
-    let role = errors.take(invitable_role(&cmd.role));
     errors.finish()?;
-    let (Some(email), Some(first), Some(last), Some(role)) = (email, first, last, role) else {
+    let (Some(email), Some(first), Some(last)) = (email, first, last) else {
         return Err(Error::Internal("validation passed without values".into()));
     };
+    let role = super::roles::assignable(s, caller, "role", &cmd.role).await?.id();
+    let mut optional_permissions = cmd.optional_permissions;
+    optional_permissions.sort_by_key(|x| *x as u8);
+    optional_permissions.dedup();
 
     let now = Utc::now();
     let a = caller.account_id();
@@ -59,7 +65,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         created_at: now,
         last_login_at: None,
         password_hash: None,
-        optional_permissions: Vec::new(),
+        optional_permissions,
         agent_ids: Vec::new(),
         sessions_valid_after: None,
         version: 1,
@@ -175,17 +181,6 @@ pub async fn cancel(s: &Services, caller: &Caller, member_id: &str, memo: Option
     }
 }
 
-fn invitable_role(raw: &str) -> std::result::Result<BasicRole, FieldError> {
-    match BasicRole::parse(raw) {
-        // Ownership is handed over, never granted by invitation.
-        Some(BasicRole::Owner) => {
-            Err(FieldError::new("role", "invalid", "the owner role cannot be given by invitation"))
-        }
-        Some(role) => Ok(role),
-        None => Err(FieldError::new("role", "invalid", "role is one of admin, supervisor, pro_agent, agent, viewer")),
-    }
-}
-
 async fn send_invitation(s: &Services, caller: &Caller, member: &Member, invitation: &Invitation, token: &str) -> bool {
     let link = format!("{}/invitations/accept?token={token}", s.config.public_url);
     let account = &caller.account;
@@ -266,18 +261,5 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
             Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(found.account.clone()))))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_role_but_owner_can_be_invited() {
-        assert_eq!(invitable_role("agent").unwrap(), BasicRole::Agent);
-        assert_eq!(invitable_role("owner").unwrap_err().code, "invalid");
-        assert_eq!(invitable_role("Agent").unwrap_err().code, "invalid");
-        assert_eq!(invitable_role("").unwrap_err().field, "role");
     }
 }

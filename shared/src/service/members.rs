@@ -3,9 +3,10 @@
 use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::audit::AuditEntry;
-use crate::domain::ids::MemberId;
+use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::member::{Member, MemberAction, MemberStatus, csv_safe};
-use crate::domain::permissions::{BasicRole, OptionalPermission, Permission};
+use crate::domain::permissions::{self, OptionalPermission, Permission};
+use crate::domain::role::{CustomRole, RoleRef};
 use crate::domain::text::{NAME_MAX, required_text};
 use crate::store::{MEMBER_CHANGED, MemberFilter, StoreError};
 use chrono::Utc;
@@ -30,8 +31,9 @@ pub struct ListQuery {
     pub q: Option<String>,
     /// `invited`, `active` or `deactivated`.
     pub status: Option<MemberStatus>,
-    /// A basic role id.
-    pub role: Option<BasicRole>,
+    /// A basic role's id or a custom role's id.
+    #[param(value_type = Option<String>)]
+    pub role: Option<RoleRef>,
 }
 
 pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
@@ -86,7 +88,7 @@ async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Member> {
 pub struct MemberChange {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// admin, supervisor, pro_agent, agent or viewer.
+    /// admin, supervisor, pro_agent, agent, viewer or a custom role's id.
     pub role: Option<String>,
     pub optional_permissions: Option<Vec<OptionalPermission>>,
     /// Why (kept in the system log).
@@ -104,6 +106,7 @@ pub async fn update(
 ) -> Result<Member> {
     caller.require(Permission::MembersManage)?;
     let before = find(s, caller, id).await?;
+    super::roles::may_manage(s, caller, &before).await?;
     let mut after = before.clone();
     let mut errors = crate::domain::FieldErrors::new();
     if let Some(f) = &change.first_name {
@@ -112,16 +115,6 @@ pub async fn update(
     if let Some(l) = &change.last_name {
         after.last_name = errors.take(required_text("last_name", l, NAME_MAX)).unwrap_or_default();
     }
-    if let Some(r) = &change.role {
-        match BasicRole::parse(r) {
-            Some(BasicRole::Owner) | None => errors.push(FieldError::new(
-                "role",
-                "invalid",
-                "role is one of admin, supervisor, pro_agent, agent, viewer (ownership is transferred, not assigned)",
-            )),
-            Some(role) => after.role = role,
-        }
-    }
     if let Some(p) = &change.optional_permissions {
         let mut p = p.clone();
         p.sort_by_key(|x| *x as u8);
@@ -129,11 +122,15 @@ pub async fn update(
         after.optional_permissions = p;
     }
     errors.finish()?;
-    if !after.agent_ids.is_empty() && !crate::domain::agent_id::can_hold(after.role) {
-        return Err(Error::conflict(
-            "holds_agent_ids",
-            "this member holds agent IDs; release them before giving a role that cannot hold them",
-        ));
+    if let Some(raw) = change.role.as_deref().filter(|r| RoleRef::parse(r.trim()) != Some(before.role)) {
+        let role = super::roles::assignable(s, caller, "role", raw).await?;
+        if !after.agent_ids.is_empty() && !role.agent_like() {
+            return Err(Error::conflict(
+                "holds_agent_ids",
+                "this member holds agent IDs; release them before giving a role that cannot hold them",
+            ));
+        }
+        after.role = role.id();
     }
     let action = if after.role != before.role || after.optional_permissions != before.optional_permissions {
         MemberAction::ChangeRole
@@ -163,6 +160,7 @@ async fn change_status(
     caller.require(Permission::MembersManage)?;
     let before = find(s, caller, id).await?;
     before.check(caller.member_id(), action).map_err(Error::Forbidden)?;
+    super::roles::may_manage(s, caller, &before).await?;
     let mut after = before.clone();
     let name = if action == MemberAction::Deactivate {
         after.status = MemberStatus::Deactivated;
@@ -197,7 +195,7 @@ async fn save(
         serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after) }),
     );
     audit.memo = memo;
-    match s.store.save_member(&after, before.version, &audit).await {
+    match s.store.save_member(&before, &after, &audit).await {
         Ok(()) => Ok(after),
         Err(StoreError::Conflict(MEMBER_CHANGED)) if if_version.is_some() => Err(Error::PreconditionFailed),
         Err(StoreError::Conflict(MEMBER_CHANGED)) => {
@@ -219,6 +217,7 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String
     caller.require(Permission::MembersManage)?;
     let member = find(s, caller, id).await?;
     member.check(caller.member_id(), MemberAction::Delete).map_err(Error::Forbidden)?;
+    super::roles::may_manage(s, caller, &member).await?;
     let mut audit = AuditEntry::new(caller.actor(), "member.deleted", "member", member.id, snapshot(&member));
     audit.memo = memo;
     match s.store.delete_member(&member, &audit).await {
@@ -236,19 +235,24 @@ pub struct Stats {
     /// Invited and not yet accepted.
     pub invited: u32,
     pub deactivated: u32,
-    /// Active members with an admin role (owner, admin).
+    /// Active members whose role may manage members (owner, admin, such custom roles).
     pub admins: u32,
     /// Active members with any other role.
     pub standard: u32,
 }
 
-pub fn count(members: &[Member]) -> Stats {
+/// `roles`: the account's custom roles, to tell which of them are admin roles.
+pub fn count(members: &[Member], roles: &[CustomRole]) -> Stats {
+    let is_admin = |r: RoleRef| match r {
+        RoleRef::Basic(b) => permissions::is_admin(b.permissions()),
+        RoleRef::Custom(id) => roles.iter().any(|c| c.id == id && permissions::is_admin(&c.permissions)),
+    };
     let mut st = Stats::default();
     for m in members {
         match m.status {
             MemberStatus::Invited => st.invited += 1,
             MemberStatus::Deactivated => st.deactivated += 1,
-            MemberStatus::Active if m.role.is_admin() => {
+            MemberStatus::Active if is_admin(m.role) => {
                 st.active += 1;
                 st.admins += 1
             }
@@ -261,15 +265,28 @@ pub fn count(members: &[Member]) -> Stats {
     st
 }
 
+/// Every member and every custom role of the account, read side by side.
+async fn members_and_roles(s: &Services, a: AccountId) -> Result<(Vec<Member>, Vec<CustomRole>)> {
+    let all = MemberFilter::default();
+    Ok(tokio::try_join!(s.store.all_members(a, &all), s.store.list_roles(a))?)
+}
+
 pub async fn stats(s: &Services, caller: &Caller) -> Result<Stats> {
     caller.require(Permission::MembersRead)?;
-    Ok(count(&s.store.all_members(caller.account_id()).await?))
+    let a = caller.account_id();
+    let (members, roles) = members_and_roles(s, a).await?;
+    Ok(count(&members, &roles))
 }
 
 /// All members as CSV (admins only: it lists every email).
 pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
     caller.require(Permission::MembersManage)?;
-    let members = s.store.all_members(caller.account_id()).await?;
+    let a = caller.account_id();
+    let (members, roles) = members_and_roles(s, a).await?;
+    let role_name = |r: RoleRef| match r {
+        RoleRef::Basic(b) => b.display_name().to_owned(),
+        RoleRef::Custom(id) => roles.iter().find(|c| c.id == id).map(|c| c.name.clone()).unwrap_or_default(),
+    };
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| Error::Internal(e.to_string());
     w.write_record([
@@ -278,6 +295,7 @@ pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
         "first_name",
         "last_name",
         "role",
+        "role_name",
         "status",
         "source",
         "created_at",
@@ -294,7 +312,8 @@ pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
             csv_safe(m.email.as_str()),
             csv_safe(&m.first_name),
             csv_safe(&m.last_name),
-            m.role.id().to_owned(),
+            m.role.to_string(),
+            csv_safe(&role_name(m.role)),
             status,
             source,
             m.created_at.to_rfc3339(),

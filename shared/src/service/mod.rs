@@ -8,6 +8,7 @@ mod caller;
 mod error;
 pub mod invitations;
 pub mod members;
+pub mod roles;
 pub mod secrets;
 
 pub use caller::{Caller, Principal};

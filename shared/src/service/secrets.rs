@@ -1,7 +1,7 @@
 //! Tokens, hashes and signatures: random one-time tokens (stored only as SHA-256), argon2id
 //! password hashes, the JWT access token and HMAC-signed cursors.
 use super::{Error, Result};
-use crate::domain::ids::{AccountId, MemberId, SessionId};
+use crate::domain::ids::{AccountId, MemberId, RoleId, SessionId};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -72,8 +72,21 @@ pub struct AccessClaims {
     /// Account id: the only source of the tenant for a request.
     pub acc: String,
     pub sid: String,
+    /// The custom role the member held when the token was issued: a hint so that one batch
+    /// read fetches the role with the member. Never trusted: the member record decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rol: Option<String>,
     pub iat: i64,
     pub exp: i64,
+}
+
+/// What a verified access token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub account: AccountId,
+    pub member: MemberId,
+    pub session: SessionId,
+    pub role_hint: Option<RoleId>,
 }
 
 pub struct Keys {
@@ -110,12 +123,13 @@ impl Keys {
         Self::from_secret(secret.as_bytes()).map_err(|e| e.to_string())
     }
 
-    pub fn access_token(&self, a: AccountId, m: MemberId, sid: SessionId, now: i64) -> Result<String> {
+    pub fn access_token(&self, t: Access, now: i64) -> Result<String> {
         let claims = AccessClaims {
             iss: ISSUER.into(),
-            sub: m.to_string(),
-            acc: a.to_string(),
-            sid: sid.to_string(),
+            sub: t.member.to_string(),
+            acc: t.account.to_string(),
+            sid: t.session.to_string(),
+            rol: t.role_hint.map(|r| r.to_string()),
             iat: now,
             exp: now + ACCESS_TTL_SECONDS,
         };
@@ -124,7 +138,7 @@ impl Keys {
     }
 
     /// Signature, algorithm, issuer and expiry are all checked; any failure is just "unauthenticated".
-    pub fn verify_access(&self, token: &str) -> Result<(AccountId, MemberId, SessionId)> {
+    pub fn verify_access(&self, token: &str) -> Result<Access> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[ISSUER]);
         v.leeway = 5;
@@ -132,7 +146,9 @@ impl Keys {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|_| bad())?;
         let c = data.claims;
         match (AccountId::parse(&c.acc), MemberId::parse(&c.sub), SessionId::parse(&c.sid)) {
-            (Some(a), Some(m), Some(s)) => Ok((a, m, s)),
+            (Some(account), Some(member), Some(session)) => {
+                Ok(Access { account, member, session, role_hint: c.rol.as_deref().and_then(RoleId::parse) })
+            }
             _ => Err(bad()),
         }
     }
@@ -184,11 +200,18 @@ mod tests {
     #[test]
     fn access_tokens_verify_and_expire() {
         let k = keys();
-        let (a, m, s) = (AccountId::new(), MemberId::new(), SessionId::new());
+        let access = Access {
+            account: AccountId::new(),
+            member: MemberId::new(),
+            session: SessionId::new(),
+            role_hint: Some(RoleId::new()),
+        };
         let now = chrono::Utc::now().timestamp();
-        let t = k.access_token(a, m, s, now).unwrap();
-        assert_eq!(k.verify_access(&t).unwrap(), (a, m, s));
-        let old = k.access_token(a, m, s, now - ACCESS_TTL_SECONDS - 60).unwrap();
+        let t = k.access_token(access, now).unwrap();
+        assert_eq!(k.verify_access(&t).unwrap(), access);
+        let basic = Access { role_hint: None, ..access };
+        assert_eq!(k.verify_access(&k.access_token(basic, now).unwrap()).unwrap(), basic);
+        let old = k.access_token(access, now - ACCESS_TTL_SECONDS - 60).unwrap();
         assert!(k.verify_access(&old).is_err());
         let other = Keys::from_secret(&[8u8; 32]).unwrap();
         assert!(other.verify_access(&t).is_err(), "signed with another key");

@@ -14,21 +14,9 @@ impl Store {
         tx.commit(self).await
     }
 
-    /// The account's keys, oldest first (a handful per account: one query page).
+    /// The account's keys, oldest first.
     pub async fn list_api_keys(&self, a: AccountId) -> StoreResult<Vec<ApiKey>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(keys::account_pk(a)))
-            .expression_attribute_values(":prefix", s(keys::API_KEY_PREFIX))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        self.query_prefix(a, keys::API_KEY_PREFIX).await
     }
 
     pub async fn get_api_key(&self, a: AccountId, id: ApiKeyId) -> StoreResult<Option<ApiKey>> {

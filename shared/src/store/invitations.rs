@@ -47,6 +47,7 @@ impl Store {
             &keys::invitation_token(&invitation.token_hash),
             &TokenRef { account_id: a, member_id: member.id, ttl },
         )?;
+        super::roles::count_holders(&mut tx, a, None, Some(member.role), 1)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
@@ -206,12 +207,13 @@ impl Store {
             &keys::member(a, member.id),
             Change {
                 update: "",
-                condition: "#status = :invited",
-                values: vec![(":invited", s("invited"))],
-                names: vec![("#status", "status")],
+                condition: "#status = :invited AND #version = :v",
+                values: vec![(":invited", s("invited")), (":v", super::tx::n(member.version))],
+                names: vec![("#status", "status"), ("#version", "version")],
             },
         )?;
         tx.delete(&keys::member_email(a, &member.email))?;
+        super::roles::count_holders(&mut tx, a, Some(member.role), None, 1)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -2,7 +2,7 @@
 //! query can never cross tenants; the few global lookups are their own items, listed here.
 use super::Item;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, AuditId, MemberId, SessionId};
+use crate::domain::ids::{AccountId, AuditId, MemberId, RoleId, SessionId};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -92,4 +92,15 @@ pub const API_KEY_PREFIX: &str = "APIKEY#";
 
 pub fn api_key(a: AccountId, id: crate::domain::ids::ApiKeyId) -> Key {
     Key::new(account_pk(a), format!("{API_KEY_PREFIX}{id}"))
+}
+
+pub const ROLE_PREFIX: &str = "ROLE#";
+
+pub fn role(a: AccountId, id: RoleId) -> Key {
+    Key::new(account_pk(a), format!("{ROLE_PREFIX}{id}"))
+}
+
+/// Uniqueness of a custom role's name within the account (`name_key` form).
+pub fn role_name(a: AccountId, name_key: &str) -> Key {
+    Key::new(account_pk(a), format!("ROLENAME#{name_key}"))
 }

@@ -1,20 +1,22 @@
 use super::accounts::EmailClaim;
+use super::roles::count_holders;
 use super::sessions::Session;
 use super::tx::{Change, Tx, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, MemberId, SessionId};
+use crate::domain::ids::{AccountId, MemberId, RoleId, SessionId};
 use crate::domain::member::{Member, MemberStatus};
-use crate::domain::permissions::BasicRole;
+use crate::domain::role::CustomRole;
+use crate::domain::role::RoleRef;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Which members a listing returns (all conditions must hold).
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter {
     pub status: Option<MemberStatus>,
-    pub role: Option<BasicRole>,
+    pub role: Option<RoleRef>,
     /// Lower-case prefix of the email, the full name or the last name.
     pub search: Option<String>,
 }
@@ -42,6 +44,8 @@ pub struct CallerRecords {
     pub account: Option<Account>,
     pub member: Option<Member>,
     pub session: Option<Session>,
+    /// The custom role asked for, if any (whether the member still holds it is for the caller).
+    pub role: Option<CustomRole>,
 }
 
 impl Store {
@@ -102,12 +106,12 @@ impl Store {
         Ok(MemberPage { members, last })
     }
 
-    /// Every member of the account (for counts and exports), page by page.
-    pub async fn all_members(&self, a: AccountId) -> StoreResult<Vec<Member>> {
+    /// Every member of the account that passes `filter` (for counts, exports, role moves).
+    pub async fn all_members(&self, a: AccountId, filter: &MemberFilter) -> StoreResult<Vec<Member>> {
         let mut all = Vec::new();
         let mut after = None;
         loop {
-            let page = self.list_members(a, &MemberFilter::default(), after, 1000).await?;
+            let page = self.list_members(a, filter, after, 1000).await?;
             all.extend(page.members);
             match page.last {
                 Some(last) => after = Some(last),
@@ -116,10 +120,11 @@ impl Store {
         }
     }
 
-    /// Write a changed member whose stored version must still be `expected`.
-    pub async fn save_member(&self, member: &Member, expected: u64, audit: &AuditEntry) -> StoreResult<()> {
+    /// Write a changed member if it is still as it was read (`before`).
+    pub async fn save_member(&self, before: &Member, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = Tx::new();
-        tx.replace_versioned(MEMBER_CHANGED, member_item(member)?, expected)?;
+        tx.replace_versioned(MEMBER_CHANGED, member_item(member)?, before.version)?;
+        count_holders(&mut tx, member.account_id, Some(before.role), Some(member.role), 1)?;
         tx.audit(member.account_id, audit)?;
         tx.commit(self).await
     }
@@ -143,18 +148,30 @@ impl Store {
         for agent_id in &member.agent_ids {
             tx.delete(&keys::agent_id(a, agent_id))?;
         }
+        count_holders(&mut tx, a, Some(member.role), None, 1)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
 
-    /// The account, the member and the session behind an access token, in one batch read.
-    pub async fn caller_records(&self, a: AccountId, m: MemberId, sid: SessionId) -> StoreResult<CallerRecords> {
+    /// The account, the member, the session and (if given) a custom role behind an access
+    /// token, in one batch read.
+    pub async fn caller_records(
+        &self,
+        a: AccountId,
+        m: MemberId,
+        sid: SessionId,
+        role: Option<RoleId>,
+    ) -> StoreResult<CallerRecords> {
         let (ka, km, ks) = (keys::account(a), keys::member(a, m), keys::session(a, sid));
-        let mut items = self.batch_get(&[&ka, &km, &ks]).await?;
+        let kr = role.map(|r| keys::role(a, r));
+        let mut wanted = vec![&ka, &km, &ks];
+        wanted.extend(kr.as_ref());
+        let mut items = self.batch_get(&wanted).await?;
         Ok(CallerRecords {
             account: take_item(&mut items, &ka).map(from_item).transpose()?,
             member: take_item(&mut items, &km).map(from_item).transpose()?,
             session: take_item(&mut items, &ks).map(from_item).transpose()?,
+            role: kr.and_then(|k| take_item(&mut items, &k)).map(from_item).transpose()?,
         })
     }
 }
@@ -181,7 +198,7 @@ fn filter_expression(f: &MemberFilter) -> Option<QueryFilter> {
     }
     if let Some(role) = f.role {
         parts.push("#role = :role");
-        values.push((":role", s(role.id())));
+        values.push((":role", s(role.to_string())));
         names.push(("#role", "role"));
     }
     if let Some(q) = &f.search {

@@ -7,6 +7,7 @@ mod error;
 mod invitations;
 pub mod keys;
 mod members;
+mod roles;
 pub mod schema;
 mod sessions;
 mod tx;
@@ -16,8 +17,10 @@ pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use error::{StoreError, StoreResult};
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
+pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
 pub use sessions::Session;
 
+use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
@@ -86,6 +89,34 @@ impl Store {
             return Err(StoreError::Unavailable("batch read was only partly processed".into()));
         }
         Ok(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default())
+    }
+
+    /// Every item of one kind in the account (small collections: keys, roles), oldest first.
+    async fn query_prefix<T: DeserializeOwned>(&self, a: AccountId, prefix: &str) -> StoreResult<Vec<T>> {
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::account_pk(a)))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                all.push(from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(all);
+            }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+use super::etag::{if_match, tagged};
 use super::views::{AccountView, MemberView, Memo};
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
@@ -7,7 +8,7 @@ use crate::service::members::{self, ListQuery, MemberChange, Stats};
 use crate::service::{Caller, Error};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,21 +35,7 @@ pub fn query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, P
 
 /// The member with its version as ETag, for `If-Match` on the next change.
 fn with_etag(member: &crate::domain::member::Member) -> Response {
-    let mut res = Json(MemberView::from(member)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"v{}\"", member.version)) {
-        res.headers_mut().insert(header::ETAG, v);
-    }
-    res
-}
-
-/// `If-Match: "v7"` → 7. Any other value can never match.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    v.to_str()
-        .ok()
-        .and_then(|v| v.trim().trim_start_matches("W/").trim_matches('"').strip_prefix('v')?.parse().ok())
-        .map(Some)
-        .ok_or_else(|| Error::PreconditionFailed.into())
+    tagged(MemberView::from(member), member.version)
 }
 
 /// List the account's members, oldest first, with search and filters.

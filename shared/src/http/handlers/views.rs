@@ -1,7 +1,8 @@
 //! Response bodies: what clients see of the domain (never password hashes or token hashes).
 use crate::domain::locale::Language;
 use crate::domain::member::{Member, MemberSource, MemberStatus};
-use crate::domain::permissions::{BasicRole, OptionalPermission};
+use crate::domain::permissions::OptionalPermission;
+use crate::domain::role::RoleRef;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,7 +13,9 @@ pub struct MemberView {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub role: BasicRole,
+    /// A basic role's id (`agent`) or a custom role's id.
+    #[schema(value_type = String)]
+    pub role: RoleRef,
     pub optional_permissions: Vec<OptionalPermission>,
     pub agent_ids: Vec<String>,
     pub status: MemberStatus,
