@@ -165,7 +165,8 @@ async fn stats_filters_search_and_export() {
     assert_eq!(csv.status, 200);
     assert!(csv.content_type.starts_with("text/csv"));
     let lines: Vec<&str> = csv.text.lines().collect();
-    assert_eq!(lines[0], "id,email,first_name,last_name,role,status,source,created_at,last_login_at");
+    assert_eq!(lines[0], "id,email,first_name,last_name,role,role_name,status,source,created_at,last_login_at");
+    assert!(lines[1].contains(",owner,Account Owner,active,"), "{}", lines[1]);
     assert_eq!(lines.len(), 7);
     assert!(csv.text.contains("'=HYPERLINK"), "formula neutralized: {}", csv.text);
 

@@ -149,7 +149,7 @@ pub async fn stats(State(s): State<AppState>, caller: Caller) -> Result<Json<Sta
 
 /// All members as CSV (admins only).
 #[utoipa::path(get, path = "/v1/members/export.csv", tag = "members", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
+    responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,role_name,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
 pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let csv = members::export_csv(&s, &caller).await?;
     let headers = [
