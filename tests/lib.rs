@@ -285,6 +285,7 @@ impl Stack {
                     optional_permissions: vec![],
                     agent_ids: vec![],
                     sessions_valid_after: None,
+                    invitation: None,
                     version: 1,
                 };
                 shape(i, &mut m);

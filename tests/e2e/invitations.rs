@@ -22,6 +22,15 @@ async fn resend_replaces_the_link_and_cancel_withdraws_it() {
     assert_eq!(s.mails_to(&a).await, 2);
     let second_link = token_from(&s.mail_to(&a).await);
     assert_ne!(first_link, second_link);
+    // The list shows the new link's dates.
+    let sent_at = |items: &[serde_json::Value]| {
+        let item = items.iter().find(|i| i["member"]["id"] == a_id.as_str()).unwrap();
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(item[k].as_str().unwrap()).unwrap();
+        (at("invited_at"), at("expires_at"))
+    };
+    let relisted = s.get("/v1/invitations", Some(&acme.token)).await;
+    let (before, after) = (sent_at(&items), sent_at(relisted.ok(200)["items"].as_array().unwrap()));
+    assert!(after.0 > before.0 && after.1 > before.1, "{before:?} → {after:?}");
     let old = s.get(&format!("/invitations/accept?token={first_link}"), None).await;
     assert_eq!(old.status, 410);
     assert!(old.text.contains("A newer invitation was sent"));
@@ -38,6 +47,11 @@ async fn resend_replaces_the_link_and_cancel_withdraws_it() {
     s.get(&format!("/v1/members/{b_id}"), Some(&acme.token)).await.problem(404);
     assert_eq!(s.get("/v1/invitations", Some(&acme.token)).await.ok(200)["items"].as_array().unwrap().len(), 0);
     s.invite(&acme, &b, "viewer").await.ok(201);
+    // Members stored before they carried their link's dates are listed from their invitation.
+    let old_style = s.seed_members(&acme, 1, |_, _| {}).await;
+    let listed = s.get("/v1/invitations", Some(&acme.token)).await;
+    let item = listed.ok(200)["items"].as_array().unwrap().iter().find(|i| i["member"]["id"] == old_style[0].as_str());
+    assert!(item.is_some_and(|i| i["expires_at"].is_string()), "{}", listed.text);
 
     // An accepted invitation can be neither resent nor cancelled.
     s.json(Method::POST, &format!("/v1/invitations/{a_id}/resend"), &acme.token, None, None).await.problem(404);

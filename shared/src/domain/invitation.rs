@@ -56,6 +56,11 @@ impl Invitation {
         }
     }
 
+    /// The link's dates as the invited member keeps them.
+    pub fn window(&self) -> super::member::LinkWindow {
+        super::member::LinkWindow { sent_at: self.created_at, expires_at: self.expires_at }
+    }
+
     /// Expiry is checked at use, not only by the store's TTL sweep.
     pub fn usable_at(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), LinkProblem> {
         if token_hash != self.token_hash {

@@ -45,7 +45,17 @@ pub struct Member {
     /// Sessions started before this moment no longer work (deactivation ends them all).
     #[serde(default)]
     pub sessions_valid_after: Option<DateTime<Utc>>,
+    /// While invited: the current link's dates, copied from the invitation in the same
+    /// transactions, so listing pending invitations reads members only.
+    #[serde(default)]
+    pub invitation: Option<LinkWindow>,
     pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkWindow {
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// What one member can do to another, beyond holding the permission for it.
@@ -130,6 +140,7 @@ mod tests {
             optional_permissions: vec![],
             agent_ids: vec![],
             sessions_valid_after: None,
+            invitation: None,
             version: 1,
         }
     }

@@ -92,6 +92,7 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         optional_permissions: Vec::new(),
         agent_ids: Vec::new(),
         sessions_valid_after: None,
+        invitation: None,
         version: 1,
     };
     let audit = AuditEntry::new(

@@ -7,7 +7,7 @@ use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
-use crate::domain::member::{Member, MemberSource, MemberStatus};
+use crate::domain::member::{LinkWindow, Member, MemberSource, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::{NAME_MAX, required_text};
@@ -53,7 +53,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     let now = Utc::now();
     let a = caller.account_id();
     let token = secrets::random_token();
-    let member = Member {
+    let mut member = Member {
         id: MemberId::new(),
         account_id: a,
         email,
@@ -68,6 +68,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         optional_permissions,
         agent_ids: Vec::new(),
         sessions_valid_after: None,
+        invitation: None,
         version: 1,
     };
     let invitation = Invitation::new(
@@ -78,6 +79,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         now,
         caller.account.invitation_validity_days,
     );
+    member.invitation = Some(invitation.window());
     let audit = AuditEntry::new(
         caller.actor(),
         "invitation.created",
@@ -99,22 +101,28 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     Ok(Invited { member, invitation, email_sent })
 }
 
-/// Pending invitations, newest members last, with their expiry.
+/// Pending invitations, newest members last, with their link's dates.
 pub async fn list_pending(
     s: &Services,
     caller: &Caller,
     limit: Option<i32>,
     cursor: Option<&str>,
-) -> Result<(Vec<(Member, Invitation)>, Option<String>)> {
+) -> Result<(Vec<(Member, LinkWindow)>, Option<String>)> {
     caller.require(Permission::InvitationsManage)?;
     let filter = crate::store::MemberFilter { status: Some(MemberStatus::Invited), ..Default::default() };
     let page = super::members::page(s, caller, &filter, limit, cursor).await?;
-    let ids: Vec<MemberId> = page.members.iter().map(|m| m.id).collect();
-    let invitations = s.store.get_invitations(caller.account_id(), &ids).await?;
+    // Members written before they carried their link's dates: read those from the invitations.
+    let missing: Vec<MemberId> = page.members.iter().filter(|m| m.invitation.is_none()).map(|m| m.id).collect();
+    let invitations =
+        if missing.is_empty() { Vec::new() } else { s.store.get_invitations(caller.account_id(), &missing).await? };
     let paired = page
         .members
         .into_iter()
-        .filter_map(|m| invitations.iter().find(|i| i.member_id == m.id).cloned().map(|i| (m, i)))
+        .filter_map(|m| {
+            let window =
+                m.invitation.or_else(|| invitations.iter().find(|i| i.member_id == m.id).map(Invitation::window))?;
+            Some((m, window))
+        })
         .collect();
     Ok((paired, page.next_cursor))
 }

@@ -183,6 +183,19 @@ impl Store {
             &keys::invitation_token(&renewed.token_hash),
             &TokenRef { account_id: a, member_id: renewed.member_id, ttl },
         )?;
+        // The member's copy of the link's dates; the version moves so no edit based on an
+        // older read can put the old dates back.
+        let window = super::to_attribute(&renewed.window())?;
+        tx.update(
+            super::MEMBER_CHANGED,
+            &keys::member(a, renewed.member_id),
+            Change {
+                update: "SET invitation = :w, #version = #version + :one",
+                condition: "#status = :invited",
+                values: vec![(":w", window), (":one", super::tx::n(1)), (":invited", s("invited"))],
+                names: vec![("#status", "status"), ("#version", "version")],
+            },
+        )?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

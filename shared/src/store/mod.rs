@@ -130,6 +130,11 @@ pub(crate) fn to_item<T: serde::Serialize>(key: &keys::Key, value: &T) -> StoreR
     Ok(item)
 }
 
+/// One attribute's value, for an update expression.
+pub(crate) fn to_attribute<T: serde::Serialize>(value: &T) -> StoreResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Pick the item with this sort key out of a batch answer.
 pub(crate) fn take_item(items: &mut Vec<Item>, key: &keys::Key) -> Option<Item> {
     let pos = items.iter().position(|i| key.matches(i))?;

@@ -129,6 +129,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no member")?
         .to_owned();
 
+    let role = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/roles",
+            Some(&token),
+            Some(json!({ "name": "Bench", "permissions": ["members_read"], "agent_like": true })),
+        )
+        .await?["id"]
+        .as_str()
+        .ok_or("no role")?
+        .to_owned();
+
     let calls: Vec<(&str, reqwest::Method, String, Option<Value>, bool)> = vec![
         ("GET /v1/me", reqwest::Method::GET, "/v1/me".into(), None, true),
         ("GET /v1/members?limit=50", reqwest::Method::GET, "/v1/members?limit=50".into(), None, true),
@@ -157,6 +169,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             true,
         ),
         ("GET /v1/invitations", reqwest::Method::GET, "/v1/invitations".into(), None, true),
+        ("GET /v1/roles", reqwest::Method::GET, "/v1/roles".into(), None, true),
+        (
+            "POST /v1/roles",
+            reqwest::Method::POST,
+            "/v1/roles".into(),
+            Some(json!({ "name": "Bench 2", "permissions": ["members_read"] })),
+            true,
+        ),
+        (
+            "PATCH /v1/roles/{id}",
+            reqwest::Method::PATCH,
+            format!("/v1/roles/{role}"),
+            Some(json!({ "description": "edited" })),
+            true,
+        ),
+        (
+            "PATCH /v1/members/{id} (custom role)",
+            reqwest::Method::PATCH,
+            format!("/v1/members/{agent}"),
+            Some(json!({ "role": role })),
+            true,
+        ),
         (
             "DELETE /v1/invitations/{id} (cancel)",
             reqwest::Method::DELETE,

@@ -71,11 +71,11 @@ pub async fn list(
     let now = Utc::now();
     let items = pending
         .iter()
-        .map(|(m, i)| PendingInvitation {
+        .map(|(m, w)| PendingInvitation {
             member: m.into(),
-            invited_at: i.created_at,
-            expires_at: i.expires_at,
-            expired: i.expires_at <= now,
+            invited_at: w.sent_at,
+            expires_at: w.expires_at,
+            expired: w.expires_at <= now,
         })
         .collect();
     Ok(Json(PendingList { items, next_cursor }))
