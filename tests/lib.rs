@@ -286,6 +286,8 @@ impl Stack {
                     agent_ids: vec![],
                     sessions_valid_after: None,
                     invitation: None,
+                    groups: Vec::new(),
+                    available: true,
                     version: 1,
                 };
                 shape(i, &mut m);

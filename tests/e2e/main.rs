@@ -6,6 +6,7 @@ mod api_surface;
 mod authorization;
 mod bad_input;
 mod concurrency;
+mod groups;
 mod invitations;
 mod isolation;
 mod journey;

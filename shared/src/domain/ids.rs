@@ -56,6 +56,7 @@ id_type!(SessionId);
 id_type!(AuditId);
 id_type!(ApiKeyId);
 id_type!(RoleId);
+id_type!(GroupId);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Members: the account's staff (SPEC §2).
 use super::email::Email;
-use super::ids::{AccountId, MemberId};
+use super::ids::{AccountId, GroupId, MemberId};
 use super::permissions::OptionalPermission;
 use super::role::RoleRef;
 use chrono::{DateTime, Utc};
@@ -49,7 +49,17 @@ pub struct Member {
     /// transactions, so listing pending invitations reads members only.
     #[serde(default)]
     pub invitation: Option<LinkWindow>,
+    /// Groups the member belongs to (each group keeps the member's seat in its rotation).
+    #[serde(default)]
+    pub groups: Vec<GroupId>,
+    /// The member's own switch: unavailable members are skipped by automatic assignment.
+    #[serde(default = "yes")]
+    pub available: bool,
     pub version: u64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +117,11 @@ impl Member {
         }
     }
 
+    /// Whether automatic assignment may choose this member now.
+    pub fn assignable(&self) -> bool {
+        self.status == MemberStatus::Active && self.available
+    }
+
     /// The lower-case forms the member list searches by prefix.
     pub fn search_terms(&self) -> (String, String) {
         (format!("{} {}", self.first_name, self.last_name).to_lowercase(), self.last_name.to_lowercase())
@@ -141,6 +156,8 @@ mod tests {
             agent_ids: vec![],
             sessions_valid_after: None,
             invitation: None,
+            groups: Vec::new(),
+            available: true,
             version: 1,
         }
     }

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod audit;
 pub mod email;
 pub mod errors;
+pub mod group;
 pub mod ids;
 pub mod invitation;
 pub mod locale;

@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
-use super::handlers::{accounts, api_keys, auth, docs, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, auth, docs, groups, invitations, members, pages, roles};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -11,6 +11,8 @@ use utoipa::{Modify, OpenApi};
         members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
         members::assign_agent_id, members::release_agent_id,
         invitations::create, invitations::list, invitations::resend, invitations::cancel,
+        groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
+        groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         api_keys::create, api_keys::list, api_keys::revoke,
         pages::accept_form, pages::accept_submit, docs::openapi,

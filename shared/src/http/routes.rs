@@ -2,7 +2,7 @@
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
-use super::handlers::{accounts, api_keys, auth, docs, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, auth, docs, groups, invitations, members, pages, roles};
 use super::problem::{method_not_allowed, not_found};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
@@ -62,6 +62,18 @@ route_table! {
     "roles-create":            post "/v1/roles"           => roles::create,          Access::Permission(P::RolesManage);
     "roles-update":            patch "/v1/roles/{id}"     => roles::update,          Access::Permission(P::RolesManage);
     "roles-delete":            delete "/v1/roles/{id}"    => roles::delete,          Access::Permission(P::RolesManage);
+    "groups-list":             get  "/v1/groups"          => groups::list,           Access::Permission(P::GroupsRead);
+    "groups-create":           post "/v1/groups"          => groups::create,         Access::Permission(P::GroupsManage);
+    "groups-get":              get  "/v1/groups/{id}"     => groups::get,            Access::Permission(P::GroupsRead);
+    "groups-update":           patch "/v1/groups/{id}"    => groups::update,         Access::Permission(P::GroupsManage);
+    "groups-delete":           delete "/v1/groups/{id}"   => groups::delete,         Access::Permission(P::GroupsManage);
+    "groups-members":          post "/v1/groups/{id}/members" => groups::members,    Access::Permission(P::GroupsManage);
+    "groups-leaders":          put  "/v1/groups/{id}/leaders" => groups::leaders,    Access::Permission(P::GroupsManage);
+    "groups-assign":           post "/v1/groups/{id}/assignments" => groups::assign, Access::Permission(P::AssignmentsCreate);
+    "groups-assignments":      get  "/v1/groups/{id}/assignments" => groups::assignments, Access::Permission(P::GroupsRead);
+    "me-availability":         put  "/v1/me/availability" => groups::my_availability, Member;
+    "me-team":                 get  "/v1/me/team"         => groups::team,           Member;
+    "members-availability":    put  "/v1/members/{id}/availability" => groups::member_availability, Access::Permission(P::GroupsManage);
     "api-keys-create":         post "/v1/api-keys"        => api_keys::create,       Access::Permission(P::ApiKeysManage);
     "api-keys-list":           get  "/v1/api-keys"        => api_keys::list,         Access::Permission(P::ApiKeysManage);
     "api-keys-revoke":         delete "/v1/api-keys/{id}" => api_keys::revoke,       Access::Permission(P::ApiKeysManage);

@@ -93,6 +93,8 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         agent_ids: Vec::new(),
         sessions_valid_after: None,
         invitation: None,
+        groups: Vec::new(),
+        available: true,
         version: 1,
     };
     let audit = AuditEntry::new(

@@ -67,6 +67,14 @@ impl Caller {
         }
     }
 
+    /// The acting member's or API key's id.
+    pub fn actor_id(&self) -> String {
+        match &self.principal {
+            Principal::Member { member, .. } => member.id.to_string(),
+            Principal::ApiKey(key) => key.id.to_string(),
+        }
+    }
+
     pub fn display_name(&self) -> String {
         match &self.principal {
             Principal::Member { member, .. } => member.full_name(),

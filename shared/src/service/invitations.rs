@@ -69,6 +69,8 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         agent_ids: Vec::new(),
         sessions_valid_after: None,
         invitation: None,
+        groups: Vec::new(),
+        available: true,
         version: 1,
     };
     let invitation = Invitation::new(
@@ -262,12 +264,19 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
         m.id,
         serde_json::json!({ "email": m.email, "status": MemberStatus::Active }),
     );
-    match s.store.accept_invitation(&found, &hash, now, &audit).await {
-        Ok(()) => Ok(AcceptOutcome::Accepted(found)),
-        // Used (or cancelled) between opening the page and submitting it.
-        Err(StoreError::Conflict(_)) => {
-            Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(found.account.clone()))))
+    // An invitee already placed in groups takes their turn in them from now on.
+    let mut active = m.clone();
+    active.status = MemberStatus::Active;
+    for _ in 0..3 {
+        let seats = super::groups::seats(s, m, Some(&active)).await?;
+        match s.store.accept_invitation(&found, &hash, now, &super::groups::rotation_changes(&seats), &audit).await {
+            Ok(()) => return Ok(AcceptOutcome::Accepted(found)),
+            // A group's members changed meanwhile: read its rotation again.
+            Err(StoreError::Conflict(crate::store::ROTATION_CHANGED)) => continue,
+            // Used (or cancelled) between opening the page and submitting it.
+            Err(StoreError::Conflict(_)) => break,
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
+    Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(found.account.clone()))))
 }

@@ -8,7 +8,7 @@ use crate::domain::member::{Member, MemberAction, MemberStatus, csv_safe};
 use crate::domain::permissions::{self, OptionalPermission, Permission};
 use crate::domain::role::{CustomRole, RoleRef};
 use crate::domain::text::{NAME_MAX, required_text};
-use crate::store::{MEMBER_CHANGED, MemberFilter, StoreError};
+use crate::store::{MEMBER_CHANGED, MemberFilter, ROTATION_CHANGED, StoreError};
 use chrono::Utc;
 
 pub const DEFAULT_PAGE: i32 = 50;
@@ -34,6 +34,8 @@ pub struct ListQuery {
     /// A basic role's id or a custom role's id.
     #[param(value_type = Option<String>)]
     pub role: Option<RoleRef>,
+    /// A group's id: its members, in the group's order.
+    pub group: Option<String>,
 }
 
 pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
@@ -43,7 +45,71 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
         return Err(vec![FieldError::new("q", "too_long", "search has at most 100 characters")].into());
     }
     let filter = MemberFilter { status: q.status, role: q.role, search };
-    page(s, caller, &filter, q.limit, q.cursor.as_deref()).await
+    match &q.group {
+        Some(g) => group_page(s, caller, g, &filter, q.limit, q.cursor.as_deref()).await,
+        None => page(s, caller, &filter, q.limit, q.cursor.as_deref()).await,
+    }
+}
+
+fn page_limit(limit: Option<i32>) -> Result<i32> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(vec![FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}"))].into());
+    }
+    Ok(limit)
+}
+
+fn open_cursor(s: &Services, caller: &Caller, cursor: Option<&str>) -> Result<Option<String>> {
+    cursor
+        .map(|c| {
+            s.keys.open_cursor(caller.account_id(), c).ok_or_else(|| {
+                Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
+            })
+        })
+        .transpose()
+}
+
+/// One page of a group's members, in the group's (seat) order: the group item is the index,
+/// the members are read by key. The cursor is a seat number, so adds and removes between pages
+/// neither repeat nor skip anyone.
+async fn group_page(
+    s: &Services,
+    caller: &Caller,
+    group: &str,
+    filter: &MemberFilter,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<Page> {
+    let limit = page_limit(limit)? as usize;
+    let after: u64 = match open_cursor(s, caller, cursor)? {
+        None => 0,
+        Some(p) => p.strip_prefix("seat:").and_then(|n| n.parse().ok()).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
+        })?,
+    };
+    let seats: Vec<(u64, MemberId)> =
+        super::groups::members_of(s, caller, group).await?.into_iter().filter(|(seat, _)| *seat > after).collect();
+    let mut members = Vec::new();
+    let mut last_seat = after;
+    for chunk in seats.chunks(100) {
+        let ids: Vec<MemberId> = chunk.iter().map(|(_, m)| *m).collect();
+        let found = s.store.get_members(caller.account_id(), &ids).await?;
+        for (seat, id) in chunk {
+            if members.len() == limit {
+                break;
+            }
+            last_seat = *seat;
+            if let Some(m) = found.iter().find(|m| m.id == *id).filter(|m| filter.matches(m)) {
+                members.push(m.clone());
+            }
+        }
+        if members.len() == limit {
+            break;
+        }
+    }
+    let more = seats.iter().any(|(seat, _)| *seat > last_seat);
+    let next_cursor = more.then(|| s.keys.sign_cursor(caller.account_id(), &format!("seat:{last_seat}")));
+    Ok(Page { members, next_cursor })
 }
 
 /// One page of the caller's members; cursors are bound to the caller's account.
@@ -54,17 +120,12 @@ pub(crate) async fn page(
     limit: Option<i32>,
     cursor: Option<&str>,
 ) -> Result<Page> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(vec![FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}"))].into());
-    }
-    let after = match cursor {
+    let limit = page_limit(limit)?;
+    let after = match open_cursor(s, caller, cursor)? {
         None => None,
-        Some(c) => {
-            Some(s.keys.open_cursor(caller.account_id(), c).and_then(|p| MemberId::parse(&p)).ok_or_else(|| {
-                Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-            })?)
-        }
+        Some(p) => Some(MemberId::parse(&p).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
+        })?),
     };
     let page = s.store.list_members(caller.account_id(), filter, after, limit as usize).await?;
     let next_cursor = page.last.map(|m| s.keys.sign_cursor(caller.account_id(), &m.to_string()));
@@ -187,6 +248,7 @@ async fn save(
         return Err(Error::PreconditionFailed);
     }
     after.version = before.version + 1;
+    let seats = super::groups::seats(s, &before, Some(&after)).await?;
     let mut audit = AuditEntry::new(
         caller.actor(),
         action,
@@ -195,10 +257,10 @@ async fn save(
         serde_json::json!({ "before": snapshot(&before), "after": snapshot(&after) }),
     );
     audit.memo = memo;
-    match s.store.save_member(&before, &after, &audit).await {
+    match s.store.save_member(&before, &after, &super::groups::rotation_changes(&seats), &audit).await {
         Ok(()) => Ok(after),
         Err(StoreError::Conflict(MEMBER_CHANGED)) if if_version.is_some() => Err(Error::PreconditionFailed),
-        Err(StoreError::Conflict(MEMBER_CHANGED)) => {
+        Err(StoreError::Conflict(MEMBER_CHANGED | ROTATION_CHANGED)) => {
             Err(Error::conflict("member_changed", "the member changed meanwhile; reload and retry"))
         }
         Err(e) => Err(e.into()),
@@ -220,7 +282,8 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String
     super::roles::may_manage(s, caller, &member).await?;
     let mut audit = AuditEntry::new(caller.actor(), "member.deleted", "member", member.id, snapshot(&member));
     audit.memo = memo;
-    match s.store.delete_member(&member, &audit).await {
+    let seats = super::groups::seats(s, &member, None).await?;
+    match s.store.delete_member(&member, &super::groups::rotation_changes(&seats), &audit).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(_)) => {
             Err(Error::conflict("member_changed", "the member changed meanwhile; reload and retry"))

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 mod caller;
 mod error;
+pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod roles;

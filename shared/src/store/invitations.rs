@@ -81,10 +81,14 @@ impl Store {
         found: &InvitationByToken,
         password_hash: &str,
         now: DateTime<Utc>,
+        groups: &[super::RotationChange<'_>],
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let (a, m) = (found.invitation.account_id, found.invitation.member_id);
         let mut tx = Tx::new();
+        for g in groups {
+            super::groups::write_rotation(&mut tx, g)?;
+        }
         tx.update(
             "invitation_not_pending",
             &keys::invitation(a, m),

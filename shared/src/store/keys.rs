@@ -2,7 +2,7 @@
 //! query can never cross tenants; the few global lookups are their own items, listed here.
 use super::Item;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, AuditId, MemberId, RoleId, SessionId};
+use crate::domain::ids::{AccountId, AuditId, GroupId, MemberId, RoleId, SessionId};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -103,4 +103,26 @@ pub fn role(a: AccountId, id: RoleId) -> Key {
 /// Uniqueness of a custom role's name within the account (`name_key` form).
 pub fn role_name(a: AccountId, name_key: &str) -> Key {
     Key::new(account_pk(a), format!("ROLENAME#{name_key}"))
+}
+
+pub const GROUP_PREFIX: &str = "GROUP#";
+
+/// A group with its rotation (one read per assignment).
+pub fn group(a: AccountId, g: GroupId) -> Key {
+    Key::new(account_pk(a), format!("{GROUP_PREFIX}{g}"))
+}
+
+/// Uniqueness of a group's name within the account (`name_key` form).
+pub fn group_name(a: AccountId, name_key: &str) -> Key {
+    Key::new(account_pk(a), format!("GROUPNAME#{name_key}"))
+}
+
+/// An assignment under its ticket reference (its existence makes the reference idempotent).
+pub fn assignment(a: AccountId, g: GroupId, reference: &str) -> Key {
+    Key::new(account_pk(a), format!("ASSIGNMENT#{g}#{reference}"))
+}
+
+/// The `gsi1` partition listing a group's assignments in the order they were made.
+pub fn assignments_index(a: AccountId, g: GroupId) -> String {
+    format!("ACCOUNT#{a}#ASSIGNMENTS#{g}")
 }

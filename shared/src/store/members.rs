@@ -1,4 +1,5 @@
 use super::accounts::EmailClaim;
+use super::groups::{RotationChange, write_rotation};
 use super::roles::count_holders;
 use super::sessions::Session;
 use super::tx::{Change, Tx, s};
@@ -19,6 +20,18 @@ pub struct MemberFilter {
     pub role: Option<RoleRef>,
     /// Lower-case prefix of the email, the full name or the last name.
     pub search: Option<String>,
+}
+
+impl MemberFilter {
+    /// The same test the query's filter expression makes, for members read by id.
+    pub fn matches(&self, m: &Member) -> bool {
+        let (name, last) = m.search_terms();
+        self.status.is_none_or(|st| st == m.status)
+            && self.role.is_none_or(|r| r == m.role)
+            && self.search.as_ref().is_none_or(|q| {
+                m.email.as_str().starts_with(q.as_str()) || name.starts_with(q.as_str()) || last.starts_with(q.as_str())
+            })
+    }
 }
 
 /// A member as stored: the entity plus the lower-case forms the list searches by prefix.
@@ -120,19 +133,38 @@ impl Store {
         }
     }
 
-    /// Write a changed member if it is still as it was read (`before`).
-    pub async fn save_member(&self, before: &Member, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
+    /// Write a changed member if it is still as it was read (`before`), with the rotations of
+    /// its groups when whether it may be assigned changed.
+    pub async fn save_member(
+        &self,
+        before: &Member,
+        member: &Member,
+        groups: &[RotationChange<'_>],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        for g in groups {
+            write_rotation(&mut tx, g)?;
+        }
         tx.replace_versioned(MEMBER_CHANGED, member_item(member)?, before.version)?;
         count_holders(&mut tx, member.account_id, Some(before.role), Some(member.role), 1)?;
         tx.audit(member.account_id, audit)?;
         tx.commit(self).await
     }
 
-    /// Remove a member, the claim on their email and any invitation, if unchanged since read.
-    pub async fn delete_member(&self, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
+    /// Remove a member, the claim on their email, any invitation and their seats in groups, if
+    /// unchanged since read.
+    pub async fn delete_member(
+        &self,
+        member: &Member,
+        groups: &[RotationChange<'_>],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let a = member.account_id;
         let mut tx = Tx::new();
+        for g in groups {
+            write_rotation(&mut tx, g)?;
+        }
         tx.delete_where(
             MEMBER_CHANGED,
             &keys::member(a, member.id),

@@ -4,6 +4,7 @@ mod accounts;
 mod agent_ids;
 mod api_keys;
 mod error;
+mod groups;
 mod invitations;
 pub mod keys;
 mod members;
@@ -15,6 +16,9 @@ mod tx;
 pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use error::{StoreError, StoreResult};
+pub use groups::{
+    ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
+};
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod docs;
 mod etag;
+pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod pages;

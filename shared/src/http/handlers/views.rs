@@ -18,6 +18,9 @@ pub struct MemberView {
     pub role: RoleRef,
     pub optional_permissions: Vec<OptionalPermission>,
     pub agent_ids: Vec<String>,
+    pub groups: Vec<String>,
+    /// The member's own switch for automatic assignment.
+    pub available: bool,
     pub status: MemberStatus,
     pub source: MemberSource,
     pub created_at: DateTime<Utc>,
@@ -34,6 +37,8 @@ impl From<&Member> for MemberView {
             role: m.role,
             optional_permissions: m.optional_permissions.clone(),
             agent_ids: m.agent_ids.clone(),
+            groups: m.groups.iter().map(ToString::to_string).collect(),
+            available: m.available,
             status: m.status,
             source: m.source,
             created_at: m.created_at,

@@ -1,0 +1,569 @@
+//! Groups, team leaders, availability and round-robin assignment (SPEC §4).
+use super::{Caller, Error, Result, Services};
+use crate::domain::FieldError;
+use crate::domain::FieldErrors;
+use crate::domain::audit::AuditEntry;
+use crate::domain::group::{self, Assignment, Group, MAX_MEMBERS, MAX_PER_CALL};
+use crate::domain::ids::{GroupId, MemberId};
+use crate::domain::member::Member;
+use crate::domain::permissions::Permission;
+use crate::domain::role::Role;
+use crate::store::{
+    ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MEMBER_CHANGED, MemberChange, ROTATION_CHANGED, RotationChange,
+    StoreError, TURN_TAKEN,
+};
+use chrono::Utc;
+use std::time::Duration;
+
+/// Attempts of one assignment request when other assignments take the turn first.
+const ASSIGN_ATTEMPTS: u32 = 400;
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Round-robin assignment (default off: assignments name the member).
+    #[serde(default)]
+    pub auto_assign: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub auto_assign: Option<bool>,
+    pub memo: Option<String>,
+}
+
+/// Members joining and leaving in one call (together at most 90).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Leaders {
+    /// Member ids; each must have a role that may manage groups.
+    pub leaders: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The ticket's reference: posting the same one again returns the first answer.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Required when automatic assignment is off; refused when it is on.
+    pub member_id: Option<String>,
+}
+
+fn not_found() -> Error {
+    Error::NotFound("group")
+}
+
+async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Group> {
+    let id = GroupId::parse(id).ok_or_else(not_found)?;
+    s.store.get_group(caller.account_id(), id).await?.ok_or_else(not_found)
+}
+
+pub async fn list(s: &Services, caller: &Caller) -> Result<Vec<Group>> {
+    caller.require(Permission::GroupsRead)?;
+    Ok(s.store.list_groups(caller.account_id()).await?)
+}
+
+pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Group> {
+    caller.require(Permission::GroupsRead)?;
+    find(s, caller, id).await
+}
+
+fn name_taken() -> Error {
+    Error::conflict("group_name_taken", "another group already has this name")
+}
+
+fn description(raw: &str) -> std::result::Result<String, FieldError> {
+    let d = raw.trim();
+    if d.chars().count() > group::DESCRIPTION_MAX || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new(
+            "description",
+            "invalid",
+            format!("description has at most {} characters, no control characters", group::DESCRIPTION_MAX),
+        ));
+    }
+    Ok(d.to_owned())
+}
+
+pub async fn create(s: &Services, caller: &Caller, new: NewGroup) -> Result<Group> {
+    caller.require(Permission::GroupsManage)?;
+    let mut errors = FieldErrors::new();
+    let name = errors.take(group::name(&new.name));
+    let description = errors.take(description(&new.description));
+    errors.finish()?;
+    let now = Utc::now();
+    let g = Group {
+        id: GroupId::new(),
+        account_id: caller.account_id(),
+        name: name.unwrap_or_default(),
+        description: description.unwrap_or_default(),
+        auto_assign: new.auto_assign,
+        leaders: Vec::new(),
+        rotation: Vec::new(),
+        next_seat: 0,
+        rotation_rev: 0,
+        last_seat: 0,
+        assigned: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let audit = AuditEntry::new(caller.actor(), "group.created", "group", g.id, settings(&g));
+    match s.store.create_group(&g, &audit).await {
+        Ok(()) => Ok(g),
+        Err(StoreError::Conflict(GROUP_NAME_TAKEN)) => Err(name_taken()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn settings(g: &Group) -> serde_json::Value {
+    serde_json::json!({ "name": g.name, "description": g.description, "auto_assign": g.auto_assign })
+}
+
+pub async fn update(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    change: GroupChange,
+    if_version: Option<u64>,
+) -> Result<Group> {
+    caller.require(Permission::GroupsManage)?;
+    let before = find(s, caller, id).await?;
+    may_run(caller, &before)?;
+    if if_version.is_some_and(|v| v != before.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut after = before.clone();
+    let mut errors = FieldErrors::new();
+    if let Some(n) = &change.name {
+        after.name = errors.take(group::name(n)).unwrap_or_default();
+    }
+    if let Some(d) = &change.description {
+        after.description = errors.take(description(d)).unwrap_or_default();
+    }
+    errors.finish()?;
+    if let Some(a) = change.auto_assign {
+        after.auto_assign = a;
+    }
+    after.version += 1;
+    after.updated_at = Utc::now();
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        "group.updated",
+        "group",
+        after.id,
+        serde_json::json!({ "before": settings(&before), "after": settings(&after) }),
+    );
+    audit.memo = change.memo;
+    match s.store.update_group_settings(&before, &after, &audit).await {
+        Ok(()) => Ok(after),
+        Err(StoreError::Conflict(GROUP_NAME_TAKEN)) => Err(name_taken()),
+        Err(StoreError::Conflict(GROUP_CHANGED)) if if_version.is_some() => Err(Error::PreconditionFailed),
+        Err(StoreError::Conflict(GROUP_CHANGED)) => Err(changed()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn changed() -> Error {
+    Error::conflict("group_changed", "the group or its members changed meanwhile; reload and retry")
+}
+
+fn store_conflict(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict(ROTATION_CHANGED | MEMBER_CHANGED) => changed(),
+        other => other.into(),
+    }
+}
+
+/// Whoever may manage members runs every group; anyone else with `groups_manage` (a
+/// supervisor) only the groups they lead.
+fn may_run(caller: &Caller, g: &Group) -> Result<()> {
+    if caller.permissions().contains(&Permission::MembersManage) {
+        return Ok(());
+    }
+    match caller.member_id() {
+        Some(me) if g.leaders.contains(&me) => Ok(()),
+        _ => Err(Error::Forbidden("you can manage only the groups you lead")),
+    }
+}
+
+fn member_ids(field: &str, raw: &[String]) -> Result<Vec<MemberId>> {
+    let mut ids = Vec::with_capacity(raw.len());
+    for r in raw {
+        let id = MemberId::parse(r).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new(field, "invalid", format!("{r} is not a member id"))])
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Add and remove members in one transaction: the group's rotation and each member's item.
+pub async fn change_members(s: &Services, caller: &Caller, id: &str, m: Membership) -> Result<Group> {
+    caller.require(Permission::GroupsManage)?;
+    let (add, remove) = (member_ids("add", &m.add)?, member_ids("remove", &m.remove)?);
+    if add.len() + remove.len() > MAX_PER_CALL {
+        return Err(vec![FieldError::new("add", "too_many", format!("at most {MAX_PER_CALL} members per call"))].into());
+    }
+    if let Some(both) = add.iter().find(|x| remove.contains(x)) {
+        return Err(vec![FieldError::new("remove", "invalid", format!("{both} is both added and removed"))].into());
+    }
+    let before = find(s, caller, id).await?;
+    may_run(caller, &before)?;
+    let a = caller.account_id();
+    let wanted: Vec<MemberId> = add.iter().chain(&remove).copied().collect();
+    let found = s.store.get_members(a, &wanted).await?;
+    if let Some(missing) = wanted.iter().find(|w| !found.iter().any(|f| f.id == **w)) {
+        let field = if add.contains(missing) { "add" } else { "remove" };
+        return Err(
+            vec![FieldError::new(field, "unknown_member", format!("no member {missing} in this account"))].into()
+        );
+    }
+    let mut after = before.clone();
+    after.add(&found.iter().filter(|f| add.contains(&f.id)).map(|f| (f.id, f.assignable())).collect::<Vec<_>>());
+    after.remove(&remove);
+    if after.rotation.len() > MAX_MEMBERS {
+        return Err(Error::conflict("group_full", format!("a group has at most {MAX_MEMBERS} members")));
+    }
+    let changed_members: Vec<(Member, Member)> = found
+        .into_iter()
+        .filter_map(|before_m| {
+            let mut m = before_m.clone();
+            if add.contains(&m.id) && !m.groups.contains(&before.id) {
+                m.groups.push(before.id);
+            } else if remove.contains(&m.id) && m.groups.contains(&before.id) {
+                m.groups.retain(|g| *g != before.id);
+            } else {
+                return None;
+            }
+            m.version += 1;
+            Some((before_m, m))
+        })
+        .collect();
+    let audit = AuditEntry::new(
+        caller.actor(),
+        "group.members_changed",
+        "group",
+        before.id,
+        serde_json::json!({ "name": before.name, "added": add, "removed": remove }),
+    );
+    let members: Vec<MemberChange> =
+        changed_members.iter().map(|(b, a)| MemberChange { before: b, after: a }).collect();
+    let rotation = RotationChange { before: &before, after: &after };
+    s.store.change_rotations(a, &[rotation], &members, &audit).await.map_err(store_conflict)?;
+    after.rotation_rev += 1;
+    Ok(after)
+}
+
+/// Set who leads the group: members whose role may manage groups.
+pub async fn set_leaders(s: &Services, caller: &Caller, id: &str, l: Leaders) -> Result<Group> {
+    caller.require(Permission::GroupsManage)?;
+    let before = find(s, caller, id).await?;
+    may_run(caller, &before)?;
+    let leaders = member_ids("leaders", &l.leaders)?;
+    if leaders.len() > MAX_PER_CALL {
+        return Err(vec![FieldError::new("leaders", "too_many", format!("at most {MAX_PER_CALL} leaders"))].into());
+    }
+    let a = caller.account_id();
+    let found = s.store.get_members(a, &leaders).await?;
+    for id in &leaders {
+        let m = found.iter().find(|m| m.id == *id).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new(
+                "leaders",
+                "unknown_member",
+                format!("no member {id} in this account"),
+            )])
+        })?;
+        let role = super::roles::resolve(s, a, m.role).await?;
+        if !role.as_ref().is_some_and(|r| Role::permissions(r).contains(&Permission::GroupsManage)) {
+            return Err(vec![FieldError::new(
+                "leaders",
+                "not_a_leader_role",
+                format!("member {id} has a role that cannot lead groups (it needs groups_manage)"),
+            )]
+            .into());
+        }
+    }
+    let mut after = before.clone();
+    after.leaders = leaders;
+    let audit = AuditEntry::new(
+        caller.actor(),
+        "group.leaders_changed",
+        "group",
+        before.id,
+        serde_json::json!({ "name": before.name, "before": before.leaders, "after": after.leaders }),
+    );
+    s.store
+        .change_rotations(a, &[RotationChange { before: &before, after: &after }], &[], &audit)
+        .await
+        .map_err(store_conflict)?;
+    after.rotation_rev += 1;
+    Ok(after)
+}
+
+/// Delete a group; its members leave it (in steps of 90 first when it has more).
+pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String>) -> Result<()> {
+    caller.require(Permission::GroupsManage)?;
+    let mut g = find(s, caller, id).await?;
+    may_run(caller, &g)?;
+    let a = caller.account_id();
+    loop {
+        let ids: Vec<MemberId> = g.rotation.iter().take(MAX_PER_CALL).map(|x| x.member).collect();
+        let members = s.store.get_members(a, &ids).await?;
+        let left: Vec<(Member, Member)> = members
+            .into_iter()
+            .map(|before| {
+                let mut after = before.clone();
+                after.groups.retain(|x| *x != g.id);
+                after.version += 1;
+                (before, after)
+            })
+            .collect();
+        let changes: Vec<MemberChange> = left.iter().map(|(b, a)| MemberChange { before: b, after: a }).collect();
+        if g.rotation.len() <= MAX_PER_CALL {
+            let mut content = settings(&g);
+            content["members"] = serde_json::json!(ids);
+            let mut audit = AuditEntry::new(caller.actor(), "group.deleted", "group", g.id, content);
+            audit.memo = memo;
+            return s.store.delete_group(&g, &changes, &audit).await.map_err(store_conflict);
+        }
+        let mut after = g.clone();
+        after.remove(&ids);
+        let audit = AuditEntry::new(
+            caller.actor(),
+            "group.members_changed",
+            "group",
+            g.id,
+            serde_json::json!({ "name": g.name, "removed": ids, "reason": "group deletion" }),
+        );
+        s.store
+            .change_rotations(a, &[RotationChange { before: &g, after: &after }], &changes, &audit)
+            .await
+            .map_err(store_conflict)?;
+        after.rotation_rev += 1;
+        g = after;
+    }
+}
+
+/// Assign a ticket in the group: round robin when automatic assignment is on, the named member
+/// otherwise. The same `ref` always gets the same answer (`false`: it was assigned before).
+pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest) -> Result<(Assignment, bool)> {
+    caller.require(Permission::AssignmentsCreate)?;
+    let reference = group::reference(&req.reference).map_err(|e| Error::Validation(vec![e]))?;
+    let gid = GroupId::parse(id).ok_or_else(not_found)?;
+    let named = match &req.member_id {
+        None => None,
+        Some(raw) => Some(member_ids("member_id", std::slice::from_ref(raw))?[0]),
+    };
+    let a = caller.account_id();
+    for attempt in 0..ASSIGN_ATTEMPTS {
+        let (g, existing) = s.store.group_and_assignment(a, gid, &reference).await?;
+        let g = g.ok_or_else(not_found)?;
+        if let Some(x) = existing {
+            return Ok((x, false));
+        }
+        let seat = match (g.auto_assign, named) {
+            (true, Some(_)) => {
+                return Err(vec![FieldError::new(
+                    "member_id",
+                    "automatic",
+                    "automatic assignment is on: the group chooses the member",
+                )]
+                .into());
+            }
+            (false, None) => {
+                return Err(vec![FieldError::new(
+                    "member_id",
+                    "required",
+                    "automatic assignment is off: name the member",
+                )]
+                .into());
+            }
+            (true, None) => g.next_in_turn().ok_or_else(|| {
+                Error::conflict("no_one_available", "no member of this group is active and available")
+            })?,
+            (false, Some(m)) => {
+                let seat = g.rotation.iter().find(|x| x.member == m).copied().ok_or_else(|| {
+                    Error::Validation(vec![FieldError::new(
+                        "member_id",
+                        "not_in_group",
+                        "this member is not in the group",
+                    )])
+                })?;
+                if !seat.eligible {
+                    return Err(Error::conflict("member_unavailable", "this member is not active and available"));
+                }
+                seat
+            }
+        };
+        let x = Assignment {
+            group_id: g.id,
+            reference: reference.clone(),
+            member_id: seat.member,
+            number: g.assigned + 1,
+            automatic: g.auto_assign,
+            at: Utc::now(),
+            by: caller.actor_id(),
+        };
+        let last_seat = if g.auto_assign { seat.seat } else { g.last_seat };
+        match s.store.record_assignment(a, &g, last_seat, &x).await {
+            Ok(()) => return Ok((x, true)),
+            Err(StoreError::Conflict(ASSIGNMENT_EXISTS)) => {
+                if let Some(first) = s.store.get_assignment(a, gid, &reference).await? {
+                    return Ok((first, false));
+                }
+            }
+            // Another assignment or a rotation change came first: read again and retry.
+            Err(StoreError::Conflict(TURN_TAKEN | ROTATION_CHANGED)) | Err(StoreError::Unavailable(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+    Err(Error::Unavailable("the group is too busy right now; retry".into()))
+}
+
+/// Random, growing pauses so that competing requests spread out instead of colliding again.
+fn backoff(attempt: u32) -> Duration {
+    use rand::Rng;
+    let cap = 2u64.pow(attempt.min(5)) * 2;
+    Duration::from_millis(rand::rng().random_range(0..=cap))
+}
+
+pub async fn list_assignments(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<Assignment>, Option<String>)> {
+    caller.require(Permission::GroupsRead)?;
+    let g = find(s, caller, id).await?;
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(vec![FieldError::new("limit", "invalid", "limit is between 1 and 200")].into());
+    }
+    let after = match cursor {
+        None => 0,
+        Some(c) => s.keys.open_cursor(caller.account_id(), c).and_then(|p| p.parse().ok()).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
+        })?,
+    };
+    let items = s.store.list_assignments(caller.account_id(), g.id, after, limit).await?;
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(|x| s.keys.sign_cursor(caller.account_id(), &x.number.to_string())))
+        .flatten();
+    Ok((items, next))
+}
+
+/// Switch a member's availability (their own, or, for a leader or admin, a team member's);
+/// their seats in every group follow in the same transaction.
+pub async fn set_availability(
+    s: &Services,
+    caller: &Caller,
+    member_id: Option<&str>,
+    available: bool,
+) -> Result<Member> {
+    let a = caller.account_id();
+    let before = match member_id {
+        None => caller.member().cloned().ok_or(Error::Forbidden("an API key has no availability"))?,
+        Some(raw) => {
+            caller.require(Permission::GroupsManage)?;
+            let id = MemberId::parse(raw).ok_or(Error::NotFound("member"))?;
+            let m = s.store.get_member(a, id).await?.ok_or(Error::NotFound("member"))?;
+            if !caller.permissions().contains(&Permission::MembersManage) {
+                let mine = team_groups(s, caller).await?;
+                if !mine.iter().any(|g| g.has_member(m.id)) {
+                    return Err(Error::Forbidden("you can manage only the members of groups you lead"));
+                }
+            }
+            m
+        }
+    };
+    if before.available == available {
+        return Ok(before);
+    }
+    let mut after = before.clone();
+    after.available = available;
+    after.version += 1;
+    let action = if available { "member.available" } else { "member.unavailable" };
+    let audit =
+        AuditEntry::new(caller.actor(), action, "member", after.id, serde_json::json!({ "available": available }));
+    save_with_seats(s, &before, &after, &audit).await?;
+    Ok(after)
+}
+
+/// The member's groups as read and as they become when the member changes (`None`: deleted):
+/// their seat follows whether they may be assigned now. Only groups that change.
+pub(crate) async fn seats(s: &Services, before: &Member, after: Option<&Member>) -> Result<Vec<(Group, Group)>> {
+    let groups = s.store.get_groups(before.account_id, &before.groups).await?;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| {
+            let mut u = g.clone();
+            match after {
+                Some(m) => u.set_eligible(m.id, m.assignable()),
+                None => u.remove(&[before.id]),
+            }
+            (u.rotation != g.rotation || u.leaders != g.leaders).then_some((g, u))
+        })
+        .collect())
+}
+
+pub(crate) fn rotation_changes(pairs: &[(Group, Group)]) -> Vec<RotationChange<'_>> {
+    pairs.iter().map(|(before, after)| RotationChange { before, after }).collect()
+}
+
+/// Write a member whose eligibility for assignment may have changed, with their seats.
+async fn save_with_seats(s: &Services, before: &Member, after: &Member, audit: &AuditEntry) -> Result<()> {
+    let pairs = seats(s, before, Some(after)).await?;
+    match s.store.save_member(before, after, &rotation_changes(&pairs), audit).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict(MEMBER_CHANGED | ROTATION_CHANGED)) => {
+            Err(Error::conflict("member_changed", "the member changed meanwhile; reload and retry"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn team_groups(s: &Services, caller: &Caller) -> Result<Vec<Group>> {
+    let me = caller.member_id().ok_or(Error::Forbidden("an API key has no team"))?;
+    Ok(s.store.list_groups(caller.account_id()).await?.into_iter().filter(|g| g.leaders.contains(&me)).collect())
+}
+
+/// "My team": the members of the groups the caller leads.
+pub async fn team(s: &Services, caller: &Caller) -> Result<Vec<Member>> {
+    let mut ids: Vec<MemberId> = Vec::new();
+    for g in team_groups(s, caller).await? {
+        for seat in g.rotation {
+            if !ids.contains(&seat.member) {
+                ids.push(seat.member);
+            }
+        }
+    }
+    Ok(s.store.get_members(caller.account_id(), &ids).await?)
+}
+
+/// A group's members by seat, for the member list's group filter (422 for an unknown group).
+pub(crate) async fn members_of(s: &Services, caller: &Caller, id: &str) -> Result<Vec<(u64, MemberId)>> {
+    let g = find(s, caller, id).await.map_err(|_| {
+        Error::Validation(vec![FieldError::new("group", "unknown_group", "group is the id of one of your groups")])
+    })?;
+    Ok(g.rotation.iter().map(|x| (x.seat, x.member)).collect())
+}
