@@ -27,4 +27,5 @@ start_stack "$STATE" "$(free_port)" "$(free_port)" "$(free_port)"
 start_api "$STATE" "$ROOT/target/debug/roster-local"
 
 log "running the tests (stack logs in .stack/test/)"
-cargo test -q --workspace --no-fail-fast
+# Arguments, if any, filter the tests by name (e.g. `bash infra/test.sh groups::`).
+cargo test -q --workspace --no-fail-fast ${1:+-- "$@"}

@@ -16,7 +16,7 @@ use chrono::Utc;
 use std::time::Duration;
 
 /// Attempts of one assignment request when other assignments take the turn first.
-const ASSIGN_ATTEMPTS: u32 = 400;
+const ASSIGN_ATTEMPTS: u32 = 100;
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -373,6 +373,10 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
         Some(raw) => Some(member_ids("member_id", std::slice::from_ref(raw))?[0]),
     };
     let a = caller.account_id();
+    // Requests this process serves for one group take turns instead of colliding; other
+    // processes (Lambda instances) still race, and the transaction's conditions decide.
+    let turn = group_lock(gid);
+    let _turn = turn.lock().await;
     for attempt in 0..ASSIGN_ATTEMPTS {
         let (g, existing) = s.store.group_and_assignment(a, gid, &reference).await?;
         let g = g.ok_or_else(not_found)?;
@@ -437,6 +441,14 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
         tokio::time::sleep(backoff(attempt)).await;
     }
     Err(Error::Unavailable("the group is too busy right now; retry".into()))
+}
+
+fn group_lock(g: GroupId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static LOCKS: LazyLock<Mutex<HashMap<GroupId, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks.entry(g).or_default().clone()
 }
 
 /// Random, growing pauses so that competing requests spread out instead of colliding again.
