@@ -141,7 +141,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no role")?
         .to_owned();
 
+    // A group whose only member is the (active) owner, for the assignment rows.
+    let me = api.call(reqwest::Method::GET, "/v1/me", Some(&token), None).await?["member"]["id"]
+        .as_str()
+        .ok_or("no me")?
+        .to_owned();
+    let group = api
+        .call(reqwest::Method::POST, "/v1/groups", Some(&token), Some(json!({ "name": "Bench", "auto_assign": true })))
+        .await?["id"]
+        .as_str()
+        .ok_or("no group")?
+        .to_owned();
+    api.call(reqwest::Method::POST, &format!("/v1/groups/{group}/members"), Some(&token), Some(json!({ "add": [me] })))
+        .await?;
+
     let calls: Vec<(&str, reqwest::Method, String, Option<Value>, bool)> = vec![
+        (
+            "POST /v1/groups/{id}/assignments",
+            reqwest::Method::POST,
+            format!("/v1/groups/{group}/assignments"),
+            Some(json!({ "ref": "bench-1" })),
+            true,
+        ),
+        (
+            "same again (same ref)",
+            reqwest::Method::POST,
+            format!("/v1/groups/{group}/assignments"),
+            Some(json!({ "ref": "bench-1" })),
+            true,
+        ),
         ("GET /v1/me", reqwest::Method::GET, "/v1/me".into(), None, true),
         ("GET /v1/members?limit=50", reqwest::Method::GET, "/v1/members?limit=50".into(), None, true),
         ("GET /v1/members?q=gent", reqwest::Method::GET, "/v1/members?q=gent".into(), None, true),
@@ -211,6 +239,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ops: Vec<String> = counts.iter().map(|(op, n)| format!("{op}×{n}")).collect();
         println!("{name:36} {reads:>6} {writes:>6}  {}", ops.join(", "));
     }
+
+    // Throughput: 600 assignments, 16 at a time, through the local API.
+    let api = std::sync::Arc::new(api);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = std::time::Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (api, next, token, path) =
+            (api.clone(), next.clone(), token.clone(), format!("/v1/groups/{group}/assignments"));
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= 600 {
+                    return Ok::<(), String>(());
+                }
+                api.call(reqwest::Method::POST, &path, Some(&token), Some(json!({ "ref": format!("t{i}") }))).await?;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.map_err(|e| e.to_string())??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("600 assignments at concurrency 16: {secs:.1} s, {:.0} assignments/s", 600.0 / secs);
     println!("reproduce with: bash infra/bench-requests.sh");
     let _ = server.kill().await;
     Ok(())
