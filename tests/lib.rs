@@ -301,7 +301,7 @@ impl Stack {
                     let inv = Invitation::new(a, m.id, Some(inviter), format!("bulk{}", m.id), now, 7);
                     let entry =
                         audit::AuditEntry::new(audit::Actor::System, "invitation.created", "member", m.id, json!({}));
-                    store.create_invitation(&m, &inv, &entry).await.unwrap();
+                    store.create_invitation(&m, &inv, &[], &entry).await.unwrap();
                     m.id.to_string()
                 }
             })

@@ -277,3 +277,32 @@ async fn another_accounts_group_is_not_found() {
     assert_eq!(filtered.problem(422), "validation_failed");
     assert_eq!(s.partition_keys(&globex.id).await, before);
 }
+
+#[tokio::test]
+async fn invitees_join_groups_at_once_and_take_turns_once_they_accept() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let gid = group(&s, &acme, "Onboarding", true).await;
+    let email = format!("new@{}.test", acme.web_address);
+    let body = json!({ "email": email, "first_name": "Nia", "last_name": "New", "role": "agent", "groups": [gid] });
+    let invited = s.post("/v1/invitations", Some(&acme.token), body.clone()).await;
+    let id = invited.ok(201)["member"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(invited.body["member"]["groups"], json!([gid]));
+    let g = s.get(&format!("/v1/groups/{gid}"), Some(&acme.token)).await;
+    assert_eq!(g.ok(200)["members"], json!([{ "member_id": id, "eligible": false }]));
+    let path = format!("/v1/groups/{gid}/assignments");
+    assert_eq!(s.post(&path, Some(&acme.token), json!({ "ref": "early" })).await.problem(409), "no_one_available");
+
+    let token = token_from(&s.mail_to(&email).await);
+    assert_eq!(s.accept(&token, "member passphrase 42", "member passphrase 42").await.status, 200);
+    let now = s.post(&path, Some(&acme.token), json!({ "ref": "after" })).await;
+    assert_eq!(now.ok(201)["member_id"], id.as_str());
+
+    // An unknown group refuses the whole invitation.
+    let mut other = body;
+    other["email"] = json!(format!("other@{}.test", acme.web_address));
+    other["groups"] = json!(["01a20000000070008000000000000000"]);
+    let r = s.post("/v1/invitations", Some(&acme.token), other).await;
+    assert_eq!(r.problem(422), "validation_failed");
+    assert_eq!(r.body["errors"][0]["code"], "unknown_group");
+}

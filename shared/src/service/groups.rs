@@ -572,6 +572,60 @@ pub async fn team(s: &Services, caller: &Caller) -> Result<Vec<Member>> {
     Ok(s.store.get_members(caller.account_id(), &ids).await?)
 }
 
+/// The groups an invitation names: valid ids, each once, at most 20; giving groups needs
+/// `groups_manage`.
+pub(crate) fn group_ids(caller: &Caller, raw: &[String]) -> Result<Vec<GroupId>> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    caller.require(Permission::GroupsManage)?;
+    if raw.len() > 20 {
+        return Err(vec![FieldError::new("groups", "too_many", "at most 20 groups")].into());
+    }
+    let mut ids = Vec::new();
+    for r in raw {
+        let id = GroupId::parse(r).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new(
+                "groups",
+                "unknown_group",
+                format!("{r} is not one of your groups"),
+            )])
+        })?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The rotations of `groups` with a new (invited, not yet eligible) member at the end.
+pub(crate) async fn joining(
+    s: &Services,
+    caller: &Caller,
+    groups: &[GroupId],
+    member: MemberId,
+) -> Result<Vec<(Group, Group)>> {
+    let found = s.store.get_groups(caller.account_id(), groups).await?;
+    let mut pairs = Vec::with_capacity(found.len());
+    for id in groups {
+        let g = found.iter().find(|g| g.id == *id).ok_or_else(|| {
+            Error::Validation(vec![FieldError::new(
+                "groups",
+                "unknown_group",
+                format!("{id} is not one of your groups"),
+            )])
+        })?;
+        may_run(caller, g)?;
+        if g.rotation.len() >= MAX_MEMBERS {
+            return Err(Error::conflict("group_full", format!("{} has {MAX_MEMBERS} members already", g.name)));
+        }
+        let mut after = g.clone();
+        after.add(&[(member, false)]);
+        pairs.push((g.clone(), after));
+    }
+    Ok(pairs)
+}
+
 /// A group's members by seat, for the member list's group filter (422 for an unknown group).
 pub(crate) async fn members_of(s: &Services, caller: &Caller, id: &str) -> Result<Vec<(u64, MemberId)>> {
     let g = find(s, caller, id).await.map_err(|_| {

@@ -26,6 +26,9 @@ pub struct Invite {
     /// Conversation-platform permissions on top of the role.
     #[serde(default)]
     pub optional_permissions: Vec<OptionalPermission>,
+    /// Ids of groups the member joins (they take turns once they have accepted).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 pub struct Invited {
@@ -46,6 +49,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         return Err(Error::Internal("validation passed without values".into()));
     };
     let role = super::roles::assignable(s, caller, "role", &cmd.role).await?.id();
+    let group_ids = super::groups::group_ids(caller, &cmd.groups)?;
     let mut optional_permissions = cmd.optional_permissions;
     optional_permissions.sort_by_key(|x| *x as u8);
     optional_permissions.dedup();
@@ -69,7 +73,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         agent_ids: Vec::new(),
         sessions_valid_after: None,
         invitation: None,
-        groups: Vec::new(),
+        groups: group_ids.clone(),
         available: true,
         version: 1,
     };
@@ -89,15 +93,23 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         member.id,
         serde_json::json!({
             "email": member.email, "first_name": member.first_name, "last_name": member.last_name,
-            "role": member.role, "expires_at": invitation.expires_at,
+            "role": member.role, "groups": member.groups, "expires_at": invitation.expires_at,
         }),
     );
-    match s.store.create_invitation(&member, &invitation, &audit).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(EMAIL_TAKEN)) => {
-            return Err(Error::conflict("already_member", "someone with this email is already a member or invited"));
+    for attempt in 0.. {
+        let seats = super::groups::joining(s, caller, &group_ids, member.id).await?;
+        match s.store.create_invitation(&member, &invitation, &super::groups::rotation_changes(&seats), &audit).await {
+            Ok(()) => break,
+            Err(StoreError::Conflict(EMAIL_TAKEN)) => {
+                return Err(Error::conflict(
+                    "already_member",
+                    "someone with this email is already a member or invited",
+                ));
+            }
+            // A group's members changed meanwhile: read its rotation again.
+            Err(StoreError::Conflict(crate::store::ROTATION_CHANGED)) if attempt < 3 => {}
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     }
     let email_sent = send_invitation(s, caller, &member, &invitation, &token).await;
     Ok(Invited { member, invitation, email_sent })

@@ -34,6 +34,7 @@ impl Store {
         &self,
         member: &Member,
         invitation: &Invitation,
+        groups: &[super::RotationChange<'_>],
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let a = member.account_id;
@@ -48,6 +49,9 @@ impl Store {
             &TokenRef { account_id: a, member_id: member.id, ttl },
         )?;
         super::roles::count_holders(&mut tx, a, None, Some(member.role), 1)?;
+        for g in groups {
+            super::groups::write_rotation(&mut tx, g)?;
+        }
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
