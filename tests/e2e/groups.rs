@@ -232,6 +232,12 @@ async fn a_supervisor_runs_only_the_groups_they_lead() {
     let rest = s.get(&format!("/v1/members?group={mine}&limit=1&cursor={cursor}"), Some(&acme.token)).await;
     assert_eq!(rest.ok(200)["items"][0]["id"], team[1].0.as_str());
     assert!(rest.body["next_cursor"].is_null());
+
+    // A deleted leader leads nothing any more.
+    let gone = s.json(Method::DELETE, &format!("/v1/members/{lead_id}"), &acme.token, None, None).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    let g = s.get(&format!("/v1/groups/{mine}"), Some(&acme.token)).await;
+    assert_eq!(g.ok(200)["leaders"], json!([]));
 }
 
 #[tokio::test]

@@ -524,7 +524,11 @@ pub async fn set_availability(
 /// The member's groups as read and as they become when the member changes (`None`: deleted):
 /// their seat follows whether they may be assigned now. Only groups that change.
 pub(crate) async fn seats(s: &Services, before: &Member, after: Option<&Member>) -> Result<Vec<(Group, Group)>> {
-    let groups = s.store.get_groups(before.account_id, &before.groups).await?;
+    let groups = match after {
+        Some(_) => s.store.get_groups(before.account_id, &before.groups).await?,
+        // A deleted member also stops leading: those groups are found among all of them.
+        None => s.store.list_groups(before.account_id).await?,
+    };
     Ok(groups
         .into_iter()
         .filter_map(|g| {
