@@ -270,26 +270,10 @@ impl Stack {
         let now = chrono::Utc::now();
         let members: Vec<member::Member> = (0..count)
             .map(|i| {
-                let mut m = member::Member {
-                    id: ids::MemberId::new(),
-                    account_id: a,
-                    email: Email::parse("email", &format!("user{i:04}@bulk.test")).unwrap(),
-                    first_name: format!("First{i}"),
-                    last_name: format!("Last{i}"),
-                    role: BasicRole::Agent.into(),
-                    status: member::MemberStatus::Invited,
-                    source: member::MemberSource::Manual,
-                    created_at: now,
-                    last_login_at: None,
-                    password_hash: None,
-                    optional_permissions: vec![],
-                    agent_ids: vec![],
-                    sessions_valid_after: None,
-                    invitation: None,
-                    groups: Vec::new(),
-                    available: true,
-                    version: 1,
-                };
+                let email = Email::parse("email", &format!("user{i:04}@bulk.test")).unwrap();
+                let (first, last) = (format!("First{i}"), format!("Last{i}"));
+                let role = BasicRole::Agent.into();
+                let mut m = member::Member::new(a, email, first, last, role, member::MemberStatus::Invited, now);
                 shape(i, &mut m);
                 m
             })

@@ -49,6 +49,31 @@ pub struct Group {
 }
 
 impl Group {
+    pub fn new(
+        account_id: AccountId,
+        name: String,
+        description: String,
+        auto_assign: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: GroupId::new(),
+            account_id,
+            name,
+            description,
+            auto_assign,
+            leaders: Vec::new(),
+            rotation: Vec::new(),
+            next_seat: 0,
+            rotation_rev: 0,
+            last_seat: 0,
+            assigned: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     pub fn has_member(&self, m: MemberId) -> bool {
         self.rotation.iter().any(|s| s.member == m)
     }
@@ -123,23 +148,7 @@ mod tests {
     use super::*;
 
     fn group(n: usize) -> (Group, Vec<MemberId>) {
-        let now = Utc::now();
-        let mut g = Group {
-            id: GroupId::new(),
-            account_id: AccountId::new(),
-            name: "Billing".into(),
-            description: String::new(),
-            auto_assign: true,
-            leaders: vec![],
-            rotation: vec![],
-            next_seat: 0,
-            rotation_rev: 0,
-            last_seat: 0,
-            assigned: 0,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let mut g = Group::new(AccountId::new(), "Billing".into(), String::new(), true, Utc::now());
         let members: Vec<MemberId> = (0..n).map(|_| MemberId::new()).collect();
         g.add(&members.iter().map(|m| (*m, true)).collect::<Vec<_>>());
         (g, members)

@@ -79,6 +79,38 @@ pub enum MemberAction {
 }
 
 impl Member {
+    /// A new manual member with nothing granted beyond the role.
+    pub fn new(
+        account_id: AccountId,
+        email: Email,
+        first_name: String,
+        last_name: String,
+        role: RoleRef,
+        status: MemberStatus,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: MemberId::new(),
+            account_id,
+            email,
+            first_name,
+            last_name,
+            role,
+            status,
+            source: MemberSource::Manual,
+            created_at: now,
+            last_login_at: None,
+            password_hash: None,
+            optional_permissions: Vec::new(),
+            agent_ids: Vec::new(),
+            sessions_valid_after: None,
+            invitation: None,
+            groups: Vec::new(),
+            available: true,
+            version: 1,
+        }
+    }
+
     pub fn can_log_in(&self) -> bool {
         self.status == MemberStatus::Active && self.password_hash.is_some()
     }
@@ -136,30 +168,12 @@ pub fn csv_safe(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{AccountId, MemberId};
+    use crate::domain::ids::AccountId;
     use crate::domain::permissions::BasicRole;
 
     fn member(role: BasicRole, status: MemberStatus) -> Member {
-        Member {
-            id: MemberId::new(),
-            account_id: AccountId::new(),
-            email: Email::parse("email", "a@example.com").unwrap(),
-            first_name: "Ann".into(),
-            last_name: "Lee".into(),
-            role: role.into(),
-            status,
-            source: MemberSource::Manual,
-            created_at: Utc::now(),
-            last_login_at: None,
-            password_hash: None,
-            optional_permissions: vec![],
-            agent_ids: vec![],
-            sessions_valid_after: None,
-            invitation: None,
-            groups: Vec::new(),
-            available: true,
-            version: 1,
-        }
+        let email = Email::parse("email", "a@example.com").unwrap();
+        Member::new(AccountId::new(), email, "Ann".into(), "Lee".into(), role.into(), status, Utc::now())
     }
 
     #[test]

@@ -4,9 +4,9 @@ use crate::domain::FieldErrors;
 use crate::domain::account::{Account, AccountStatus, DEFAULT_INVITATION_VALIDITY_DAYS};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, MemberId};
+use crate::domain::ids::AccountId;
 use crate::domain::locale::{DateFormat, Language, TimeZone};
-use crate::domain::member::{Member, MemberSource, MemberStatus};
+use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
@@ -77,26 +77,8 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         created_at: now,
         version: 1,
     };
-    let owner = Member {
-        id: MemberId::new(),
-        account_id: account.id,
-        email,
-        first_name: first,
-        last_name: last,
-        role: RoleRef::OWNER,
-        status: MemberStatus::Active,
-        source: MemberSource::Manual,
-        created_at: now,
-        last_login_at: None,
-        password_hash: Some(secrets::hash_password(password.expose().to_owned()).await?),
-        optional_permissions: Vec::new(),
-        agent_ids: Vec::new(),
-        sessions_valid_after: None,
-        invitation: None,
-        groups: Vec::new(),
-        available: true,
-        version: 1,
-    };
+    let mut owner = Member::new(account.id, email, first, last, RoleRef::OWNER, MemberStatus::Active, now);
+    owner.password_hash = Some(secrets::hash_password(password.expose().to_owned()).await?);
     let audit = AuditEntry::new(
         Actor::Member { id: owner.id, name: owner.full_name() },
         "account.created",

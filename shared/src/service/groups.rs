@@ -106,23 +106,13 @@ pub async fn create(s: &Services, caller: &Caller, new: NewGroup) -> Result<Grou
     let name = errors.take(group::name(&new.name));
     let description = errors.take(description(&new.description));
     errors.finish()?;
-    let now = Utc::now();
-    let g = Group {
-        id: GroupId::new(),
-        account_id: caller.account_id(),
-        name: name.unwrap_or_default(),
-        description: description.unwrap_or_default(),
-        auto_assign: new.auto_assign,
-        leaders: Vec::new(),
-        rotation: Vec::new(),
-        next_seat: 0,
-        rotation_rev: 0,
-        last_seat: 0,
-        assigned: 0,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-    };
+    let g = Group::new(
+        caller.account_id(),
+        name.unwrap_or_default(),
+        description.unwrap_or_default(),
+        new.auto_assign,
+        Utc::now(),
+    );
     let audit = AuditEntry::new(caller.actor(), "group.created", "group", g.id, settings(&g));
     match s.store.create_group(&g, &audit).await {
         Ok(()) => Ok(g),

@@ -7,7 +7,7 @@ use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
-use crate::domain::member::{LinkWindow, Member, MemberSource, MemberStatus};
+use crate::domain::member::{LinkWindow, Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::{NAME_MAX, required_text};
@@ -57,26 +57,9 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     let now = Utc::now();
     let a = caller.account_id();
     let token = secrets::random_token();
-    let mut member = Member {
-        id: MemberId::new(),
-        account_id: a,
-        email,
-        first_name: first,
-        last_name: last,
-        role,
-        status: MemberStatus::Invited,
-        source: MemberSource::Manual,
-        created_at: now,
-        last_login_at: None,
-        password_hash: None,
-        optional_permissions,
-        agent_ids: Vec::new(),
-        sessions_valid_after: None,
-        invitation: None,
-        groups: group_ids.clone(),
-        available: true,
-        version: 1,
-    };
+    let mut member = Member::new(a, email, first, last, role, MemberStatus::Invited, now);
+    member.optional_permissions = optional_permissions;
+    member.groups = group_ids.clone();
     let invitation = Invitation::new(
         a,
         member.id,
