@@ -515,6 +515,7 @@ pub async fn set_availability(
 /// their seat follows whether they may be assigned now. Only groups that change.
 pub(crate) async fn seats(s: &Services, before: &Member, after: Option<&Member>) -> Result<Vec<(Group, Group)>> {
     let groups = match after {
+        Some(m) if m.assignable() == before.assignable() => return Ok(Vec::new()),
         Some(_) => s.store.get_groups(before.account_id, &before.groups).await?,
         // A deleted member also stops leading: those groups are found among all of them.
         None => s.store.list_groups(before.account_id).await?,
