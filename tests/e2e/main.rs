@@ -3,6 +3,7 @@
 mod agent_ids;
 mod api_keys;
 mod api_surface;
+mod audit;
 mod authorization;
 mod bad_input;
 mod concurrency;

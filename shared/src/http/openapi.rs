@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
-use super::handlers::{accounts, api_keys, auth, docs, groups, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
+        audit::list, audit::export,
         api_keys::create, api_keys::list, api_keys::revoke,
         pages::accept_form, pages::accept_submit, docs::openapi,
     ),

@@ -2,7 +2,7 @@
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
-use super::handlers::{accounts, api_keys, auth, docs, groups, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles};
 use super::problem::{method_not_allowed, not_found};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
@@ -74,6 +74,8 @@ route_table! {
     "me-availability":         put  "/v1/me/availability" => groups::my_availability, Member;
     "me-team":                 get  "/v1/me/team"         => groups::team,           Member;
     "members-availability":    put  "/v1/members/{id}/availability" => groups::member_availability, Access::Permission(P::GroupsManage);
+    "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
+    "audit-export":            get  "/v1/audit/export.csv" => audit::export,         Access::Permission(P::AuditRead);
     "api-keys-create":         post "/v1/api-keys"        => api_keys::create,       Access::Permission(P::ApiKeysManage);
     "api-keys-list":           get  "/v1/api-keys"        => api_keys::list,         Access::Permission(P::ApiKeysManage);
     "api-keys-revoke":         delete "/v1/api-keys/{id}" => api_keys::revoke,       Access::Permission(P::ApiKeysManage);

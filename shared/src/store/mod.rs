@@ -3,6 +3,7 @@
 mod accounts;
 mod agent_ids;
 mod api_keys;
+mod audit;
 mod error;
 mod groups;
 mod invitations;
@@ -15,6 +16,7 @@ mod tx;
 
 pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
+pub use audit::AuditFilter;
 pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,

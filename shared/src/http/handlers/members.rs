@@ -1,5 +1,5 @@
 use super::etag::{if_match, tagged};
-use super::views::{AccountView, MemberView, Memo};
+use super::views::{AccountView, MemberView, Memo, csv_attachment};
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
@@ -8,8 +8,8 @@ use crate::service::members::{self, ListQuery, MemberChange, Stats};
 use crate::service::{Caller, Error};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -151,13 +151,7 @@ pub async fn stats(State(s): State<AppState>, caller: Caller) -> Result<Json<Sta
 #[utoipa::path(get, path = "/v1/members/export.csv", tag = "members", security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,role_name,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
 pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
-    let csv = members::export_csv(&s, &caller).await?;
-    let headers = [
-        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-        (header::CONTENT_DISPOSITION, "attachment; filename=\"members.csv\""),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
-    Ok((headers, csv).into_response())
+    Ok(csv_attachment("members.csv", members::export_csv(&s, &caller).await?))
 }
 
 /// The calling member and their account.

@@ -1,6 +1,7 @@
 //! Endpoint handlers, one module per resource.
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod docs;
 mod etag;

@@ -1,0 +1,71 @@
+use super::members::query;
+use super::views::csv_attachment;
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::http::AppState;
+use crate::http::problem::{Problem, Rendered};
+use crate::service::Caller;
+use crate::service::audit::{self, AuditQuery};
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    /// The target's content (before/after where useful); never secrets.
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+    pub memo: Option<String>,
+}
+
+impl From<&AuditEntry> for AuditView {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            id: e.id.to_string(),
+            at: e.at,
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target_type: e.target_type.clone(),
+            target_id: e.target_id.clone(),
+            content: e.content.clone(),
+            memo: e.memo.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    pub items: Vec<AuditView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The system log, newest first, by time range, actor, action, target or category.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = AuditList), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Json<AuditList>, Problem> {
+    let q: AuditQuery = query(q)?;
+    let (entries, next_cursor) = audit::list(&s, &caller, &q).await?;
+    Ok(Json(AuditList { items: entries.iter().map(AuditView::from).collect(), next_cursor }))
+}
+
+/// The same entries as CSV (at most 100,000, newest first; formula cells neutralized).
+#[utoipa::path(get, path = "/v1/audit/export.csv", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", description = "id,at,actor_kind,actor_id,actor_name,action,target_type,target_id,memo,content"), (status = 403, body = Rendered)))]
+pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let mut q: AuditQuery = query(q)?;
+    q.limit = None;
+    q.cursor = None;
+    Ok(csv_attachment("system-log.csv", audit::export_csv(&s, &caller, &q).await?))
+}
