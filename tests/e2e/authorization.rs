@@ -30,6 +30,7 @@ fn allowed(route: &Route, p: &Principal) -> bool {
     match route.access {
         Access::Public => true,
         Access::Member => p.member,
+        Access::Owner => p.label == "owner",
         Access::Permission(needed) => p.holds.contains(&needed),
     }
 }

@@ -13,6 +13,7 @@ mod isolation;
 mod journey;
 mod listing;
 mod members;
+mod ownership;
 mod roles;
 mod sessions;
 mod template;

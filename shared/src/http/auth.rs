@@ -3,6 +3,7 @@
 use super::AppState;
 use super::problem::Problem;
 use crate::domain::permissions::Permission;
+use crate::domain::role::RoleRef;
 use crate::service::{Caller, Error, auth};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
@@ -18,6 +19,8 @@ pub enum Access {
     Member,
     /// A member whose role grants this permission.
     Permission(Permission),
+    /// The account owner only (ownership transfer, account deletion).
+    Owner,
 }
 
 pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -43,6 +46,9 @@ pub async fn authorize(State(s): State<AppState>, mut req: Request, next: Next) 
         Access::Permission(p) => caller.require(p),
         Access::Member if caller.member().is_none() => {
             Err(Error::Forbidden("this needs a member's login, not an API key"))
+        }
+        Access::Owner if caller.member().is_none_or(|m| m.role != RoleRef::OWNER) => {
+            Err(Error::Forbidden("only the account owner can do this"))
         }
         _ => Ok(()),
     };

@@ -39,6 +39,7 @@ use Permission as P;
 
 route_table! {
     "accounts-create":         post "/v1/accounts"        => accounts::create,       Public;
+    "account-owner-transfer":  post "/v1/account/owner"   => accounts::transfer_owner, Access::Owner;
     "auth-login":              post "/v1/auth/login"      => auth::login,            Public;
     "auth-refresh":            post "/v1/auth/refresh"    => auth::refresh,          Public;
     "auth-logout":             post "/v1/auth/logout"     => auth::logout,           Member;

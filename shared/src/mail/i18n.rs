@@ -83,7 +83,15 @@ mod tests {
                     lookup(
                         lang,
                         id,
-                        &[("company", "C"), ("name", "N"), ("inviter", "I"), ("expires", "E"), ("email", "e")]
+                        &[
+                            ("company", "C"),
+                            ("name", "N"),
+                            ("inviter", "I"),
+                            ("expires", "E"),
+                            ("email", "e"),
+                            ("old_owner", "O"),
+                            ("new_owner", "W"),
+                        ]
                     )
                     .is_some(),
                     "{} {id} does not format",

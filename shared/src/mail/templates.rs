@@ -41,6 +41,29 @@ pub fn invitation(m: &InvitationMail<'_>) -> Mail {
     }
 }
 
+pub struct OwnerChangedMail<'a> {
+    pub locale: &'a Locale,
+    pub company: &'a str,
+    pub old_owner: &'a str,
+    pub new_owner: &'a str,
+}
+
+/// To both the old and the new owner.
+pub fn owner_changed(m: &OwnerChangedMail<'_>) -> Mail {
+    let lang = m.locale.language;
+    let args = [("company", m.company), ("old_owner", m.old_owner), ("new_owner", m.new_owner)];
+    let body = t(lang, "owner-changed-body", &args);
+    Mail {
+        subject: t(lang, "owner-changed-subject", &args),
+        text: format!("{body}\n"),
+        html: format!(
+            "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\"><p>{body}</p></body></html>",
+            tag = lang.tag(),
+            body = text(&body),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +99,22 @@ mod tests {
             assert!(!mail.text.contains('{') && !mail.html.contains("{ $"), "placeholder left: {mail:?}");
         }
         assert!(render(Language::Ko, "Acme").subject.contains("초대"));
+    }
+
+    #[test]
+    fn owner_change_is_written_in_every_translated_language() {
+        let locale = |language| Locale {
+            language,
+            time_zone: TimeZone::parse("tz", "UTC").unwrap(),
+            date_format: DateFormat::YearFirst,
+        };
+        for lang in crate::mail::i18n::translated() {
+            let l = locale(lang);
+            let mail =
+                owner_changed(&OwnerChangedMail { locale: &l, company: "Acme", old_owner: "Ann", new_owner: "Bo" });
+            assert!(mail.text.contains("Acme") && mail.text.contains("Ann") && mail.text.contains("Bo"), "{mail:?}");
+            assert!(!mail.text.contains('{') && !mail.subject.contains('{'), "placeholder left: {mail:?}");
+        }
     }
 
     #[test]

@@ -97,3 +97,69 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// `POST /v1/account/owner`: the owner hands the account to another active member,
+/// re-confirming with their password.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerTransfer {
+    pub member_id: String,
+    /// The current owner's password.
+    pub password: String,
+    pub memo: Option<String>,
+}
+
+/// Exactly one owner at every moment: both members change in one transaction, each only if
+/// unchanged since read. The old owner becomes Admin; both are told by email.
+pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: OwnerTransfer) -> Result<Member> {
+    let owner = caller
+        .member()
+        .filter(|m| m.role == RoleRef::OWNER)
+        .ok_or(Error::Forbidden("only the account owner can do this"))?;
+    if !secrets::verify_password(cmd.password, owner.password_hash.clone()).await {
+        return Err(vec![crate::domain::FieldError::new("password", "incorrect", "the password is not correct")].into());
+    }
+    let not_found = || Error::NotFound("member");
+    let id = crate::domain::ids::MemberId::parse(&cmd.member_id).ok_or_else(not_found)?;
+    let target = s.store.get_member(caller.account_id(), id).await?.ok_or_else(not_found)?;
+    if target.id == owner.id {
+        return Err(vec![crate::domain::FieldError::new("member_id", "invalid", "you are the owner already")].into());
+    }
+    if target.status != MemberStatus::Active {
+        return Err(Error::conflict("member_not_active", "ownership goes only to an active member"));
+    }
+    let (mut new_owner, mut old_owner) = (target.clone(), owner.clone());
+    new_owner.role = RoleRef::OWNER;
+    new_owner.version += 1;
+    old_owner.role = crate::domain::permissions::BasicRole::Admin.into();
+    old_owner.version += 1;
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        "account.owner_changed",
+        "account",
+        caller.account_id(),
+        serde_json::json!({ "from": owner.id, "to": target.id, "to_previous_role": target.role }),
+    );
+    audit.memo = cmd.memo;
+    match s.store.transfer_ownership((owner, &old_owner), (&target, &new_owner), &audit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::conflict("member_changed", "a member changed meanwhile; reload and retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let account = &caller.account;
+    let mail = crate::mail::templates::owner_changed(&crate::mail::templates::OwnerChangedMail {
+        locale: &account.locale(),
+        company: &account.company_name,
+        old_owner: &old_owner.full_name(),
+        new_owner: &new_owner.full_name(),
+    });
+    for to in [&old_owner, &new_owner] {
+        // The change stands whether or not the notice goes out; a failure is logged.
+        if let Err(e) = s.mailer.send(to.email.as_str(), &mail).await {
+            tracing::warn!(error = %e, "owner change notice not sent");
+        }
+    }
+    Ok(new_owner)
+}

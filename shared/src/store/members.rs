@@ -152,6 +152,21 @@ impl Store {
         tx.commit(self).await
     }
 
+    /// Hand the owner role over: both members change together, each if unchanged since read.
+    pub async fn transfer_ownership(
+        &self,
+        (old_before, old_after): (&Member, &Member),
+        (new_before, new_after): (&Member, &Member),
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.replace_versioned(MEMBER_CHANGED, member_item(old_after)?, old_before.version)?;
+        tx.replace_versioned(MEMBER_CHANGED, member_item(new_after)?, new_before.version)?;
+        count_holders(&mut tx, new_after.account_id, Some(new_before.role), Some(new_after.role), 1)?;
+        tx.audit(new_after.account_id, audit)?;
+        tx.commit(self).await
+    }
+
     /// Remove a member, the claim on their email, any invitation and their seats in groups, if
     /// unchanged since read.
     pub async fn delete_member(

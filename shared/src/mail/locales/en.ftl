@@ -27,3 +27,5 @@ password-too_short = A password has at least 12 characters.
 password-too_long = A password has at most 128 characters.
 password-too_common = This password is too common; choose another.
 password-mismatch = The two passwords are not the same.
+owner-changed-subject = { $company }: the account owner changed
+owner-changed-body = { $new_owner } is now the owner of { $company } on Roster. { $old_owner } handed over ownership and is now an Admin.

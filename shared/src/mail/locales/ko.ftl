@@ -27,3 +27,5 @@ password-too_short = 비밀번호는 12자 이상이어야 합니다.
 password-too_long = 비밀번호는 128자 이하여야 합니다.
 password-too_common = 너무 흔한 비밀번호입니다. 다른 비밀번호를 선택하세요.
 password-mismatch = 두 비밀번호가 일치하지 않습니다.
+owner-changed-subject = { $company }: 계정 소유자가 변경되었습니다
+owner-changed-body = 이제 { $new_owner }님이 Roster에서 { $company }의 소유자입니다. { $old_owner }님이 소유권을 넘기고 관리자가 되었습니다.
