@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const NAME_MAX: usize = 100;
-pub const DESCRIPTION_MAX: usize = 500;
 /// Members per group: the rotation lives in the group item (one read per assignment), and a
 /// DynamoDB item holds 400 KB.
 pub const MAX_MEMBERS: usize = 2000;

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub const NAME_MAX: usize = 60;
-pub const DESCRIPTION_MAX: usize = 500;
 
 /// The role a member holds, as stored and sent: a basic role's id (`agent`) or a custom role's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,21 +142,6 @@ pub fn name_key(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
-pub fn description(raw: &str) -> Result<String, FieldError> {
-    let d = raw.trim();
-    if d.chars().count() > DESCRIPTION_MAX {
-        return Err(FieldError::new(
-            "description",
-            "too_long",
-            format!("description has at most {DESCRIPTION_MAX} characters"),
-        ));
-    }
-    if d.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(FieldError::new("description", "invalid", "description must not contain control characters"));
-    }
-    Ok(d.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,8 +181,6 @@ mod tests {
         }
         assert_eq!(name("").unwrap_err().code, "required");
         assert_eq!(name(&"x".repeat(NAME_MAX + 1)).unwrap_err().code, "too_long");
-        assert!(description("line one\nline two").is_ok());
-        assert_eq!(description("a\u{7}b").unwrap_err().code, "invalid");
     }
 
     #[test]

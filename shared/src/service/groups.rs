@@ -3,20 +3,15 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::FieldErrors;
 use crate::domain::audit::AuditEntry;
-use crate::domain::group::{self, Assignment, Group, MAX_MEMBERS, MAX_PER_CALL};
+use crate::domain::group::{self, Group, MAX_MEMBERS, MAX_PER_CALL};
 use crate::domain::ids::{GroupId, MemberId};
 use crate::domain::member::Member;
 use crate::domain::permissions::Permission;
 use crate::domain::role::Role;
 use crate::store::{
-    ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MEMBER_CHANGED, MemberChange, ROTATION_CHANGED, RotationChange,
-    StoreError, TURN_TAKEN,
+    GROUP_CHANGED, GROUP_NAME_TAKEN, MEMBER_CHANGED, MemberChange, ROTATION_CHANGED, RotationChange, StoreError,
 };
 use chrono::Utc;
-use std::time::Duration;
-
-/// Attempts of one assignment request when other assignments take the turn first.
-const ASSIGN_ATTEMPTS: u32 = 100;
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,21 +50,11 @@ pub struct Leaders {
     pub leaders: Vec<String>,
 }
 
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignRequest {
-    /// The ticket's reference: posting the same one again returns the first answer.
-    #[serde(rename = "ref")]
-    pub reference: String,
-    /// Required when automatic assignment is off; refused when it is on.
-    pub member_id: Option<String>,
-}
-
-fn not_found() -> Error {
+pub(crate) fn not_found() -> Error {
     Error::NotFound("group")
 }
 
-async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Group> {
+pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Group> {
     let id = GroupId::parse(id).ok_or_else(not_found)?;
     s.store.get_group(caller.account_id(), id).await?.ok_or_else(not_found)
 }
@@ -88,23 +73,11 @@ fn name_taken() -> Error {
     Error::conflict("group_name_taken", "another group already has this name")
 }
 
-fn description(raw: &str) -> std::result::Result<String, FieldError> {
-    let d = raw.trim();
-    if d.chars().count() > group::DESCRIPTION_MAX || d.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(FieldError::new(
-            "description",
-            "invalid",
-            format!("description has at most {} characters, no control characters", group::DESCRIPTION_MAX),
-        ));
-    }
-    Ok(d.to_owned())
-}
-
 pub async fn create(s: &Services, caller: &Caller, new: NewGroup) -> Result<Group> {
     caller.require(Permission::GroupsManage)?;
     let mut errors = FieldErrors::new();
     let name = errors.take(group::name(&new.name));
-    let description = errors.take(description(&new.description));
+    let description = errors.take(crate::domain::text::description(&new.description));
     errors.finish()?;
     let g = Group::new(
         caller.account_id(),
@@ -144,7 +117,7 @@ pub async fn update(
         after.name = errors.take(group::name(n)).unwrap_or_default();
     }
     if let Some(d) = &change.description {
-        after.description = errors.take(description(d)).unwrap_or_default();
+        after.description = errors.take(crate::domain::text::description(d)).unwrap_or_default();
     }
     errors.finish()?;
     if let Some(a) = change.auto_assign {
@@ -192,7 +165,7 @@ fn may_run(caller: &Caller, g: &Group) -> Result<()> {
     }
 }
 
-fn member_ids(field: &str, raw: &[String]) -> Result<Vec<MemberId>> {
+pub(crate) fn member_ids(field: &str, raw: &[String]) -> Result<Vec<MemberId>> {
     let mut ids = Vec::with_capacity(raw.len());
     for r in raw {
         let id = MemberId::parse(r).ok_or_else(|| {
@@ -350,128 +323,6 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str, memo: Option<String
         after.rotation_rev += 1;
         g = after;
     }
-}
-
-/// Assign a ticket in the group: round robin when automatic assignment is on, the named member
-/// otherwise. The same `ref` always gets the same answer (`false`: it was assigned before).
-pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest) -> Result<(Assignment, bool)> {
-    caller.require(Permission::AssignmentsCreate)?;
-    let reference = group::reference(&req.reference).map_err(|e| Error::Validation(vec![e]))?;
-    let gid = GroupId::parse(id).ok_or_else(not_found)?;
-    let named = match &req.member_id {
-        None => None,
-        Some(raw) => Some(member_ids("member_id", std::slice::from_ref(raw))?[0]),
-    };
-    let a = caller.account_id();
-    // Requests this process serves for one group take turns instead of colliding; other
-    // processes (Lambda instances) still race, and the transaction's conditions decide.
-    let turn = group_lock(gid);
-    let _turn = turn.lock().await;
-    for attempt in 0..ASSIGN_ATTEMPTS {
-        let (g, existing) = s.store.group_and_assignment(a, gid, &reference).await?;
-        let g = g.ok_or_else(not_found)?;
-        if let Some(x) = existing {
-            return Ok((x, false));
-        }
-        let seat = match (g.auto_assign, named) {
-            (true, Some(_)) => {
-                return Err(vec![FieldError::new(
-                    "member_id",
-                    "automatic",
-                    "automatic assignment is on: the group chooses the member",
-                )]
-                .into());
-            }
-            (false, None) => {
-                return Err(vec![FieldError::new(
-                    "member_id",
-                    "required",
-                    "automatic assignment is off: name the member",
-                )]
-                .into());
-            }
-            (true, None) => g.next_in_turn().ok_or_else(|| {
-                Error::conflict("no_one_available", "no member of this group is active and available")
-            })?,
-            (false, Some(m)) => {
-                let seat = g.rotation.iter().find(|x| x.member == m).copied().ok_or_else(|| {
-                    Error::Validation(vec![FieldError::new(
-                        "member_id",
-                        "not_in_group",
-                        "this member is not in the group",
-                    )])
-                })?;
-                if !seat.eligible {
-                    return Err(Error::conflict("member_unavailable", "this member is not active and available"));
-                }
-                seat
-            }
-        };
-        let x = Assignment {
-            group_id: g.id,
-            reference: reference.clone(),
-            member_id: seat.member,
-            number: g.assigned + 1,
-            automatic: g.auto_assign,
-            at: Utc::now(),
-            by: caller.actor_id(),
-        };
-        let last_seat = if g.auto_assign { seat.seat } else { g.last_seat };
-        match s.store.record_assignment(a, &g, last_seat, &x).await {
-            Ok(()) => return Ok((x, true)),
-            Err(StoreError::Conflict(ASSIGNMENT_EXISTS)) => {
-                if let Some(first) = s.store.get_assignment(a, gid, &reference).await? {
-                    return Ok((first, false));
-                }
-            }
-            // Another assignment or a rotation change came first: read again and retry.
-            Err(StoreError::Conflict(TURN_TAKEN | ROTATION_CHANGED)) | Err(StoreError::Unavailable(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        tokio::time::sleep(backoff(attempt)).await;
-    }
-    Err(Error::Unavailable("the group is too busy right now; retry".into()))
-}
-
-fn group_lock(g: GroupId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
-    static LOCKS: LazyLock<Mutex<HashMap<GroupId, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
-    let mut locks = LOCKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    locks.entry(g).or_default().clone()
-}
-
-/// Random, growing pauses so that competing requests spread out instead of colliding again.
-fn backoff(attempt: u32) -> Duration {
-    use rand::Rng;
-    let cap = 2u64.pow(attempt.min(5)) * 2;
-    Duration::from_millis(rand::rng().random_range(0..=cap))
-}
-
-pub async fn list_assignments(
-    s: &Services,
-    caller: &Caller,
-    id: &str,
-    limit: Option<i32>,
-    cursor: Option<&str>,
-) -> Result<(Vec<Assignment>, Option<String>)> {
-    caller.require(Permission::GroupsRead)?;
-    let g = find(s, caller, id).await?;
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(vec![FieldError::new("limit", "invalid", "limit is between 1 and 200")].into());
-    }
-    let after = match cursor {
-        None => 0,
-        Some(c) => s.keys.open_cursor(caller.account_id(), c).and_then(|p| p.parse().ok()).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-        })?,
-    };
-    let items = s.store.list_assignments(caller.account_id(), g.id, after, limit).await?;
-    let next = (items.len() == limit as usize)
-        .then(|| items.last().map(|x| s.keys.sign_cursor(caller.account_id(), &x.number.to_string())))
-        .flatten();
-    Ok((items, next))
 }
 
 /// Switch a member's availability (their own, or, for a leader or admin, a team member's);

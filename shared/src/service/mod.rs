@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod agent_ids;
 pub mod api_keys;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 mod caller;

@@ -108,7 +108,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewRole) -> Result<Custo
     caller.require(Permission::RolesManage)?;
     let mut errors = FieldErrors::new();
     let name = errors.take(role::name(&new.name));
-    let description = errors.take(role::description(&new.description));
+    let description = errors.take(crate::domain::text::description(&new.description));
     let permissions = errors.take(permissions::grantable("permissions", &new.permissions, caller.permissions()));
     errors.finish()?;
     let now = Utc::now();
@@ -170,7 +170,7 @@ pub async fn update(
         after.name = errors.take(role::name(n)).unwrap_or_default();
     }
     if let Some(d) = &change.description {
-        after.description = errors.take(role::description(d)).unwrap_or_default();
+        after.description = errors.take(crate::domain::text::description(d)).unwrap_or_default();
     }
     if let Some(p) = &change.permissions {
         after.permissions =

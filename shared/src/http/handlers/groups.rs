@@ -6,7 +6,8 @@ use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
 use crate::service::Caller;
-use crate::service::groups::{self, AssignRequest, GroupChange, Leaders, Membership, NewGroup};
+use crate::service::assignments::{self, AssignRequest};
+use crate::service::groups::{self, GroupChange, Leaders, Membership, NewGroup};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -204,7 +205,7 @@ pub async fn assign(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<(StatusCode, Json<AssignmentView>), Problem> {
-    let (x, new) = groups::assign(&s, &caller, &id, req).await?;
+    let (x, new) = assignments::assign(&s, &caller, &id, req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(AssignmentView::from(&x))))
 }
 
@@ -218,7 +219,7 @@ pub async fn assignments(
     RawQuery(q): RawQuery,
 ) -> Result<Json<AssignmentList>, Problem> {
     let q: PageQuery = query(q)?;
-    let (items, next_cursor) = groups::list_assignments(&s, &caller, &id, q.limit, q.cursor.as_deref()).await?;
+    let (items, next_cursor) = assignments::list_assignments(&s, &caller, &id, q.limit, q.cursor.as_deref()).await?;
     Ok(Json(AssignmentList { items: items.iter().map(AssignmentView::from).collect(), next_cursor }))
 }
 
