@@ -117,11 +117,8 @@ impl Store {
                 names: vec![("#n", "name"), ("#v", "version")],
             },
         )?;
-        let (old_key, new_key) = (name_key(&before.name), name_key(&after.name));
-        if old_key != new_key {
-            tx.delete(&keys::group_name(a, &old_key))?;
-            tx.create(GROUP_NAME_TAKEN, &keys::group_name(a, &new_key), &NameClaim { group_id: after.id })?;
-        }
+        let (old, new) = (keys::group_name(a, &name_key(&before.name)), keys::group_name(a, &name_key(&after.name)));
+        tx.move_claim(GROUP_NAME_TAKEN, &old, &new, &NameClaim { group_id: after.id })?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -84,14 +84,7 @@ impl Store {
         let mut start = after.map(|m| keys::member(a, m).to_item());
         loop {
             let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(keys::account_pk(a)))
-                .expression_attribute_values(":prefix", s(keys::MEMBER_PREFIX))
+                .prefix_query(a, keys::MEMBER_PREFIX)
                 .set_exclusive_start_key(start)
                 .limit(if query_filter.is_some() { FILTER_READ } else { (limit + 1) as i32 });
             if let Some(f) = &query_filter {

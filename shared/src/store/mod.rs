@@ -97,20 +97,29 @@ impl Store {
         Ok(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default())
     }
 
+    /// A query over one kind of item in the account (sort keys starting with `prefix`).
+    fn prefix_query(
+        &self,
+        a: AccountId,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::account_pk(a)))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+    }
+
     /// Every item of one kind in the account (small collections: keys, roles), oldest first.
     async fn query_prefix<T: DeserializeOwned>(&self, a: AccountId, prefix: &str) -> StoreResult<Vec<T>> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::account_pk(a)))
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .prefix_query(a, prefix)
                 .set_exclusive_start_key(start)
                 .send()
                 .await

@@ -113,11 +113,8 @@ impl Store {
                 ],
             },
         )?;
-        let (old_key, new_key) = (name_key(&before.name), name_key(&after.name));
-        if old_key != new_key {
-            tx.delete(&keys::role_name(a, &old_key))?;
-            tx.create(ROLE_NAME_TAKEN, &keys::role_name(a, &new_key), &NameClaim { role_id: after.id })?;
-        }
+        let (old, new) = (keys::role_name(a, &name_key(&before.name)), keys::role_name(a, &name_key(&after.name)));
+        tx.move_claim(ROLE_NAME_TAKEN, &old, &new, &NameClaim { role_id: after.id })?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -43,6 +43,22 @@ impl Tx {
         self.push_put(guard, put)
     }
 
+    /// Move a uniqueness claim (a renamed role or group): the old one goes, the new one must be
+    /// free. Nothing when the keys are the same.
+    pub fn move_claim<T: serde::Serialize>(
+        &mut self,
+        guard: &'static str,
+        old: &Key,
+        new: &Key,
+        claim: &T,
+    ) -> StoreResult<()> {
+        if old == new {
+            return Ok(());
+        }
+        self.delete(old)?;
+        self.create(guard, new, claim)
+    }
+
     /// Replace an item whose stored `version` must still be `expected` (optimistic concurrency).
     pub fn replace_versioned(&mut self, guard: &'static str, item: Item, expected: u64) -> StoreResult<()> {
         let put = Put::builder()
