@@ -72,12 +72,34 @@ def _transact_with_item_undo(self, transact_items):
 DynamoDBBackend.transact_write_items = _transact_with_item_undo
 
 
+class FairLock:
+    """First come, first served: a plain Lock lets a busy client barge in again and again, so one
+    request could wait behind many others' for tens of seconds."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._cond.wait()
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
+    lock = FairLock()
 
     def serialized(environ, start_response):
         with lock:
