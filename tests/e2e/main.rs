@@ -16,4 +16,5 @@ mod members;
 mod ownership;
 mod roles;
 mod sessions;
+mod settings;
 mod template;

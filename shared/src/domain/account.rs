@@ -1,6 +1,8 @@
 //! Accounts (tenants): SPEC §1.
+use super::email::Email;
 use super::ids::AccountId;
 use super::locale::{DateFormat, Language, Locale, TimeZone};
+use super::settings::Design;
 use super::web_address::WebAddress;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,17 @@ pub struct Account {
     /// How long an invitation link stays valid (1–30 days).
     pub invitation_validity_days: u32,
     pub status: AccountStatus,
+    // Registration information besides the company name (added after launch: default when absent).
+    #[serde(default)]
+    pub contact_email: Option<Email>,
+    #[serde(default)]
+    pub main_phone: Option<String>,
+    #[serde(default)]
+    pub cell_phone: Option<String>,
+    #[serde(default)]
+    pub newsletter: bool,
+    #[serde(default)]
+    pub design: Design,
     pub created_at: DateTime<Utc>,
     pub version: u64,
 }
@@ -33,6 +46,28 @@ pub struct Account {
 pub const DEFAULT_INVITATION_VALIDITY_DAYS: u32 = 7;
 
 impl Account {
+    /// A new, active account with default settings.
+    pub fn new(web_address: WebAddress, company_name: String, language: Language, time_zone: TimeZone) -> Self {
+        Self {
+            id: AccountId::new(),
+            web_address,
+            web_address_changed: false,
+            company_name,
+            language,
+            time_zone,
+            date_format: DateFormat::YearFirst,
+            invitation_validity_days: DEFAULT_INVITATION_VALIDITY_DAYS,
+            status: AccountStatus::Active,
+            contact_email: None,
+            main_phone: None,
+            cell_phone: None,
+            newsletter: false,
+            design: Design::default(),
+            created_at: chrono::Utc::now(),
+            version: 1,
+        }
+    }
+
     pub fn locale(&self) -> Locale {
         Locale { language: self.language, time_zone: self.time_zone.clone(), date_format: self.date_format }
     }

@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
-use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -15,6 +15,8 @@ use utoipa::{Modify, OpenApi};
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, audit::export,
+        settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
+        settings::design, settings::update_design, settings::upload_image, settings::image,
         api_keys::create, api_keys::list, api_keys::revoke,
         pages::accept_form, pages::accept_submit, docs::openapi,
     ),

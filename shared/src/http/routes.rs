@@ -2,7 +2,7 @@
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
-use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles};
+use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
 use super::problem::{method_not_allowed, not_found};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
@@ -40,6 +40,14 @@ use Permission as P;
 route_table! {
     "accounts-create":         post "/v1/accounts"        => accounts::create,       Public;
     "account-owner-transfer":  post "/v1/account/owner"   => accounts::transfer_owner, Access::Owner;
+    "settings-registration-get":    get   "/v1/account/registration" => settings::registration, Access::Permission(P::SettingsRead);
+    "settings-registration-update": patch "/v1/account/registration" => settings::update_registration, Access::Permission(P::SettingsManage);
+    "settings-preferences-get":     get   "/v1/account/preferences"  => settings::preferences, Member;
+    "settings-preferences-update":  patch "/v1/account/preferences"  => settings::update_preferences, Access::Permission(P::SettingsManage);
+    "settings-design-get":          get   "/v1/account/design"       => settings::design, Member;
+    "settings-design-update":       patch "/v1/account/design"       => settings::update_design, Access::Permission(P::SettingsManage);
+    "settings-image-upload":        put   "/v1/account/design/{image}" => settings::upload_image, Access::Permission(P::SettingsManage);
+    "settings-image-get":           get   "/v1/account/design/{image}" => settings::image, Member;
     "auth-login":              post "/v1/auth/login"      => auth::login,            Public;
     "auth-refresh":            post "/v1/auth/refresh"    => auth::refresh,          Public;
     "auth-logout":             post "/v1/auth/logout"     => auth::logout,           Member;

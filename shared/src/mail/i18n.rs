@@ -10,7 +10,12 @@ fn source(lang: Language) -> Option<&'static str> {
     match lang {
         Language::En => Some(include_str!("locales/en.ftl")),
         Language::Ko => Some(include_str!("locales/ko.ftl")),
-        _ => None,
+        Language::Ja => Some(include_str!("locales/ja.ftl")),
+        Language::ZhHans => Some(include_str!("locales/zh-Hans.ftl")),
+        Language::ZhHant => Some(include_str!("locales/zh-Hant.ftl")),
+        Language::Th => Some(include_str!("locales/th.ftl")),
+        Language::Id => Some(include_str!("locales/id.ftl")),
+        Language::Vi => Some(include_str!("locales/vi.ftl")),
     }
 }
 
@@ -91,6 +96,10 @@ mod tests {
                             ("email", "e"),
                             ("old_owner", "O"),
                             ("new_owner", "W"),
+                            ("date", "D"),
+                            ("web_address", "A"),
+                            ("old", "X"),
+                            ("new", "Y"),
                         ]
                     )
                     .is_some(),
@@ -110,7 +119,14 @@ mod tests {
     }
 
     #[test]
-    fn untranslated_languages_fall_back_to_english() {
-        assert_eq!(t(Language::Th, "accept-submit", &[]), t(Language::En, "accept-submit", &[]));
+    fn all_eight_languages_are_translated_and_no_file_has_extra_messages() {
+        assert_eq!(translated(), Language::ALL);
+        let english = message_ids(Language::En);
+        for lang in Language::ALL {
+            assert_eq!(message_ids(lang).len(), english.len(), "{}", lang.tag());
+            if lang != Language::En {
+                assert_ne!(t(lang, "accept-submit", &[]), t(Language::En, "accept-submit", &[]), "{}", lang.tag());
+            }
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The emails Roster sends, rendered in the account's language, zone and date format.
 use super::Mail;
 use super::i18n::t;
-use crate::domain::locale::Locale;
+use crate::domain::locale::{Language, Locale};
 use chrono::{DateTime, Utc};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
@@ -41,25 +41,66 @@ pub fn invitation(m: &InvitationMail<'_>) -> Mail {
     }
 }
 
-pub struct OwnerChangedMail<'a> {
-    pub locale: &'a Locale,
-    pub company: &'a str,
-    pub old_owner: &'a str,
-    pub new_owner: &'a str,
+/// A one-paragraph notice to the account's people (ownership, web address, deletion).
+pub enum Notice<'a> {
+    OwnerChanged { old_owner: &'a str, new_owner: &'a str },
+    WebAddressChanged { old: &'a str, new: &'a str, at: DateTime<Utc> },
+    AccountDeleted { by: &'a str, web_address: &'a str, at: DateTime<Utc> },
 }
 
-/// To both the old and the new owner.
-pub fn owner_changed(m: &OwnerChangedMail<'_>) -> Mail {
-    let lang = m.locale.language;
-    let args = [("company", m.company), ("old_owner", m.old_owner), ("new_owner", m.new_owner)];
-    let body = t(lang, "owner-changed-body", &args);
+pub fn notice(locale: &Locale, company: &str, n: &Notice<'_>) -> Mail {
+    let lang = locale.language;
+    let (id, date, mut args) = match n {
+        Notice::OwnerChanged { old_owner, new_owner } => {
+            ("owner-changed", String::new(), vec![("old_owner", *old_owner), ("new_owner", *new_owner)])
+        }
+        Notice::WebAddressChanged { old, new, at } => {
+            ("web-address-changed", locale.format_datetime(*at), vec![("old", *old), ("new", *new)])
+        }
+        Notice::AccountDeleted { by, web_address, at } => {
+            ("account-deleted", locale.format_datetime(*at), vec![("name", *by), ("web_address", *web_address)])
+        }
+    };
+    args.extend([("company", company), ("date", date.as_str())]);
+    let body = t(lang, &format!("{id}-body"), &args);
     Mail {
-        subject: t(lang, "owner-changed-subject", &args),
+        subject: t(lang, &format!("{id}-subject"), &args),
         text: format!("{body}\n"),
         html: format!(
             "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\"><p>{body}</p></body></html>",
             tag = lang.tag(),
             body = text(&body),
+        ),
+    }
+}
+
+/// One account a person belongs to, for the find-web-address mail.
+pub struct AccountLink {
+    pub company: String,
+    pub web_address: String,
+    pub login_url: String,
+}
+
+/// The accounts where an email is a member (sent only to that email).
+pub fn find_address(lang: Language, email: &str, accounts: &[AccountLink]) -> Mail {
+    let intro = t(lang, "find-address-intro", &[("email", email)]);
+    let footer = t(lang, "find-address-footer", &[]);
+    let lines: Vec<String> =
+        accounts.iter().map(|a| format!("- {} ({}): {}", a.company, a.web_address, a.login_url)).collect();
+    let items: String = accounts
+        .iter()
+        .map(|a| {
+            format!("<li>{} (<a href=\"{}\">{}</a>)</li>", text(&a.company), attr(&a.login_url), text(&a.web_address))
+        })
+        .collect();
+    Mail {
+        subject: t(lang, "find-address-subject", &[]),
+        text: format!("{intro}\n\n{}\n\n{footer}\n", lines.join("\n")),
+        html: format!(
+            "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\"><p>{intro}</p><ul>{items}</ul><p>{footer}</p></body></html>",
+            tag = lang.tag(),
+            intro = text(&intro),
+            footer = text(&footer),
         ),
     }
 }
@@ -101,19 +142,65 @@ mod tests {
         assert!(render(Language::Ko, "Acme").subject.contains("초대"));
     }
 
+    /// Every mail Roster sends, in every language: translated (not English unless English),
+    /// every placeholder filled, dates in the account's zone and format.
     #[test]
-    fn owner_change_is_written_in_every_translated_language() {
-        let locale = |language| Locale {
-            language,
-            time_zone: TimeZone::parse("tz", "UTC").unwrap(),
-            date_format: DateFormat::YearFirst,
+    fn every_template_renders_in_every_language() {
+        let english = |m: Render| {
+            m(&Locale { language: Language::En, time_zone: TimeZone::utc(), date_format: DateFormat::YearFirst })
         };
-        for lang in crate::mail::i18n::translated() {
-            let l = locale(lang);
-            let mail =
-                owner_changed(&OwnerChangedMail { locale: &l, company: "Acme", old_owner: "Ann", new_owner: "Bo" });
-            assert!(mail.text.contains("Acme") && mail.text.contains("Ann") && mail.text.contains("Bo"), "{mail:?}");
-            assert!(!mail.text.contains('{') && !mail.subject.contains('{'), "placeholder left: {mail:?}");
+        type Render = fn(&Locale) -> Mail;
+        let all: [(&str, Render); 5] = [
+            ("invitation", |l| {
+                invitation(&InvitationMail {
+                    locale: l,
+                    company: "Acme",
+                    inviter: "Ann Lee",
+                    invitee_first_name: "Bo",
+                    link: "https://x.test/a",
+                    expires_at: Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap(),
+                })
+            }),
+            ("owner changed", |l| {
+                notice(l, "Acme", &Notice::OwnerChanged { old_owner: "Ann Lee", new_owner: "Bo Kim" })
+            }),
+            ("web address changed", |l| {
+                let at = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap();
+                notice(l, "Acme", &Notice::WebAddressChanged { old: "acmeold", new: "acmenew", at })
+            }),
+            ("account deleted", |l| {
+                let at = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap();
+                notice(l, "Acme", &Notice::AccountDeleted { by: "Ann Lee", web_address: "acmeold", at })
+            }),
+            ("find address", |l| {
+                let link = AccountLink {
+                    company: "Acme".into(),
+                    web_address: "acmeold".into(),
+                    login_url: "https://x.test/acmeold".into(),
+                };
+                find_address(l.language, "bo@x.test", &[link])
+            }),
+        ];
+        for lang in Language::ALL {
+            let locale = Locale {
+                language: lang,
+                time_zone: TimeZone::parse("tz", "Asia/Seoul").unwrap(),
+                date_format: DateFormat::MonthFirst,
+            };
+            for (name, render) in all {
+                let mail = render(&locale);
+                let all_text = format!("{}\n{}\n{}", mail.subject, mail.text, mail.html);
+                for left in ["{", "}", "$", "-subject", "-body", "-intro"] {
+                    assert!(!all_text.contains(left), "{name} in {}: {left:?} left in {all_text}", lang.tag());
+                }
+                assert!(mail.text.contains("Acme"), "{name} in {}: {}", lang.tag(), mail.text);
+                if lang != Language::En {
+                    assert_ne!(mail.subject, english(render).subject, "{name} is not translated to {}", lang.tag());
+                }
+                if matches!(name, "web address changed" | "account deleted") {
+                    assert!(mail.text.contains("12.01.2026 08:30 KST"), "{name} in {}: {}", lang.tag(), mail.text);
+                }
+            }
         }
     }
 

@@ -1,18 +1,17 @@
 //! Sign-up (SPEC §1).
 use super::{Error, Result, Services, secrets};
 use crate::domain::FieldErrors;
-use crate::domain::account::{Account, AccountStatus, DEFAULT_INVITATION_VALIDITY_DAYS};
+use crate::domain::account::Account;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
-use crate::domain::ids::AccountId;
-use crate::domain::locale::{DateFormat, Language, TimeZone};
+use crate::domain::locale::{Language, TimeZone};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
 use crate::domain::web_address::WebAddress;
+use crate::mail::templates::{Notice, notice};
 use crate::store::{EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
-use chrono::Utc;
 
 /// The sign-up request, as a client sends it; validated by `sign_up`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -63,20 +62,8 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         return Err(Error::Internal("validation passed without values".into()));
     };
 
-    let now = Utc::now();
-    let account = Account {
-        id: AccountId::new(),
-        web_address,
-        web_address_changed: false,
-        company_name: company,
-        language,
-        time_zone,
-        date_format: DateFormat::YearFirst,
-        invitation_validity_days: DEFAULT_INVITATION_VALIDITY_DAYS,
-        status: AccountStatus::Active,
-        created_at: now,
-        version: 1,
-    };
+    let account = Account::new(web_address, company, language, time_zone);
+    let now = account.created_at;
     let mut owner = Member::new(account.id, email, first, last, RoleRef::OWNER, MemberStatus::Active, now);
     owner.password_hash = Some(secrets::hash_password(password.expose().to_owned()).await?);
     let audit = AuditEntry::new(
@@ -149,12 +136,12 @@ pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: Owner
         Err(e) => return Err(e.into()),
     }
     let account = &caller.account;
-    let mail = crate::mail::templates::owner_changed(&crate::mail::templates::OwnerChangedMail {
-        locale: &account.locale(),
-        company: &account.company_name,
-        old_owner: &old_owner.full_name(),
-        new_owner: &new_owner.full_name(),
-    });
+    let (old_name, new_name) = (old_owner.full_name(), new_owner.full_name());
+    let mail = notice(
+        &account.locale(),
+        &account.company_name,
+        &Notice::OwnerChanged { old_owner: &old_name, new_owner: &new_name },
+    );
     for to in [&old_owner, &new_owner] {
         // The change stands whether or not the notice goes out; a failure is logged.
         if let Err(e) = s.mailer.send(to.email.as_str(), &mail).await {

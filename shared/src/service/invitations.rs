@@ -210,7 +210,7 @@ async fn send_invitation(s: &Services, caller: &Caller, member: &Member, invitat
 pub enum LinkState {
     Usable(Box<InvitationByToken>),
     /// The account is known when the link was real, so the page can speak its language.
-    Unusable(LinkProblem, Option<Account>),
+    Unusable(LinkProblem, Option<Box<Account>>),
 }
 
 pub async fn open_link(s: &Services, token: &str) -> Result<LinkState> {
@@ -221,8 +221,8 @@ pub async fn open_link(s: &Services, token: &str) -> Result<LinkState> {
     match (found.invitation.usable_at(&hash, Utc::now()), &found.member) {
         (Ok(()), Some(_)) => Ok(LinkState::Usable(Box::new(found))),
         // A pending invitation without its member was cancelled in between.
-        (Ok(()), None) => Ok(LinkState::Unusable(LinkProblem::Cancelled, Some(found.account))),
-        (Err(problem), _) => Ok(LinkState::Unusable(problem, Some(found.account))),
+        (Ok(()), None) => Ok(LinkState::Unusable(LinkProblem::Cancelled, Some(Box::new(found.account)))),
+        (Err(problem), _) => Ok(LinkState::Unusable(problem, Some(Box::new(found.account)))),
     }
 }
 
@@ -248,7 +248,10 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
         Err(e) => return Ok(AcceptOutcome::InvalidPassword(found, e)),
     };
     let Some(m) = found.member.as_ref() else {
-        return Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Cancelled, Some(found.account.clone()))));
+        return Ok(AcceptOutcome::Rejected(LinkState::Unusable(
+            LinkProblem::Cancelled,
+            Some(Box::new(found.account.clone())),
+        )));
     };
     let hash = secrets::hash_password(password.expose().to_owned()).await?;
     let now = Utc::now();
@@ -273,5 +276,5 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(found.account.clone()))))
+    Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(Box::new(found.account.clone())))))
 }

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod members;
 pub mod roles;
 pub mod secrets;
+pub mod settings;
 
 pub use caller::{Caller, Principal};
 pub use error::{Error, Result};

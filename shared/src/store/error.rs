@@ -17,6 +17,11 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// Whether this is the failure of the condition named `guard`.
+    pub fn is_conflict(&self, guard: &str) -> bool {
+        matches!(self, StoreError::Conflict(g) if *g == guard)
+    }
+
     pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -73,6 +73,11 @@ pub fn audit(a: AccountId, id: AuditId) -> Key {
     Key::new(account_pk(a), format!("{AUDIT_PREFIX}{id}"))
 }
 
+/// An uploaded design image (`logo`, `favicon`).
+pub fn design_image(a: AccountId, slot: &str) -> Key {
+    Key::new(account_pk(a), format!("DESIGNIMAGE#{slot}"))
+}
+
 /// Global: web address → account. Its existence is the uniqueness of the address.
 pub fn web_address(w: &WebAddress) -> Key {
     Key::new(format!("WEBADDRESS#{w}"), "WEBADDRESS".into())

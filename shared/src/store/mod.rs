@@ -14,7 +14,7 @@ pub mod schema;
 mod sessions;
 mod tx;
 
-pub use accounts::{EMAIL_TAKEN, WEB_ADDRESS_TAKEN};
+pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use audit::AuditFilter;
 pub use error::{StoreError, StoreResult};

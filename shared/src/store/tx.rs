@@ -59,6 +59,12 @@ impl Tx {
         self.create(guard, new, claim)
     }
 
+    /// Write an item whatever is there.
+    pub fn put<T: serde::Serialize>(&mut self, key: &Key, value: &T) -> StoreResult<()> {
+        let put = Put::builder().set_item(Some(to_item(key, value)?));
+        self.push_put("put", put)
+    }
+
     /// Replace an item whose stored `version` must still be `expected` (optimistic concurrency).
     pub fn replace_versioned(&mut self, guard: &'static str, item: Item, expected: u64) -> StoreResult<()> {
         let put = Put::builder()

@@ -10,4 +10,5 @@ pub mod invitations;
 pub mod members;
 pub mod pages;
 pub mod roles;
+pub mod settings;
 pub mod views;

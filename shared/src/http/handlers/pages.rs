@@ -31,7 +31,7 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     let form: AcceptForm = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
     Ok(match invitations::open_link(&s, &form.token).await? {
         LinkState::Usable(found) => form_page(&found.account, first_name(&found), &form.token, None),
-        LinkState::Unusable(problem, account) => problem_page(problem, account.as_ref()),
+        LinkState::Unusable(problem, account) => problem_page(problem, account.as_deref()),
     })
 }
 
@@ -65,7 +65,7 @@ pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             res
         }
-        AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => problem_page(problem, account.as_ref()),
+        AcceptOutcome::Rejected(LinkState::Unusable(problem, account)) => problem_page(problem, account.as_deref()),
         AcceptOutcome::Rejected(LinkState::Usable(found)) => {
             form_page(&found.account, first_name(&found), &form.token, None)
         }

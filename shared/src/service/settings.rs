@@ -1,0 +1,286 @@
+//! Account settings (SPEC §1): registration information, design, service preferences. Each
+//! section has its own ETag (a hash of its content), so editing one never conflicts with a
+//! concurrent edit of another; the write itself is guarded by the account's version.
+use super::{Caller, Error, Result, Services};
+use crate::domain::account::Account;
+use crate::domain::audit::AuditEntry;
+use crate::domain::email::Email;
+use crate::domain::locale::{DateFormat, Language, TimeZone};
+use crate::domain::settings::{self, Design, Image, ImageSlot, TopMenu};
+use crate::domain::text::{COMPANY_MAX, required_text};
+use crate::domain::{FieldError, FieldErrors};
+use crate::store::{ACCOUNT_CHANGED, StoredImage};
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// `null` in a PATCH body clears the field; absent leaves it.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Registration {
+    pub company_name: String,
+    pub contact_email: Option<String>,
+    pub main_phone: Option<String>,
+    pub cell_phone: Option<String>,
+    pub newsletter: bool,
+}
+
+impl From<&Account> for Registration {
+    fn from(a: &Account) -> Self {
+        Self {
+            company_name: a.company_name.clone(),
+            contact_email: a.contact_email.as_ref().map(ToString::to_string),
+            main_phone: a.main_phone.clone(),
+            cell_phone: a.cell_phone.clone(),
+            newsletter: a.newsletter,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationPatch {
+    pub company_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub contact_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub main_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub cell_phone: Option<Option<String>>,
+    pub newsletter: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Preferences {
+    pub language: Language,
+    /// IANA time zone name.
+    pub time_zone: String,
+    pub date_format: DateFormat,
+}
+
+impl From<&Account> for Preferences {
+    fn from(a: &Account) -> Self {
+        Self { language: a.language, time_zone: a.time_zone.as_str().to_owned(), date_format: a.date_format }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesPatch {
+    /// One of ko, en, ja, zh-Hans, zh-Hant, th, id, vi.
+    pub language: Option<String>,
+    /// IANA time zone name, e.g. Asia/Seoul.
+    pub time_zone: Option<String>,
+    /// `YYYY.MM.DD` or `MM.DD.YYYY`.
+    pub date_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DesignPatch {
+    pub top_menu: Option<TopMenu>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub website_name: Option<Option<String>>,
+    /// An https address of the logo; `null` removes the logo (also an uploaded one).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub logo_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub favicon_url: Option<Option<String>>,
+}
+
+fn design_of(a: &Account) -> Design {
+    a.design.clone()
+}
+
+/// A section's ETag: a hash of what the section shows.
+pub fn etag(section: &impl Serialize) -> u64 {
+    let bytes = serde_json::to_vec(section).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first) >> 1
+}
+
+fn apply_registration(a: &mut Account, p: RegistrationPatch) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    if let Some(name) = p.company_name {
+        a.company_name = errors.take(required_text("company_name", &name, COMPANY_MAX)).unwrap_or_default();
+    }
+    if let Some(email) = p.contact_email {
+        a.contact_email = email.and_then(|e| errors.take(Email::parse("contact_email", &e)));
+    }
+    for (field, value, target) in
+        [("main_phone", p.main_phone, &mut a.main_phone), ("cell_phone", p.cell_phone, &mut a.cell_phone)]
+    {
+        if let Some(v) = value {
+            *target = v.and_then(|v| errors.take(settings::phone(field, &v)));
+        }
+    }
+    if let Some(n) = p.newsletter {
+        a.newsletter = n;
+    }
+    Ok(errors.finish()?)
+}
+
+fn apply_preferences(a: &mut Account, p: PreferencesPatch) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    if let Some(l) = p.language.and_then(|l| errors.take(Language::parse("language", &l))) {
+        a.language = l;
+    }
+    if let Some(t) = p.time_zone.and_then(|t| errors.take(TimeZone::parse("time_zone", &t))) {
+        a.time_zone = t;
+    }
+    if let Some(d) = p.date_format.and_then(|d| errors.take(DateFormat::parse("date_format", &d))) {
+        a.date_format = d;
+    }
+    Ok(errors.finish()?)
+}
+
+/// Returns the image slots whose uploaded file is no longer used.
+fn apply_design(a: &mut Account, p: DesignPatch) -> Result<Vec<ImageSlot>> {
+    let mut errors = FieldErrors::new();
+    let d = &mut a.design;
+    if let Some(t) = p.top_menu {
+        d.top_menu = t;
+    }
+    if let Some(name) = p.website_name {
+        d.website_name = name.and_then(|n| errors.take(required_text("website_name", &n, COMPANY_MAX)));
+    }
+    let mut dropped = Vec::new();
+    for (slot, field, value) in
+        [(ImageSlot::Logo, "logo_url", p.logo_url), (ImageSlot::Favicon, "favicon_url", p.favicon_url)]
+    {
+        let Some(value) = value else { continue };
+        let image = d.image_mut(slot);
+        if matches!(image, Some(Image::Uploaded { .. })) {
+            dropped.push(slot);
+        }
+        *image = value.and_then(|u| errors.take(settings::image_url(field, &u))).map(|url| Image::Url { url });
+    }
+    if d.top_menu != TopMenu::Name && d.logo.is_none() {
+        errors.push(FieldError::new("top_menu", "logo_required", "showing a logo in the top menu needs a logo"));
+    }
+    errors.finish()?;
+    Ok(dropped)
+}
+
+/// Read-modify-write of one section: `If-Match` is checked against the section as it is now;
+/// a concurrent change of another section only makes us re-read and re-apply.
+async fn update<V: Serialize + PartialEq>(
+    s: &Services,
+    caller: &Caller,
+    if_match: Option<u64>,
+    action: &str,
+    view: fn(&Account) -> V,
+    apply: impl Fn(&mut Account) -> Result<Vec<(ImageSlot, Option<StoredImage>)>>,
+) -> Result<Account> {
+    let mut current = caller.account.clone();
+    for _ in 0..5 {
+        let before = view(&current);
+        if if_match.is_some_and(|tag| tag != etag(&before)) {
+            return Err(Error::PreconditionFailed);
+        }
+        let mut next = current.clone();
+        let images = apply(&mut next)?;
+        let after = view(&next);
+        if after == before && images.is_empty() {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        let audit = AuditEntry::new(
+            caller.actor(),
+            action,
+            "account",
+            current.id,
+            serde_json::json!({ "before": before, "after": after }),
+        );
+        let images: Vec<_> = images.iter().map(|(slot, stored)| (*slot, stored.as_ref())).collect();
+        match s.store.update_account(&next, current.version, &images, &audit).await {
+            Ok(()) => return Ok(next),
+            Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
+                current = s.store.get_account(current.id).await?.ok_or(Error::Gone)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Unavailable("the account's settings are changing too often; retry".into()))
+}
+
+pub async fn update_registration(
+    s: &Services,
+    caller: &Caller,
+    patch: RegistrationPatch,
+    if_match: Option<u64>,
+) -> Result<Account> {
+    update(
+        s,
+        caller,
+        if_match,
+        "account.registration_changed",
+        |a| Registration::from(a),
+        |a: &mut Account| apply_registration(a, patch.clone()).map(|()| Vec::new()),
+    )
+    .await
+}
+
+pub async fn update_preferences(
+    s: &Services,
+    caller: &Caller,
+    patch: PreferencesPatch,
+    if_match: Option<u64>,
+) -> Result<Account> {
+    update(
+        s,
+        caller,
+        if_match,
+        "account.preferences_changed",
+        |a| Preferences::from(a),
+        |a: &mut Account| apply_preferences(a, patch.clone()).map(|()| Vec::new()),
+    )
+    .await
+}
+
+pub async fn update_design(
+    s: &Services,
+    caller: &Caller,
+    patch: DesignPatch,
+    if_match: Option<u64>,
+) -> Result<Account> {
+    update(s, caller, if_match, "account.design_changed", design_of, |a: &mut Account| {
+        // Uploaded files no longer used go in the same transaction.
+        Ok(apply_design(a, patch.clone())?.into_iter().map(|slot| (slot, None)).collect())
+    })
+    .await
+}
+
+/// Upload a logo or favicon: the bytes decide the type, the design points at the upload.
+pub async fn upload_image(s: &Services, caller: &Caller, slot: ImageSlot, bytes: &[u8]) -> Result<Account> {
+    let content_type = settings::sniff_image(bytes).map_err(|e| Error::Validation(vec![e]))?;
+    let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let stored = StoredImage { content_type: content_type.to_owned(), data: bytes.to_vec(), sha256: sha256.clone() };
+    update(s, caller, None, "account.design_changed", design_of, |a: &mut Account| {
+        *a.design.image_mut(slot) =
+            Some(Image::Uploaded { content_type: content_type.to_owned(), size: bytes.len(), sha256: sha256.clone() });
+        Ok(vec![(slot, Some(stored.clone()))])
+    })
+    .await
+}
+
+/// The uploaded file of a slot, if the design uses one.
+pub async fn image(s: &Services, caller: &Caller, slot: ImageSlot) -> Result<StoredImage> {
+    let uploaded = matches!(caller.account.design.image(slot), Some(Image::Uploaded { .. }));
+    let not_found = || Error::NotFound("uploaded image");
+    if !uploaded {
+        return Err(not_found());
+    }
+    s.store.design_image(caller.account_id(), slot).await?.ok_or_else(not_found)
+}
