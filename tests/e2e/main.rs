@@ -18,3 +18,4 @@ mod roles;
 mod sessions;
 mod settings;
 mod template;
+mod web_address;

@@ -78,21 +78,15 @@ pub fn notice(locale: &Locale, company: &str, n: &Notice<'_>) -> Mail {
 pub struct AccountLink {
     pub company: String,
     pub web_address: String,
-    pub login_url: String,
 }
 
 /// The accounts where an email is a member (sent only to that email).
 pub fn find_address(lang: Language, email: &str, accounts: &[AccountLink]) -> Mail {
     let intro = t(lang, "find-address-intro", &[("email", email)]);
     let footer = t(lang, "find-address-footer", &[]);
-    let lines: Vec<String> =
-        accounts.iter().map(|a| format!("- {} ({}): {}", a.company, a.web_address, a.login_url)).collect();
-    let items: String = accounts
-        .iter()
-        .map(|a| {
-            format!("<li>{} (<a href=\"{}\">{}</a>)</li>", text(&a.company), attr(&a.login_url), text(&a.web_address))
-        })
-        .collect();
+    let lines: Vec<String> = accounts.iter().map(|a| format!("- {}: {}", a.company, a.web_address)).collect();
+    let items: String =
+        accounts.iter().map(|a| format!("<li>{}: <b>{}</b></li>", text(&a.company), text(&a.web_address))).collect();
     Mail {
         subject: t(lang, "find-address-subject", &[]),
         text: format!("{intro}\n\n{}\n\n{footer}\n", lines.join("\n")),
@@ -173,11 +167,7 @@ mod tests {
                 notice(l, "Acme", &Notice::AccountDeleted { by: "Ann Lee", web_address: "acmeold", at })
             }),
             ("find address", |l| {
-                let link = AccountLink {
-                    company: "Acme".into(),
-                    web_address: "acmeold".into(),
-                    login_url: "https://x.test/acmeold".into(),
-                };
+                let link = AccountLink { company: "Acme".into(), web_address: "acmeold".into() };
                 find_address(l.language, "bo@x.test", &[link])
             }),
         ];

@@ -1,7 +1,7 @@
 //! Sign-up (SPEC §1).
 use super::{Error, Result, Services, secrets};
 use crate::domain::FieldErrors;
-use crate::domain::account::Account;
+use crate::domain::account::{Account, AccountStatus};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
 use crate::domain::locale::{Language, TimeZone};
@@ -10,8 +10,8 @@ use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
 use crate::domain::web_address::WebAddress;
-use crate::mail::templates::{Notice, notice};
-use crate::store::{EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
+use crate::mail::templates::{AccountLink, Notice, find_address, notice};
+use crate::store::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
 
 /// The sign-up request, as a client sends it; validated by `sign_up`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -149,4 +149,111 @@ pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: Owner
         }
     }
     Ok(new_owner)
+}
+
+/// `PUT /v1/account/web-address`: the one change of web address SPEC §1 allows.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebAddressChange {
+    pub web_address: String,
+    pub memo: Option<String>,
+}
+
+/// The old address stops resolving and is free for others in the same transaction that
+/// claims the new one; a second change is refused.
+pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAddressChange) -> Result<Account> {
+    let new = WebAddress::parse("web_address", &cmd.web_address).map_err(|e| Error::Validation(vec![e]))?;
+    let account = &caller.account;
+    if account.web_address_changed {
+        return Err(Error::conflict(
+            "web_address_already_changed",
+            "the web address can be changed only once, and it was changed already",
+        ));
+    }
+    if new == account.web_address {
+        return Err(vec![crate::domain::FieldError::new(
+            "web_address",
+            "unchanged",
+            "this is the current web address",
+        )]
+        .into());
+    }
+    let mut changed = account.clone();
+    changed.web_address = new;
+    changed.web_address_changed = true;
+    changed.version += 1;
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        "account.web_address_changed",
+        "account",
+        account.id,
+        serde_json::json!({ "before": account.web_address, "after": changed.web_address }),
+    );
+    audit.memo = cmd.memo;
+    match s.store.change_web_address(&account.web_address, &changed, account.version, &audit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => {
+            return Err(Error::conflict("web_address_taken", "this web address is already in use; choose another"));
+        }
+        Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
+            return Err(Error::conflict("account_changed", "the account changed meanwhile; reload and retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mail = notice(
+        &changed.locale(),
+        &changed.company_name,
+        &Notice::WebAddressChanged {
+            old: account.web_address.as_str(),
+            new: changed.web_address.as_str(),
+            at: audit.at,
+        },
+    );
+    if let Some(owner) = caller.member()
+        && let Err(e) = s.mailer.send(owner.email.as_str(), &mail).await
+    {
+        tracing::warn!(error = %e, "web address change notice not sent");
+    }
+    Ok(changed)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindWebAddress {
+    pub email: String,
+}
+
+/// Requests per email per hour, known or not (so the limit reveals nothing either).
+pub const FIND_ADDRESS_PER_HOUR: u32 = 5;
+/// Every answer takes at least this long, whether or not a mail was sent.
+const FIND_ADDRESS_MIN_ANSWER: std::time::Duration = std::time::Duration::from_millis(700);
+
+/// Email the person the accounts where they are an active member. The caller learns nothing:
+/// the answer and its timing are the same whether or not the email is known.
+pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    let email = Email::parse("email", &cmd.email).map_err(|e| Error::Validation(vec![e]))?;
+    let count = s.store.record_find_address(&email, chrono::Duration::hours(1), chrono::Utc::now()).await?;
+    if count > FIND_ADDRESS_PER_HOUR {
+        return Err(Error::RateLimited("too many requests for this email; try again in an hour"));
+    }
+    let found: Vec<_> = s
+        .store
+        .memberships_of(&email, 50)
+        .await?
+        .into_iter()
+        .filter(|(a, m)| a.status == AccountStatus::Active && m.status == MemberStatus::Active)
+        .collect();
+    if let Some((first, _)) = found.first() {
+        let links: Vec<AccountLink> = found
+            .iter()
+            .map(|(a, _)| AccountLink { company: a.company_name.clone(), web_address: a.web_address.to_string() })
+            .collect();
+        let mail = find_address(first.language, email.as_str(), &links);
+        if let Err(e) = s.mailer.send(email.as_str(), &mail).await {
+            tracing::warn!(error = %e, "find-web-address mail not sent");
+        }
+    }
+    tokio::time::sleep_until(started + FIND_ADDRESS_MIN_ANSWER).await;
+    Ok(())
 }

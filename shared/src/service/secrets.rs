@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -27,8 +27,7 @@ pub fn random_token() -> String {
 /// What is stored instead of a token: its SHA-256, hex. Tokens have 256 bits of entropy, so a
 /// fast hash is enough (no salt or stretching needed, unlike passwords).
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::domain::digest::sha256_hex(token.as_bytes())
 }
 
 /// argon2id with the crate's defaults, which are OWASP's (19 MiB, 2 passes, 1 lane). CPU-heavy,

@@ -1,4 +1,4 @@
-use super::tx::Tx;
+use super::tx::{Change, Tx, s};
 use super::{Item, Store, StoreResult, keys, to_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
@@ -18,6 +18,22 @@ struct WebAddressClaim {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct EmailClaim {
     pub member_id: MemberId,
+    /// Listed under the email in `gsi1`, so find-web-address reads one index partition.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+}
+
+/// The `gsi1` partition listing every account an email is claimed in.
+fn email_index(e: &crate::domain::email::Email) -> String {
+    format!("EMAIL#{e}")
+}
+
+/// Reserve `e` for member `m` in its account (creation fails when the email is taken there).
+pub(crate) fn claim_email(tx: &mut Tx, a: AccountId, e: &crate::domain::email::Email, m: MemberId) -> StoreResult<()> {
+    let mut item = to_item(&keys::member_email(a, e), &EmailClaim { member_id: m, account_id: Some(a) })?;
+    item.insert("gsi1pk".into(), s(email_index(e)));
+    item.insert("gsi1sk".into(), s(a.to_string()));
+    tx.create_raw(EMAIL_TAKEN, item)
 }
 
 /// Guards reported by `StoreError::Conflict` for sign-up.
@@ -32,8 +48,8 @@ pub const ACCOUNTS_INDEX: &str = "ACCOUNTS";
 /// The account as stored: listed in the accounts index.
 pub(crate) fn account_item(a: &Account) -> StoreResult<Item> {
     let mut item = to_item(&keys::account(a.id), a)?;
-    item.insert("gsi1pk".into(), super::tx::s(ACCOUNTS_INDEX));
-    item.insert("gsi1sk".into(), super::tx::s(a.id.to_string()));
+    item.insert("gsi1pk".into(), s(ACCOUNTS_INDEX));
+    item.insert("gsi1sk".into(), s(a.id.to_string()));
     Ok(item)
 }
 
@@ -59,7 +75,7 @@ impl Store {
         )?;
         tx.create_raw("account_exists", account_item(account)?)?;
         tx.create_raw("member_exists", super::members::member_item(owner)?)?;
-        tx.create(EMAIL_TAKEN, &keys::member_email(account.id, &owner.email), &EmailClaim { member_id: owner.id })?;
+        claim_email(&mut tx, account.id, &owner.email, owner.id)?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await
     }
@@ -92,6 +108,76 @@ impl Store {
         }
         tx.audit(account.id, audit)?;
         tx.commit(self).await
+    }
+
+    /// The one allowed change of web address: the old claim goes (only if still this
+    /// account's), the new one must be free, the account must not have changed since read.
+    pub async fn change_web_address(
+        &self,
+        old: &WebAddress,
+        account: &Account,
+        expected: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.delete_where(
+            ACCOUNT_CHANGED,
+            &keys::web_address(old),
+            Change {
+                update: "",
+                condition: "account_id = :a",
+                values: vec![(":a", s(account.id.to_string()))],
+                names: vec![],
+            },
+        )?;
+        tx.create(
+            WEB_ADDRESS_TAKEN,
+            &keys::web_address(&account.web_address),
+            &WebAddressClaim { account_id: account.id },
+        )?;
+        tx.replace_versioned(ACCOUNT_CHANGED, account_item(account)?, expected)?;
+        tx.audit(account.id, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Every (account, member) where this email is claimed, read from the email's index
+    /// partition (at most `limit`).
+    pub async fn memberships_of(
+        &self,
+        e: &crate::domain::email::Email,
+        limit: usize,
+    ) -> StoreResult<Vec<(Account, Member)>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :e")
+            .expression_attribute_values(":e", s(email_index(e)))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(super::StoreError::from_sdk)?;
+        let claims: Vec<EmailClaim> =
+            out.items.unwrap_or_default().into_iter().map(super::from_item).collect::<StoreResult<_>>()?;
+        let pairs: Vec<(keys::Key, keys::Key)> = claims
+            .iter()
+            .filter_map(|c| Some((keys::account(c.account_id?), keys::member(c.account_id?, c.member_id))))
+            .collect();
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted: Vec<&keys::Key> = pairs.iter().flat_map(|(a, m)| [a, m]).collect();
+        let mut items = self.batch_get(&wanted).await?;
+        let mut found = Vec::new();
+        for (ka, km) in &pairs {
+            let account = super::take_item(&mut items, ka).map(super::from_item).transpose()?;
+            let member = super::take_item(&mut items, km).map(super::from_item).transpose()?;
+            if let (Some(a), Some(m)) = (account, member) {
+                found.push((a, m));
+            }
+        }
+        Ok(found)
     }
 
     pub async fn design_image(&self, a: AccountId, slot: ImageSlot) -> StoreResult<Option<StoredImage>> {

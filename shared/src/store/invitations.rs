@@ -1,4 +1,4 @@
-use super::accounts::{EMAIL_TAKEN, EmailClaim};
+use super::accounts::claim_email;
 use super::tx::{Change, Tx, n, s};
 use super::{Store, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
@@ -40,7 +40,7 @@ impl Store {
         let a = member.account_id;
         let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
         let mut tx = Tx::new();
-        tx.create(EMAIL_TAKEN, &keys::member_email(a, &member.email), &EmailClaim { member_id: member.id })?;
+        claim_email(&mut tx, a, &member.email, member.id)?;
         tx.create_raw("member_exists", super::members::member_item(member)?)?;
         tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
         tx.create(

@@ -83,6 +83,13 @@ pub fn web_address(w: &WebAddress) -> Key {
     Key::new(format!("WEBADDRESS#{w}"), "WEBADDRESS".into())
 }
 
+/// Global: find-web-address requests for an email (rate limit; the email is hashed so the
+/// key does not hold it).
+pub fn find_address_requests(e: &Email) -> Key {
+    let hash = crate::domain::digest::sha256_hex(e.as_str().as_bytes());
+    Key::new(format!("FINDADDRESS#{hash}"), "FINDADDRESS".into())
+}
+
 /// Global: invitation token hash → invitation (the link carries no account).
 pub fn invitation_token(token_hash: &str) -> Key {
     Key::new(format!("INVTOKEN#{token_hash}"), "INVTOKEN".into())

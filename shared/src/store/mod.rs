@@ -4,6 +4,7 @@ mod accounts;
 mod agent_ids;
 mod api_keys;
 mod audit;
+mod counters;
 mod error;
 mod groups;
 mod invitations;

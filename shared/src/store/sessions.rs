@@ -1,9 +1,8 @@
-use super::tx::{Change, Tx, n, s};
+use super::tx::{Change, Tx, s};
 use super::{Store, StoreError, StoreResult, keys};
 use crate::domain::audit::AuditEntry;
-use crate::domain::email::Email;
 use crate::domain::ids::{AccountId, MemberId, SessionId};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A login: holds the hash of its current refresh token, which rotates on every refresh.
@@ -16,14 +15,6 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub ttl: i64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct LoginFailures {
-    count: u32,
-    /// Epoch seconds, so the condition below compares numbers.
-    window_start: i64,
-    ttl: i64,
 }
 
 impl Store {
@@ -79,56 +70,5 @@ impl Store {
         tx.delete_existing("session_missing", &keys::session(a, sid))?;
         tx.audit(a, audit)?;
         tx.commit(self).await
-    }
-
-    /// Failed logins for this email within the current window.
-    pub async fn login_failures(
-        &self,
-        a: AccountId,
-        e: &Email,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u32> {
-        let found = self.get::<LoginFailures>(&keys::login_failures(a, e)).await?;
-        Ok(found.filter(|f| f.window_start > (now - window).timestamp()).map_or(0, |f| f.count))
-    }
-
-    /// Count one failure; a window that has passed starts again at one.
-    pub async fn record_login_failure(
-        &self,
-        a: AccountId,
-        e: &Email,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let key = keys::login_failures(a, e);
-        let window_open_since = (now - window).timestamp();
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key.to_item()))
-            .update_expression("ADD #count :one")
-            .condition_expression("window_start > :since")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":since", n(window_open_since))
-            .send()
-            .await;
-        match counted.map_err(StoreError::from_sdk) {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => {
-                let fresh = LoginFailures { count: 1, window_start: now.timestamp(), ttl: (now + window).timestamp() };
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(super::to_item(&key, &fresh)?))
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 }

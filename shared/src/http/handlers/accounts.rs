@@ -2,7 +2,7 @@ use super::views::{AccountView, MemberView};
 use crate::http::AppState;
 use crate::http::json::ApiJson;
 use crate::http::problem::{Problem, Rendered};
-use crate::service::accounts::{self, OwnerTransfer, SignUp};
+use crate::service::accounts::{self, FindWebAddress, OwnerTransfer, SignUp, WebAddressChange};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,4 +37,34 @@ pub async fn transfer_owner(
 ) -> Result<Json<MemberView>, Problem> {
     cmd.memo = super::views::Memo { memo: cmd.memo }.validated()?;
     Ok(Json(MemberView::from(&accounts::transfer_ownership(&s, &caller, cmd).await?)))
+}
+
+/// Change the web address — once. The old address stops resolving and becomes free.
+#[utoipa::path(put, path = "/v1/account/web-address", tag = "accounts", request_body = WebAddressChange, security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 403, body = Rendered), (status = 409, body = Rendered, description = "taken, or already changed once"), (status = 422, body = Rendered)))]
+pub async fn change_web_address(
+    State(s): State<AppState>,
+    caller: crate::service::Caller,
+    ApiJson(mut cmd): ApiJson<WebAddressChange>,
+) -> Result<Json<AccountView>, Problem> {
+    cmd.memo = super::views::Memo { memo: cmd.memo }.validated()?;
+    Ok(Json(AccountView::from(&accounts::change_web_address(&s, &caller, cmd).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub message: &'static str,
+}
+
+/// Email a person the web addresses of the accounts they belong to. The answer is the same
+/// whether or not the email is known; at most 5 requests per email per hour.
+#[utoipa::path(post, path = "/v1/account/find-web-address", tag = "accounts", request_body = FindWebAddress,
+    responses((status = 202, body = Accepted), (status = 422, body = Rendered), (status = 429, body = Rendered)))]
+pub async fn find_web_address(
+    State(s): State<AppState>,
+    ApiJson(cmd): ApiJson<FindWebAddress>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    accounts::find_web_address(&s, cmd).await?;
+    let message = "if this email belongs to a member of any account, a list of web addresses is on its way";
+    Ok((StatusCode::ACCEPTED, Json(Accepted { message })))
 }
