@@ -13,7 +13,7 @@ log "building the local API server"
 trap stop_stack EXIT
 trap 'exit 130' INT TERM
 start_stack "$ROOT/.stack/run" "$MOTO_PORT" "$SES_PORT" "$API_PORT"
-start_api "$ROOT/.stack/run" "$ROOT/target/debug/roster-local"
+start_api "$ROOT/.stack/run" "$ROOT/target/debug/roster-local" --jobs-every 60
 
 DEMO_PASSWORD="roster-demo-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 curl -fsS -o /dev/null -X POST "$ROSTER_API_URL/v1/accounts" -H 'content-type: application/json' -d @- <<JSON

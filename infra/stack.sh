@@ -86,10 +86,10 @@ start_stack() {
   wait_for "http://127.0.0.1:$3/store" "aws-ses-v2-local (SES v2)" "$!"
 }
 
-# start_api STATE_DIR BINARY: the local API server, creating the table and secret first.
+# start_api STATE_DIR BINARY [ARGS…]: the local API server, creating the table and secret first.
 start_api() {
   local port="${ROSTER_API_URL##*:}"
-  "$2" --init --port "$port" >"$1/api.log" 2>&1 &
+  "$2" --init --port "$port" "${@:3}" >"$1/api.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_for "$ROSTER_API_URL/openapi.json" "the Roster API" "$!"
 }

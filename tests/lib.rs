@@ -231,6 +231,30 @@ impl Stack {
         }
     }
 
+    /// How many items the partition holds (counted by DynamoDB, not shipped here).
+    pub async fn partition_count(&self, account_id: &str) -> usize {
+        let pk = roster::store::keys::account_pk(roster::domain::ids::AccountId::parse(account_id).unwrap());
+        let (mut count, mut start) = (0, None);
+        loop {
+            let out = self
+                .dynamo
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            count += out.count as usize;
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return count;
+            }
+        }
+    }
+
     /// Sort keys of the partition, for before/after comparisons.
     pub async fn partition_keys(&self, account_id: &str) -> Vec<String> {
         let mut keys: Vec<String> =
@@ -292,6 +316,32 @@ impl Stack {
             .buffer_unordered(8)
             .collect()
             .await
+    }
+
+    /// Write raw items straight into the table, 25 per request, 8 requests at a time.
+    pub async fn put_raw(&self, items: Vec<std::collections::HashMap<String, AttributeValue>>) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use futures::stream::{self, StreamExt};
+        let batches: Vec<Vec<WriteRequest>> = items
+            .chunks(25)
+            .map(|c| {
+                c.iter()
+                    .map(|i| {
+                        WriteRequest::builder()
+                            .put_request(PutRequest::builder().set_item(Some(i.clone())).build().unwrap())
+                            .build()
+                    })
+                    .collect()
+            })
+            .collect();
+        stream::iter(batches)
+            .for_each_concurrent(8, |mut batch| async move {
+                while !batch.is_empty() {
+                    let out = self.dynamo.batch_write_item().request_items(&self.table, batch).send().await.unwrap();
+                    batch = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+                }
+            })
+            .await;
     }
 
     pub async fn item_exists(&self, key: &roster::store::keys::Key) -> bool {

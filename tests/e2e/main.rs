@@ -7,6 +7,7 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod concurrency;
+mod deletion;
 mod groups;
 mod invitations;
 mod isolation;

@@ -1,5 +1,6 @@
 //! `template.yaml` ⇔ the code: every route has exactly one function with the same method, path
-//! and handler, no function lacks a route, and the table matches the store's definition.
+//! and handler, every scheduled job one function on a schedule, no function lacks either, and
+//! the table matches the store's definition.
 use roster::http::routes::ROUTES;
 use roster::store::schema::TABLE;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -27,6 +28,14 @@ fn every_route_has_one_function_and_every_function_a_route() {
     for (name, f) in &functions {
         let p = &f["Properties"];
         let handler = p["Handler"].as_str().unwrap_or_else(|| panic!("{name} has no Handler"));
+        if roster::jobs::find(handler).is_some() {
+            let schedule = &p["Events"]["Schedule"];
+            assert_eq!(schedule["Type"].as_str(), Some("Schedule"), "{name} runs on a schedule");
+            let every = schedule["Properties"]["Schedule"].as_str().unwrap_or_default();
+            assert!(every.starts_with("rate(") || every.starts_with("cron("), "{name}: {every}");
+            declared.push(handler.to_owned());
+            continue;
+        }
         let event = &p["Events"]["Http"]["Properties"];
         let route =
             ROUTES.iter().find(|r| r.id == handler).unwrap_or_else(|| panic!("{name}: no route named {handler}"));
@@ -37,6 +46,9 @@ fn every_route_has_one_function_and_every_function_a_route() {
     }
     for r in ROUTES {
         assert_eq!(declared.iter().filter(|d| *d == r.id).count(), 1, "route {} needs exactly one function", r.id);
+    }
+    for (job, _) in roster::jobs::JOBS {
+        assert_eq!(declared.iter().filter(|d| d == job).count(), 1, "job {job} needs exactly one function");
     }
 }
 

@@ -85,7 +85,9 @@ impl From<Error> for Problem {
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),
-            Error::Gone => Problem::new(StatusCode::GONE, "account_deleted", "this account is being deleted"),
+            Error::Gone => {
+                Problem::new(StatusCode::GONE, "account_deleted", "this account was deleted or is being deleted")
+            }
             Error::PreconditionFailed => Problem::new(
                 StatusCode::PRECONDITION_FAILED,
                 "precondition_failed",

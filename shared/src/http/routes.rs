@@ -41,6 +41,7 @@ route_table! {
     "accounts-create":         post "/v1/accounts"        => accounts::create,       Public;
     "account-web-address":     put  "/v1/account/web-address" => accounts::change_web_address, Access::Owner;
     "account-find-web-address": post "/v1/account/find-web-address" => accounts::find_web_address, Public;
+    "account-delete":          delete "/v1/account"       => accounts::delete,       Access::Owner;
     "account-owner-transfer":  post "/v1/account/owner"   => accounts::transfer_owner, Access::Owner;
     "settings-registration-get":    get   "/v1/account/registration" => settings::registration, Access::Permission(P::SettingsRead);
     "settings-registration-update": patch "/v1/account/registration" => settings::update_registration, Access::Permission(P::SettingsManage);

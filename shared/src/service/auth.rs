@@ -100,6 +100,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
     );
     match s.store.create_session(&session, now, &audit).await {
         Ok(()) => {}
+        Err(e) if e.is_conflict(crate::store::ACCOUNT_NOT_ACTIVE) => return Err(Error::Gone),
         // Deactivated between the read and the write.
         Err(StoreError::Conflict(_)) => return Err(Error::Unauthenticated(BAD_LOGIN)),
         Err(e) => return Err(e.into()),
@@ -169,6 +170,9 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
     let token = s.keys.verify_access(bearer)?;
     let records = s.store.caller_records(token.account, token.member, token.session, token.role_hint).await?;
     let ended = || Error::Unauthenticated("this session has ended; log in again");
+    if records.purged {
+        return Err(Error::Gone);
+    }
     let account = records.account.ok_or_else(ended)?;
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);

@@ -55,8 +55,10 @@ pub fn agent_id(a: AccountId, agent_id: &str) -> Key {
     Key::new(account_pk(a), format!("AGENTID#{agent_id}"))
 }
 
+pub const INVITATION_PREFIX: &str = "INVITATION#";
+
 pub fn invitation(a: AccountId, m: MemberId) -> Key {
-    Key::new(account_pk(a), format!("INVITATION#{m}"))
+    Key::new(account_pk(a), format!("{INVITATION_PREFIX}{m}"))
 }
 
 pub fn session(a: AccountId, s: SessionId) -> Key {
@@ -88,6 +90,18 @@ pub fn web_address(w: &WebAddress) -> Key {
 pub fn find_address_requests(e: &Email) -> Key {
     let hash = crate::domain::digest::sha256_hex(e.as_str().as_bytes());
     Key::new(format!("FINDADDRESS#{hash}"), "FINDADDRESS".into())
+}
+
+/// Global: the partition of accounts waiting to be purged.
+pub const PURGE_QUEUE: &str = "PURGEQUEUE";
+
+pub fn purge_queue(a: AccountId) -> Key {
+    Key::new(PURGE_QUEUE.into(), format!("ACCOUNT#{a}"))
+}
+
+/// Global: what remains of a deleted account (outside its partition, which is emptied).
+pub fn tombstone(a: AccountId) -> Key {
+    Key::new(format!("TOMBSTONE#{a}"), "TOMBSTONE".into())
 }
 
 /// Global: invitation token hash → invitation (the link carries no account).

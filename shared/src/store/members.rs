@@ -59,6 +59,8 @@ pub struct CallerRecords {
     pub session: Option<Session>,
     /// The custom role asked for, if any (whether the member still holds it is for the caller).
     pub role: Option<CustomRole>,
+    /// The account was deleted and purged (only its tombstone is left).
+    pub purged: bool,
 }
 
 impl Store {
@@ -204,7 +206,9 @@ impl Store {
     ) -> StoreResult<CallerRecords> {
         let (ka, km, ks) = (keys::account(a), keys::member(a, m), keys::session(a, sid));
         let kr = role.map(|r| keys::role(a, r));
-        let mut wanted = vec![&ka, &km, &ks];
+        // The tombstone rides along so a purged account's tokens answer 410, not 401.
+        let kt = keys::tombstone(a);
+        let mut wanted = vec![&ka, &km, &ks, &kt];
         wanted.extend(kr.as_ref());
         let mut items = self.batch_get(&wanted).await?;
         Ok(CallerRecords {
@@ -212,6 +216,7 @@ impl Store {
             member: take_item(&mut items, &km).map(from_item).transpose()?,
             session: take_item(&mut items, &ks).map(from_item).transpose()?,
             role: kr.and_then(|k| take_item(&mut items, &k)).map(from_item).transpose()?,
+            purged: take_item(&mut items, &kt).is_some(),
         })
     }
 }

@@ -10,6 +10,7 @@ mod groups;
 mod invitations;
 pub mod keys;
 mod members;
+mod purge;
 mod roles;
 pub mod schema;
 mod sessions;
@@ -24,8 +25,9 @@ pub use groups::{
 };
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
+pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
-pub use sessions::Session;
+pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
 
 use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::Client;

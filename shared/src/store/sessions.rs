@@ -17,6 +17,9 @@ pub struct Session {
     pub ttl: i64,
 }
 
+/// Guard of a login into an account being deleted.
+pub const ACCOUNT_NOT_ACTIVE: &str = "account_not_active";
+
 impl Store {
     /// A new session and the member's last-login time, only while the member is active.
     pub async fn create_session(&self, session: &Session, now: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
@@ -30,6 +33,16 @@ impl Store {
                 update: "SET last_login_at = :now",
                 condition: "#status = :active",
                 values: vec![(":now", s(now.to_rfc3339())), (":active", s("active"))],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.check(
+            ACCOUNT_NOT_ACTIVE,
+            &keys::account(a),
+            Change {
+                update: "",
+                condition: "#status = :active",
+                values: vec![(":active", s("active"))],
                 names: vec![("#status", "status")],
             },
         )?;

@@ -4,7 +4,7 @@ use super::{Item, Store, StoreError, StoreResult, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 /// DynamoDB's limit of actions in one transaction.
 const MAX_ACTIONS: usize = 100;
@@ -111,6 +111,19 @@ impl Tx {
         }
         let update = update.table_name(String::new()).build().map_err(StoreError::build)?;
         self.push(guard, TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Write nothing to `key`, but only commit while `condition` holds on it.
+    pub fn check(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
+        let mut check = ConditionCheck::builder().set_key(Some(key.to_item())).condition_expression(change.condition);
+        for (k, v) in change.values {
+            check = check.expression_attribute_values(k, v);
+        }
+        for (k, v) in change.names {
+            check = check.expression_attribute_names(k, v);
+        }
+        let check = check.table_name(String::new()).build().map_err(StoreError::build)?;
+        self.push(guard, TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Delete an item that must exist.

@@ -3,6 +3,7 @@ use crate::http::AppState;
 use crate::http::json::ApiJson;
 use crate::http::problem::{Problem, Rendered};
 use crate::service::accounts::{self, FindWebAddress, OwnerTransfer, SignUp, WebAddressChange};
+use crate::service::deletion::{self, AccountDeletion};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -67,4 +68,26 @@ pub async fn find_web_address(
     accounts::find_web_address(&s, cmd).await?;
     let message = "if this email belongs to a member of any account, a list of web addresses is on its way";
     Ok((StatusCode::ACCEPTED, Json(Accepted { message })))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletionAccepted {
+    /// `deleting`: every request of the account's members now answers 410.
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
+/// Delete the account and everything in it (owner only; repeat the web address and password).
+/// Answers at once; the purge runs in the background and frees the web address at its end.
+#[utoipa::path(delete, path = "/v1/account", tag = "accounts", request_body = AccountDeletion, security(("bearer" = [])),
+    responses((status = 202, body = DeletionAccepted), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: crate::service::Caller,
+    ApiJson(mut cmd): ApiJson<AccountDeletion>,
+) -> Result<(StatusCode, Json<DeletionAccepted>), Problem> {
+    cmd.memo = super::views::Memo { memo: cmd.memo }.validated()?;
+    deletion::request(&s, &caller, cmd).await?;
+    let message = "the account is being deleted; its data is removed within minutes and cannot be recovered";
+    Ok((StatusCode::ACCEPTED, Json(DeletionAccepted { status: "deleting", message })))
 }

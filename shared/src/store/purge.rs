@@ -1,0 +1,180 @@
+//! Account deletion: marking, the purge queue, deleting a partition in resumable chunks, and
+//! the tombstone that remains.
+use super::accounts::{ACCOUNT_CHANGED, account_item};
+use super::keys::{self, Key};
+use super::tx::{Change, Tx, s};
+use super::{Store, StoreError, StoreResult, from_item};
+use crate::domain::account::Account;
+use crate::domain::audit::AuditEntry;
+use crate::domain::ids::AccountId;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What remains of a deleted account: that it existed, its address and when it went.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub account_id: AccountId,
+    pub web_address: String,
+    pub deletion_requested_at: DateTime<Utc>,
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// An account waiting for the purge.
+#[derive(Serialize, Deserialize)]
+pub struct Queued {
+    pub account_id: AccountId,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// Items one purge step reads (and deletes) at most: keys only, so one query page holds them.
+const STEP: i32 = 5000;
+/// DynamoDB's limit per BatchWriteItem.
+const BATCH: usize = 25;
+
+impl Store {
+    /// Mark the account deleting (every request of its members answers 410 from now on) and
+    /// queue it for the purge, with the audit entry.
+    pub async fn request_deletion(&self, deleting: &Account, expected: u64, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.replace_versioned(ACCOUNT_CHANGED, account_item(deleting)?, expected)?;
+        tx.put(&keys::purge_queue(deleting.id), &Queued { account_id: deleting.id, requested_at: audit.at })?;
+        tx.audit(deleting.id, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Accounts waiting to be purged, oldest request first.
+    pub async fn purge_queue(&self) -> StoreResult<Vec<Queued>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::PURGE_QUEUE))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut queued: Vec<Queued> =
+            out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<_>>()?;
+        queued.sort_by_key(|q| q.requested_at);
+        Ok(queued)
+    }
+
+    /// Delete up to one step of the account's items (and the global lookups they own),
+    /// leaving the account item for last. Returns how many were deleted; 0 means only the
+    /// account item is left. Safe to repeat and to run twice at once.
+    pub async fn purge_step(&self, a: AccountId) -> StoreResult<usize> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(keys::account_pk(a)))
+            .projection_expression("pk, sk, token_hash")
+            .limit(STEP)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let account = keys::account(a);
+        let mut doomed: Vec<Key> = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(keys::PK), item.get(keys::SK))
+            else {
+                continue;
+            };
+            let key = Key::new(pk.clone(), sk.clone());
+            if key == account {
+                continue;
+            }
+            // An invitation owns the global lookup of its link.
+            if sk.starts_with(keys::INVITATION_PREFIX)
+                && let Some(AttributeValue::S(hash)) = item.get("token_hash")
+            {
+                doomed.push(keys::invitation_token(hash));
+            }
+            doomed.push(key);
+        }
+        let deleted = doomed.len();
+        // Four batches at a time. (A `buffer_unordered` stream here would make the job's future
+        // fail rustc's `Send` check when spawned.)
+        for group in doomed.chunks(BATCH * 4) {
+            let batches: Vec<_> = group.chunks(BATCH).map(|c| self.delete_batch(c.to_vec())).collect();
+            futures::future::try_join_all(batches).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn delete_batch(&self, keys: Vec<Key>) -> StoreResult<()> {
+        let mut pending: Vec<WriteRequest> = keys
+            .iter()
+            .map(|k| {
+                DeleteRequest::builder()
+                    .set_key(Some(k.to_item()))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+                    .map_err(StoreError::build)
+            })
+            .collect::<StoreResult<_>>()?;
+        for attempt in 0..8u32 {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            // Throttled: back off and send the rest again.
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        Err(StoreError::Unavailable("deletes stayed unprocessed; the next run resumes".into()))
+    }
+
+    /// The last step: the account item, its web address and its queue entry go, the tombstone
+    /// comes — together. A conflict means another run finished it first.
+    pub async fn finish_purge(&self, account: &Account, tombstone: &Tombstone) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.delete_where(
+            ACCOUNT_CHANGED,
+            &keys::account(account.id),
+            Change {
+                update: "",
+                condition: "#status = :deleting",
+                values: vec![(":deleting", s("deleting"))],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.delete_where(
+            ACCOUNT_CHANGED,
+            &keys::web_address(&account.web_address),
+            Change {
+                update: "",
+                condition: "account_id = :a",
+                values: vec![(":a", s(account.id.to_string()))],
+                names: vec![],
+            },
+        )?;
+        tx.delete(&keys::purge_queue(account.id))?;
+        tx.put(&keys::tombstone(account.id), tombstone)?;
+        tx.commit(self).await
+    }
+
+    /// A queue entry whose account is already gone (finished by another run).
+    pub async fn dequeue_purge(&self, a: AccountId) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::purge_queue(a).to_item()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    pub async fn tombstone(&self, a: AccountId) -> StoreResult<Option<Tombstone>> {
+        self.get(&keys::tombstone(a)).await
+    }
+}
