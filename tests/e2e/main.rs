@@ -16,6 +16,7 @@ mod listing;
 mod members;
 mod ownership;
 mod roles;
+mod sealing;
 mod sessions;
 mod settings;
 mod template;

@@ -14,6 +14,7 @@ pub mod member;
 pub mod password;
 pub mod permissions;
 pub mod role;
+pub mod seal;
 pub mod settings;
 pub mod text;
 pub mod web_address;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
-        audit::list, audit::export,
+        audit::list, audit::export, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
         settings::design, settings::update_design, settings::upload_image, settings::image,
         api_keys::create, api_keys::list, api_keys::revoke,

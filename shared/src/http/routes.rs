@@ -87,6 +87,7 @@ route_table! {
     "me-team":                 get  "/v1/me/team"         => groups::team,           Member;
     "members-availability":    put  "/v1/members/{id}/availability" => groups::member_availability, Access::Permission(P::GroupsManage);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
+    "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => audit::export,         Access::Permission(P::AuditRead);
     "api-keys-create":         post "/v1/api-keys"        => api_keys::create,       Access::Permission(P::ApiKeysManage);
     "api-keys-list":           get  "/v1/api-keys"        => api_keys::list,         Access::Permission(P::ApiKeysManage);

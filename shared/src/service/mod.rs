@@ -13,6 +13,7 @@ pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod roles;
+pub mod sealing;
 pub mod secrets;
 pub mod settings;
 

@@ -92,6 +92,8 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     cursor: Vec<u8>,
+    /// Seals the system log's digests.
+    audit: Vec<u8>,
 }
 
 impl Keys {
@@ -110,6 +112,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(&jwt),
             decoding: DecodingKey::from_secret(&jwt),
             cursor: derive(b"roster/cursor/v1")?,
+            audit: derive(b"roster/audit-digest/v1")?,
         })
     }
 
@@ -168,6 +171,11 @@ impl Keys {
         let decoded = String::from_utf8(B64.decode(payload).ok()?).ok()?;
         let (acc, position) = decoded.split_once('|')?;
         (acc == account.to_string()).then(|| position.to_owned())
+    }
+
+    /// The key audit digests are sealed with.
+    pub fn audit_key(&self) -> &[u8] {
+        &self.audit
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {

@@ -26,7 +26,7 @@ const FILTER_READ: i32 = 200;
 
 /// Audit ids are UUIDv7: their first 12 hex digits are the milliseconds since the epoch, so a
 /// time is a sort-key bound.
-fn bound(t: DateTime<Utc>, fill: char) -> String {
+pub(crate) fn bound(t: DateTime<Utc>, fill: char) -> String {
     let ms = t.timestamp_millis().max(0) as u64;
     format!("{}{:012x}{}", keys::AUDIT_PREFIX, ms, fill.to_string().repeat(20))
 }

@@ -1,5 +1,5 @@
-//! Fixed-window counters (failed logins, find-web-address requests): one item per subject,
-//! expired by TTL.
+//! Small bookkeeping items: fixed-window counters (failed logins, find-web-address requests;
+//! one item per subject, expired by TTL) and the scheduled jobs' cursors.
 use super::keys::{self, Key};
 use super::tx::n;
 use super::{Store, StoreError, StoreResult};
@@ -82,5 +82,28 @@ impl Store {
     /// Count a find-web-address request for an email (known or not); the new count.
     pub async fn record_find_address(&self, e: &Email, window: Duration, now: DateTime<Utc>) -> StoreResult<u32> {
         self.count_event(&keys::find_address_requests(e), window, now).await
+    }
+}
+
+/// Where a scheduled job that walks every account stopped (global item per job).
+#[derive(Serialize, Deserialize)]
+struct JobCursor {
+    after: Option<AccountId>,
+}
+
+impl Store {
+    pub async fn job_cursor(&self, job: &str) -> StoreResult<Option<AccountId>> {
+        Ok(self.get::<JobCursor>(&keys::job_cursor(job)).await?.and_then(|c| c.after))
+    }
+
+    pub async fn set_job_cursor(&self, job: &str, after: Option<AccountId>) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(super::to_item(&keys::job_cursor(job), &JobCursor { after })?))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 }

@@ -71,6 +71,9 @@ pub fn login_failures(a: AccountId, e: &Email) -> Key {
 
 pub const AUDIT_PREFIX: &str = "AUDIT#";
 
+/// A system-log digest, by sequence number (`DIGEST#000000000001`).
+pub const DIGEST_PREFIX: &str = "DIGEST#";
+
 pub fn audit(a: AccountId, id: AuditId) -> Key {
     Key::new(account_pk(a), format!("{AUDIT_PREFIX}{id}"))
 }
@@ -90,6 +93,11 @@ pub fn web_address(w: &WebAddress) -> Key {
 pub fn find_address_requests(e: &Email) -> Key {
     let hash = crate::domain::digest::sha256_hex(e.as_str().as_bytes());
     Key::new(format!("FINDADDRESS#{hash}"), "FINDADDRESS".into())
+}
+
+/// Global: where a scheduled job stopped.
+pub fn job_cursor(job: &str) -> Key {
+    Key::new("JOBCURSOR".into(), job.to_owned())
 }
 
 /// Global: the partition of accounts waiting to be purged.

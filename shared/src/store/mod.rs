@@ -5,6 +5,7 @@ mod agent_ids;
 mod api_keys;
 mod audit;
 mod counters;
+mod digests;
 mod error;
 mod groups;
 mod invitations;
@@ -19,6 +20,7 @@ mod tx;
 pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use audit::AuditFilter;
+pub use digests::DIGEST_EXISTS;
 pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,

@@ -5,6 +5,7 @@ use crate::http::AppState;
 use crate::http::problem::{Problem, Rendered};
 use crate::service::Caller;
 use crate::service::audit::{self, AuditQuery};
+use crate::service::sealing::{self, Verification};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -68,4 +69,12 @@ pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQ
     q.limit = None;
     q.cursor = None;
     Ok(csv_attachment("system-log.csv", audit::export_csv(&s, &caller, &q).await?))
+}
+
+/// Recompute the system log's digest chain: `ok`, or the first digest or entry that no longer
+/// matches (edited, deleted or inserted), and how many recent entries are not sealed yet.
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = Verification), (status = 403, body = Rendered)))]
+pub async fn verify(State(s): State<AppState>, caller: Caller) -> Result<Json<Verification>, Problem> {
+    Ok(Json(sealing::verify(&s, &caller).await?))
 }

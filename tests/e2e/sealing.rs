@@ -1,0 +1,127 @@
+//! The tamper-evident system log (issue 5, SPEC §8): concurrent writers never wait for the
+//! log; sealing chains HMAC digests; verification names every edited, deleted or inserted
+//! entry and every altered digest.
+use aws_sdk_dynamodb::types::AttributeValue;
+use roster::domain::ids::AccountId;
+use roster::service::{Services, sealing};
+use roster_tests::*;
+use serde_json::{Value, json};
+
+async fn verify(s: &Stack, acme: &Account) -> Value {
+    s.get("/v1/audit/verify", Some(&acme.token)).await.ok(200).clone()
+}
+
+async fn seal(acme: &Account) -> usize {
+    let services = Services::from_env().await.unwrap();
+    let a = AccountId::parse(&acme.id).unwrap();
+    // No margin: every write of this test has answered already.
+    sealing::seal_account(&services, a, chrono::Duration::zero()).await.unwrap()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_writers_then_sealing_verifies_ok() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let writes = futures::future::join_all((0..50).map(|i| {
+        s.post("/v1/roles", Some(&acme.token), json!({ "name": format!("Shift {i}"), "permissions": ["members_read"] }))
+    }))
+    .await;
+    // Every write succeeded at its first attempt: the log is no shared item to contend on.
+    assert!(writes.iter().all(|w| w.status == 201), "{:?}", writes.iter().map(|w| &w.text).collect::<Vec<_>>());
+
+    let before = verify(&s, &acme).await;
+    assert_eq!(before["ok"], true);
+    assert_eq!(before["digests"], 0);
+    let entries = s.audit_actions(&acme.id).await.len();
+    assert_eq!(before["unsealed_entries"], entries);
+    assert!(entries >= 51);
+
+    assert_eq!(seal(&acme).await, entries);
+    let after = verify(&s, &acme).await;
+    assert_eq!(after["ok"], true, "{after}");
+    assert_eq!(after["sealed_entries"], entries);
+    assert_eq!(after["unsealed_entries"], 0);
+    assert_eq!(seal(&acme).await, 0, "sealing again seals nothing");
+
+    // A new entry waits for the next run, then joins the chain.
+    s.post("/v1/roles", Some(&acme.token), json!({ "name": "Late", "permissions": [] })).await.ok(201);
+    assert_eq!(verify(&s, &acme).await["unsealed_entries"], 1);
+    assert_eq!(seal(&acme).await, 1);
+    let chained = verify(&s, &acme).await;
+    assert_eq!((chained["ok"].clone(), chained["digests"].clone()), (json!(true), json!(2)), "{chained}");
+}
+
+#[tokio::test]
+async fn edited_deleted_and_inserted_entries_and_altered_digests_are_named() {
+    let s = stack().await;
+    let acme = s.account().await;
+    for i in 0..6 {
+        s.post("/v1/roles", Some(&acme.token), json!({ "name": format!("Desk {i}"), "permissions": [] })).await.ok(201);
+    }
+    seal(&acme).await;
+    let mut ids: Vec<String> = s
+        .partition_keys(&acme.id)
+        .await
+        .into_iter()
+        .filter_map(|k| k.strip_prefix("AUDIT#").map(str::to_owned))
+        .collect();
+    ids.sort();
+    let (edited, deleted, neighbour) = (ids[1].clone(), ids[2].clone(), ids[4].clone());
+    // A forged id that sorts right next to a sealed one, inside the sealed range.
+    let mut forged = neighbour.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert!(!ids.contains(&forged));
+
+    let pk = AttributeValue::S(format!("ACCOUNT#{}", acme.id));
+    let sk = |id: &str| AttributeValue::S(format!("AUDIT#{id}"));
+    s.dynamo
+        .update_item()
+        .table_name(&s.table)
+        .key("pk", pk.clone())
+        .key("sk", sk(&edited))
+        .update_expression("SET memo = :m")
+        .expression_attribute_values(":m", AttributeValue::S("nothing happened here".into()))
+        .send()
+        .await
+        .unwrap();
+    s.dynamo.delete_item().table_name(&s.table).key("pk", pk.clone()).key("sk", sk(&deleted)).send().await.unwrap();
+    s.dynamo
+        .put_item()
+        .table_name(&s.table)
+        .item("pk", pk.clone())
+        .item("sk", sk(&forged))
+        .item("action", AttributeValue::S("member.deleted".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let report = verify(&s, &acme).await;
+    assert_eq!(report["ok"], false);
+    let problems = report["problems"].as_array().unwrap();
+    for (kind, id) in [("entry_edited", &edited), ("entry_deleted", &deleted), ("entry_inserted", &forged)] {
+        assert!(
+            problems.iter().any(|p| p["kind"] == kind && p["entry_id"] == id.as_str()),
+            "{kind} {id} not named in {report}"
+        );
+    }
+    assert_eq!(problems.len(), 3, "{report}");
+    assert_eq!(report["first_problem"], problems[0]);
+
+    // Rewriting a digest (even to cover the forgery) breaks its HMAC.
+    s.dynamo
+        .update_item()
+        .table_name(&s.table)
+        .key("pk", pk.clone())
+        .key("sk", AttributeValue::S("DIGEST#000000000001".into()))
+        .update_expression("SET mac = :m")
+        .expression_attribute_values(":m", AttributeValue::S("0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    let report = verify(&s, &acme).await;
+    assert!(
+        report["problems"].as_array().unwrap().iter().any(|p| p["kind"] == "digest_altered" && p["seq"] == 1),
+        "{report}"
+    );
+}
