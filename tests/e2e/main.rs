@@ -4,6 +4,7 @@ mod agent_ids;
 mod api_keys;
 mod api_surface;
 mod audit;
+mod audit_coverage;
 mod authorization;
 mod bad_input;
 mod concurrency;

@@ -2,6 +2,7 @@
 use super::groups::{find, member_ids, not_found};
 use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
+use crate::domain::audit::AuditEntry;
 use crate::domain::group::{self, Assignment};
 use crate::domain::ids::GroupId;
 use crate::domain::permissions::Permission;
@@ -87,7 +88,14 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
             by: caller.actor_id(),
         };
         let last_seat = if g.auto_assign { seat.seat } else { g.last_seat };
-        match s.store.record_assignment(a, &g, last_seat, &x).await {
+        let audit = AuditEntry::new(
+            caller.actor(),
+            "assignment.created",
+            "assignment",
+            format!("{}/{}", g.id, x.reference),
+            serde_json::json!({ "group_id": g.id, "reference": x.reference, "member_id": x.member_id, "number": x.number, "automatic": x.automatic }),
+        );
+        match s.store.record_assignment(a, &g, last_seat, &x, &audit).await {
             Ok(()) => return Ok((x, true)),
             Err(StoreError::Conflict(ASSIGNMENT_EXISTS)) => {
                 if let Some(first) = s.store.get_assignment(a, gid, &reference).await? {

@@ -189,6 +189,7 @@ impl Store {
         read: &Group,
         last_seat: u64,
         x: &Assignment,
+        audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
         tx.update(
@@ -210,6 +211,7 @@ impl Store {
         item.insert("gsi1pk".into(), s(keys::assignments_index(a, read.id)));
         item.insert("gsi1sk".into(), s(format!("{:020}", x.number)));
         tx.create_raw(ASSIGNMENT_EXISTS, item)?;
+        tx.audit(a, audit)?;
         tx.commit(self).await
     }
 

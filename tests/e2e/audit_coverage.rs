@@ -1,0 +1,273 @@
+//! Every mutating route writes its audit entry (issue 5, SPEC §8): the test walks the route
+//! table, calls each POST/PUT/PATCH/DELETE route with a request that succeeds, and compares the
+//! account's partition before and after. A route that changes data without an entry — or a new
+//! route without a scenario here — fails the build.
+//!
+//! An entry describes one object (its target); the items that change with it (a member's
+//! group list when the group's members change, uniqueness claims, seats) are part of that
+//! change. So: at least one new entry when anything changed, no two new entries for the same
+//! target, and every entry's target among the changed items.
+use aws_sdk_dynamodb::types::AttributeValue;
+use reqwest::Method;
+use roster::http::routes::{ROUTES, Route};
+use roster_tests::*;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Routes that may change stored data without an entry, and why.
+const EXEMPT: &[(&str, &str)] = &[
+    ("auth-refresh", "rotates a session's refresh token: login bookkeeping (login and logout are logged)"),
+    ("account-find-web-address", "changes no account's data (only a global rate counter)"),
+];
+
+/// Items that are not data people change: the log itself, its digests, login-failure counters.
+fn bookkeeping(sk: &str) -> bool {
+    ["AUDIT#", "DIGEST#", "LOGINFAIL#"].iter().any(|p| sk.starts_with(p))
+}
+
+struct Call {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+    raw: Option<Vec<u8>>,
+    form: Option<Vec<(String, String)>>,
+    /// The account whose partition to compare; `None`: the one the response creates.
+    watch: Option<String>,
+}
+
+impl Call {
+    fn new(method: Method, path: impl Into<String>, token: &str, body: Option<Value>, watch: &Account) -> Self {
+        Call {
+            method,
+            path: path.into(),
+            token: Some(token.to_owned()),
+            body,
+            raw: None,
+            form: None,
+            watch: Some(watch.id.clone()),
+        }
+    }
+}
+
+struct Fixture {
+    acme: Account,
+    agent: String,
+    agent_token: String,
+}
+
+async fn new_member(s: &Stack, fx: &Fixture) -> String {
+    s.active_member(&fx.acme, &format!("{}@{}.test", unique("m"), fx.acme.web_address), "agent").await.0
+}
+
+async fn invited(s: &Stack, fx: &Fixture) -> (String, String) {
+    let email = format!("{}@{}.test", unique("i"), fx.acme.web_address);
+    let id = s.invite(&fx.acme, &email, "agent").await.ok(201)["member"]["id"].as_str().unwrap().to_owned();
+    (id, email)
+}
+
+async fn created(s: &Stack, fx: &Fixture, path: &str, body: Value) -> String {
+    s.post(path, Some(&fx.acme.token), body).await.ok(201)["id"].as_str().unwrap().to_owned()
+}
+
+/// A request to `route` that succeeds, with what it needs created first.
+async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
+    use Method as M;
+    let (acme, owner) = (&fx.acme, fx.acme.token.as_str());
+    let call = |m: Method, path: String, body: Option<Value>| Call::new(m, path, owner, body, acme);
+    match route.id {
+        "accounts-create" => {
+            let w = unique("walk");
+            Call {
+                token: None,
+                watch: None,
+                ..call(M::POST, route.path.into(), Some(s.sign_up_body(&w, &format!("o@{w}.test"))))
+            }
+        }
+        // Its own account: the fixture's address must keep working for the logins below.
+        "account-web-address" => {
+            let other = s.account().await;
+            Call::new(M::PUT, route.path, &other.token, Some(json!({ "web_address": unique("walked") })), &other)
+        }
+        "account-find-web-address" => {
+            Call { token: None, ..call(M::POST, route.path.into(), Some(json!({ "email": acme.owner_email }))) }
+        }
+        "account-delete" => {
+            let other = s.account().await;
+            let body = json!({ "web_address": other.web_address, "password": PASSWORD });
+            Call::new(M::DELETE, route.path, &other.token, Some(body), &other)
+        }
+        "account-owner-transfer" => {
+            let other = s.account().await;
+            let (id, _, _) = s.active_member(&other, &format!("admin@{}.test", other.web_address), "admin").await;
+            Call::new(M::POST, route.path, &other.token, Some(json!({ "member_id": id, "password": PASSWORD })), &other)
+        }
+        "settings-registration-update" => call(M::PATCH, route.path.into(), Some(json!({ "newsletter": true }))),
+        "settings-preferences-update" => call(M::PATCH, route.path.into(), Some(json!({ "language": "vi" }))),
+        "settings-design-update" => call(M::PATCH, route.path.into(), Some(json!({ "website_name": "Walked" }))),
+        "settings-image-upload" => Call {
+            raw: Some(vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]),
+            ..call(M::PUT, "/v1/account/design/logo".into(), None)
+        },
+        "auth-login" => {
+            let body = json!({ "web_address": acme.web_address, "email": acme.owner_email, "password": PASSWORD });
+            Call { token: None, ..call(M::POST, route.path.into(), Some(body)) }
+        }
+        "auth-refresh" => {
+            let tokens = s.login(&acme.web_address, &acme.owner_email, PASSWORD).await;
+            let body = json!({ "refresh_token": tokens.ok(200)["refresh_token"] });
+            Call { token: None, ..call(M::POST, route.path.into(), Some(body)) }
+        }
+        "auth-logout" => {
+            let tokens = s.login(&acme.web_address, &acme.owner_email, PASSWORD).await;
+            let token = tokens.ok(200)["access_token"].as_str().unwrap().to_owned();
+            Call::new(M::POST, route.path, &token, None, acme)
+        }
+        "members-update" => {
+            call(M::PATCH, format!("/v1/members/{}", fx.agent), Some(json!({ "first_name": "Walked" })))
+        }
+        "members-delete" => call(M::DELETE, format!("/v1/members/{}", new_member(s, fx).await), None),
+        "members-deactivate" => call(M::POST, format!("/v1/members/{}/deactivate", new_member(s, fx).await), None),
+        "members-reactivate" => {
+            let id = new_member(s, fx).await;
+            s.post(&format!("/v1/members/{id}/deactivate"), Some(owner), json!({})).await.ok(200);
+            call(M::POST, format!("/v1/members/{id}/reactivate"), None)
+        }
+        "members-agent-id-assign" => call(M::PUT, format!("/v1/members/{}/agent-ids/walk-1", fx.agent), None),
+        "members-agent-id-release" => {
+            let id = new_member(s, fx).await;
+            s.json(M::PUT, &format!("/v1/members/{id}/agent-ids/walk-2"), owner, None, None).await.ok(200);
+            call(M::DELETE, format!("/v1/members/{id}/agent-ids/walk-2"), None)
+        }
+        "invitations-create" => {
+            let body = json!({ "email": format!("walk@{}.test", acme.web_address), "first_name": "W", "last_name": "K", "role": "agent" });
+            call(M::POST, route.path.into(), Some(body))
+        }
+        "invitations-resend" => call(M::POST, format!("/v1/invitations/{}/resend", invited(s, fx).await.0), None),
+        "invitations-cancel" => call(M::DELETE, format!("/v1/invitations/{}", invited(s, fx).await.0), None),
+        "invitations-accept" => {
+            let (_, email) = invited(s, fx).await;
+            let token = token_from(&s.mail_to(&email).await);
+            let pass = "a walk in the audit park".to_owned();
+            Call {
+                token: None,
+                form: Some(vec![
+                    ("token".into(), token),
+                    ("password".into(), pass.clone()),
+                    ("password_confirmation".into(), pass),
+                ]),
+                ..call(M::POST, route.path.into(), None)
+            }
+        }
+        "roles-create" => call(M::POST, route.path.into(), Some(json!({ "name": unique("Role "), "permissions": [] }))),
+        "roles-update" | "roles-delete" => {
+            let id = created(s, fx, "/v1/roles", json!({ "name": unique("Role "), "permissions": [] })).await;
+            let body = (route.id == "roles-update").then(|| json!({ "description": "walked" }));
+            call(if body.is_some() { M::PATCH } else { M::DELETE }, format!("/v1/roles/{id}"), body)
+        }
+        "groups-create" => call(M::POST, route.path.into(), Some(json!({ "name": unique("Group ") }))),
+        "groups-update" | "groups-delete" | "groups-members" | "groups-leaders" | "groups-assign" => {
+            let id = created(s, fx, "/v1/groups", json!({ "name": unique("Group "), "auto_assign": true })).await;
+            let path = format!("/v1/groups/{id}");
+            match route.id {
+                "groups-update" => call(M::PATCH, path, Some(json!({ "description": "walked" }))),
+                "groups-delete" => call(M::DELETE, path, None),
+                "groups-members" => call(M::POST, format!("{path}/members"), Some(json!({ "add": [fx.agent] }))),
+                "groups-leaders" => {
+                    call(M::PUT, format!("{path}/leaders"), Some(json!({ "leaders": [acme.owner_id] })))
+                }
+                _ => {
+                    s.post(&format!("{path}/members"), Some(owner), json!({ "add": [fx.agent] })).await.ok(200);
+                    call(M::POST, format!("{path}/assignments"), Some(json!({ "ref": "T-1" })))
+                }
+            }
+        }
+        "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
+        "members-availability" => {
+            call(M::PUT, format!("/v1/members/{}/availability", fx.agent), Some(json!({ "available": true })))
+        }
+        "api-keys-create" => {
+            call(M::POST, route.path.into(), Some(json!({ "name": unique("key"), "scopes": ["members_read"] })))
+        }
+        "api-keys-revoke" => {
+            let key =
+                s.post("/v1/api-keys", Some(owner), json!({ "name": unique("key"), "scopes": ["members_read"] })).await;
+            call(M::DELETE, format!("/v1/api-keys/{}", key.ok(201)["id"].as_str().unwrap()), None)
+        }
+        other => panic!("the route {other} changes data but has no audit scenario here: add one"),
+    }
+}
+
+type Items = HashMap<String, HashMap<String, AttributeValue>>;
+
+async fn snapshot(s: &Stack, account_id: &str) -> Items {
+    s.partition(account_id).await.into_iter().filter_map(|i| Some((i.get("sk")?.as_s().ok()?.clone(), i))).collect()
+}
+
+#[tokio::test]
+async fn every_mutating_route_writes_one_audit_entry_per_changed_object() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let (agent, agent_token, _) = s.active_member(&acme, &format!("agent@{}.test", acme.web_address), "agent").await;
+    let fx = Fixture { acme, agent, agent_token };
+    let mut walked = 0;
+    for route in ROUTES.iter().filter(|r| matches!(r.method, "post" | "put" | "patch" | "delete")) {
+        let call = scenario(&s, &fx, route).await;
+        let before = match &call.watch {
+            Some(id) => snapshot(&s, id).await,
+            None => Items::new(),
+        };
+        let mut req = s.http.request(call.method.clone(), format!("{}{}", s.api, call.path));
+        if let Some(t) = &call.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = &call.body {
+            req = req.json(b);
+        }
+        if let Some(raw) = call.raw.clone() {
+            req = req.body(raw);
+        }
+        if let Some(form) = &call.form {
+            req = req.form(form);
+        }
+        let r = s.send(req).await;
+        assert!(r.status.is_success(), "{}: {} {}", route.id, r.status, r.text);
+        let watched = call.watch.clone().unwrap_or_else(|| r.body["account"]["id"].as_str().unwrap().to_owned());
+        let after = snapshot(&s, &watched).await;
+
+        let changed: Vec<&String> = before
+            .keys()
+            .chain(after.keys())
+            .filter(|sk| !bookkeeping(sk) && before.get(*sk) != after.get(*sk))
+            .collect();
+        let entries: Vec<&HashMap<String, AttributeValue>> = after
+            .iter()
+            .filter(|(sk, _)| sk.starts_with("AUDIT#") && !before.contains_key(*sk))
+            .map(|(_, i)| i)
+            .collect();
+        let field = |i: &HashMap<String, AttributeValue>, f: &str| {
+            i.get(f).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default()
+        };
+        if let Some((_, why)) = EXEMPT.iter().find(|(id, _)| *id == route.id) {
+            assert!(entries.is_empty(), "{} is exempt ({why}) but wrote {} entries", route.id, entries.len());
+            walked += 1;
+            continue;
+        }
+        assert!(!changed.is_empty(), "{}: the scenario changed nothing, so it proves nothing", route.id);
+        assert!(!entries.is_empty(), "{} changed {changed:?} without an audit entry", route.id);
+        let mut targets: Vec<(String, String)> =
+            entries.iter().map(|e| (field(e, "target_type"), field(e, "target_id"))).collect();
+        targets.sort();
+        let count = targets.len();
+        targets.dedup();
+        assert_eq!(targets.len(), count, "{}: two entries for one object: {targets:?}", route.id);
+        for (kind, id) in &targets {
+            let key_part = id.replace('/', "#");
+            let target_changed = kind == "account" || changed.iter().any(|sk| sk.contains(&key_part));
+            assert!(target_changed, "{}: entry for {kind} {id}, which did not change ({changed:?})", route.id);
+        }
+        walked += 1;
+    }
+    let mutating = ROUTES.iter().filter(|r| matches!(r.method, "post" | "put" | "patch" | "delete")).count();
+    assert_eq!(walked, mutating);
+}
