@@ -51,3 +51,47 @@ async fn the_agent_role_cannot_invite_and_tokens_of_others_do_not_work() {
     parts[2] = "AAAA".into();
     assert_eq!(s.get("/v1/me", Some(&parts.join("."))).await.problem(401), "unauthenticated");
 }
+
+/// Issue 5's account-wide routes name no account in their path: each acts only on the caller's.
+#[tokio::test]
+async fn settings_system_log_and_deletion_stay_within_the_callers_account() {
+    use reqwest::Method;
+    use serde_json::json;
+    let s = stack().await;
+    let (a, b) = (s.account().await, s.account().await);
+    let b_keys = s.partition_keys(&b.id).await;
+    let sections = ["/v1/account/registration", "/v1/account/preferences", "/v1/account/design"];
+    let mut b_views = Vec::new();
+    for path in sections {
+        b_views.push(s.get(path, Some(&b.token)).await.text);
+    }
+    for (path, body) in [
+        (sections[0], json!({ "company_name": "A only" })),
+        (sections[1], json!({ "language": "th" })),
+        (sections[2], json!({ "website_name": "A only" })),
+    ] {
+        s.json(Method::PATCH, path, &a.token, Some(body), None).await.ok(200);
+    }
+    let png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+    let req = s.http.put(format!("{}/v1/account/design/logo", s.api)).bearer_auth(&a.token).body(png);
+    s.send(req).await.ok(200);
+    for (path, before) in sections.iter().zip(&b_views) {
+        assert_eq!(&s.get(path, Some(&b.token)).await.text, before, "{path}");
+    }
+    assert_eq!(s.get("/v1/account/design/logo", Some(&b.token)).await.problem(404), "not_found");
+
+    // A's system log, its export and its verification hold only A's entries.
+    let log = s.get("/v1/audit?limit=200", Some(&a.token)).await;
+    let text = log.ok(200).to_string();
+    assert!(!text.contains(&b.id) && !text.contains(&b.owner_id));
+    let export = s.get("/v1/audit/export.csv", Some(&a.token)).await.text;
+    assert!(export.contains(&a.id) && !export.contains(&b.id));
+    let verified = s.get("/v1/audit/verify", Some(&a.token)).await;
+    assert_eq!(verified.ok(200)["unsealed_entries"], s.audit_actions(&a.id).await.len());
+
+    // A's deletion leaves B untouched.
+    let body = json!({ "web_address": a.web_address, "password": PASSWORD });
+    s.json(Method::DELETE, "/v1/account", &a.token, Some(body), None).await.ok(202);
+    s.get("/v1/me", Some(&b.token)).await.ok(200);
+    assert_eq!(s.partition_keys(&b.id).await, b_keys);
+}
