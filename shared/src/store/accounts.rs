@@ -23,6 +23,13 @@ pub(crate) struct EmailClaim {
     pub account_id: Option<AccountId>,
 }
 
+/// Free a web address, only if it is still this account's.
+pub(crate) fn release_web_address(tx: &mut Tx, w: &WebAddress, a: AccountId) -> StoreResult<()> {
+    let change =
+        Change { update: "", condition: "account_id = :a", values: vec![(":a", s(a.to_string()))], names: vec![] };
+    tx.delete_where(ACCOUNT_CHANGED, &keys::web_address(w), change)
+}
+
 /// The `gsi1` partition listing every account an email is claimed in.
 fn email_index(e: &crate::domain::email::Email) -> String {
     format!("EMAIL#{e}")
@@ -120,16 +127,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
-        tx.delete_where(
-            ACCOUNT_CHANGED,
-            &keys::web_address(old),
-            Change {
-                update: "",
-                condition: "account_id = :a",
-                values: vec![(":a", s(account.id.to_string()))],
-                names: vec![],
-            },
-        )?;
+        release_web_address(&mut tx, old, account.id)?;
         tx.create(
             WEB_ADDRESS_TAKEN,
             &keys::web_address(&account.web_address),

@@ -1,6 +1,6 @@
 //! Account deletion: marking, the purge queue, deleting a partition in resumable chunks, and
 //! the tombstone that remains.
-use super::accounts::{ACCOUNT_CHANGED, account_item};
+use super::accounts::{ACCOUNT_CHANGED, account_item, release_web_address};
 use super::keys::{self, Key};
 use super::tx::{Change, Tx, s};
 use super::{Store, StoreError, StoreResult, from_item};
@@ -147,16 +147,7 @@ impl Store {
                 names: vec![("#status", "status")],
             },
         )?;
-        tx.delete_where(
-            ACCOUNT_CHANGED,
-            &keys::web_address(&account.web_address),
-            Change {
-                update: "",
-                condition: "account_id = :a",
-                values: vec![(":a", s(account.id.to_string()))],
-                names: vec![],
-            },
-        )?;
+        release_web_address(&mut tx, &account.web_address, account.id)?;
         tx.delete(&keys::purge_queue(account.id))?;
         tx.put(&keys::tombstone(account.id), tombstone)?;
         tx.commit(self).await

@@ -226,6 +226,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             None,
             true,
         ),
+        ("GET /v1/account/design", reqwest::Method::GET, "/v1/account/design".into(), None, true),
+        (
+            "PATCH /v1/account/preferences",
+            reqwest::Method::PATCH,
+            "/v1/account/preferences".into(),
+            Some(json!({ "language": "ko" })),
+            true,
+        ),
+        ("GET /v1/audit/verify", reqwest::Method::GET, "/v1/audit/verify".into(), None, true),
+        (
+            "POST /v1/account/find-web-address",
+            reqwest::Method::POST,
+            "/v1/account/find-web-address".into(),
+            Some(json!({ "email": format!("b@{slug}.test") })),
+            false,
+        ),
         ("POST /v1/auth/login", reqwest::Method::POST, "/v1/auth/login".into(), Some(login), false),
     ];
     println!("{:36} {:>6} {:>6}  operations", "API call", "reads", "writes");
