@@ -125,3 +125,20 @@ async fn edited_deleted_and_inserted_entries_and_altered_digests_are_named() {
         "{report}"
     );
 }
+
+/// The scheduled run itself: it walks the accounts index to the end and, with the real margin,
+/// leaves entries younger than five minutes for a later run.
+#[tokio::test]
+async fn the_scheduled_run_walks_every_account_and_leaves_young_entries_for_later() {
+    let s = stack().await;
+    let (acme, other) = (s.account().await, s.account().await);
+    let services = Services::from_env().await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    let report = sealing::seal_all(&services, deadline).await.unwrap();
+    assert!(report.accounts >= 2 && !report.unfinished, "{report:?}");
+    for account in [&acme, &other] {
+        let v = verify(&s, account).await;
+        assert_eq!((v["ok"].clone(), v["digests"].clone()), (json!(true), json!(0)), "{v}");
+        assert_eq!(v["unsealed_entries"], s.audit_actions(&account.id).await.len());
+    }
+}

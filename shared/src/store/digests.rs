@@ -82,17 +82,21 @@ fn digest_key(a: AccountId, seq: u64) -> keys::Key {
 impl Store {
     /// One page of the accounts index, in id order, after `after`.
     pub async fn accounts_after(&self, after: Option<AccountId>, limit: i32) -> StoreResult<Vec<AccountId>> {
-        let mut q = self
+        let q = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
             .expression_attribute_values(":p", s(ACCOUNTS_INDEX))
-            .expression_attribute_values(":after", s(after.map(|a| a.to_string()).unwrap_or_default()))
             .projection_expression("gsi1sk")
             .limit(limit);
-        q = q.scan_index_forward(true);
+        // A key attribute cannot be compared with an empty string: no bound for the first page.
+        let q = match after {
+            Some(a) => q
+                .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
+                .expression_attribute_values(":after", s(a.to_string())),
+            None => q.key_condition_expression("gsi1pk = :p"),
+        };
         let out = q.send().await.map_err(StoreError::from_sdk)?;
         Ok(out
             .items
