@@ -209,20 +209,10 @@ impl Stack {
 
     /// Every item of an account's partition, read straight from DynamoDB.
     pub async fn partition(&self, account_id: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-        let pk = roster::store::keys::account_pk(roster::domain::ids::AccountId::parse(account_id).unwrap());
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .dynamo
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .unwrap();
+            let out = self.partition_query(account_id).set_exclusive_start_key(start).send().await.unwrap();
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -231,17 +221,21 @@ impl Stack {
         }
     }
 
+    fn partition_query(&self, account_id: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let pk = roster::store::keys::account_pk(roster::domain::ids::AccountId::parse(account_id).unwrap());
+        self.dynamo
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+    }
+
     /// How many items the partition holds (counted by DynamoDB, not shipped here).
     pub async fn partition_count(&self, account_id: &str) -> usize {
-        let pk = roster::store::keys::account_pk(roster::domain::ids::AccountId::parse(account_id).unwrap());
         let (mut count, mut start) = (0, None);
         loop {
             let out = self
-                .dynamo
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .partition_query(account_id)
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start)
                 .send()

@@ -51,15 +51,7 @@ impl Store {
         let mut start = None;
         loop {
             let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(keys::account_pk(a)))
-                .expression_attribute_values(":low", s(low.clone()))
-                .expression_attribute_values(":high", s(high.clone()))
+                .range_query(a, &low, &high)
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start)
                 .limit(if expression.is_some() { FILTER_READ } else { (limit + 1) as i32 });

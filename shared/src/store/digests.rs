@@ -158,15 +158,7 @@ impl Store {
         let mut found = Vec::new();
         let mut start = None;
         loop {
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
-                .expression_attribute_values(":pk", s(keys::account_pk(a)))
-                .expression_attribute_values(":low", s(low.clone()))
-                .expression_attribute_values(":high", s(high.clone()))
-                .set_exclusive_start_key(start);
+            let mut q = self.range_query(a, &low, &high).set_exclusive_start_key(start);
             if let Some(limit) = limit {
                 q = q.limit((limit - found.len()).min(1000) as i32);
             }

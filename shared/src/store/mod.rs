@@ -118,6 +118,24 @@ impl Store {
             .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
     }
 
+    /// A query over the account's sort keys from `low` to `high` (both included).
+    fn range_query(
+        &self,
+        a: AccountId,
+        low: &str,
+        high: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(keys::account_pk(a)))
+            .expression_attribute_values(":low", AttributeValue::S(low.to_owned()))
+            .expression_attribute_values(":high", AttributeValue::S(high.to_owned()))
+    }
+
     /// Every item of one kind in the account (small collections: keys, roles), oldest first.
     async fn query_prefix<T: DeserializeOwned>(&self, a: AccountId, prefix: &str) -> StoreResult<Vec<T>> {
         let mut all = Vec::new();
