@@ -31,6 +31,14 @@ impl Mailer {
         Self { client, from }
     }
 
+    /// Send a notice whose action already happened: it stands whether or not the mail goes
+    /// out, so a failure is logged, not returned.
+    pub async fn notify(&self, to: &str, mail: &Mail) {
+        if let Err(e) = self.send(to, mail).await {
+            tracing::warn!(error = %e, subject = %mail.subject, "notice not sent");
+        }
+    }
+
     pub async fn send(&self, to: &str, mail: &Mail) -> Result<(), MailError> {
         let message = Message::builder()
             .subject(utf8(&mail.subject)?)

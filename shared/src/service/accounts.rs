@@ -1,6 +1,5 @@
 //! Sign-up (SPEC §1).
 use super::{Error, Result, Services, secrets};
-use crate::domain::FieldErrors;
 use crate::domain::account::{Account, AccountStatus};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
@@ -10,6 +9,7 @@ use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
 use crate::domain::web_address::WebAddress;
+use crate::domain::{FieldError, FieldErrors};
 use crate::mail::templates::{AccountLink, Notice, find_address, notice};
 use crate::store::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
 
@@ -85,6 +85,18 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
     }
 }
 
+/// The calling owner, after checking their password again (for the owner's irreversible acts).
+pub(super) async fn reconfirmed_owner(caller: &super::Caller, password: String) -> Result<&Member> {
+    let owner = caller
+        .member()
+        .filter(|m| m.role == RoleRef::OWNER)
+        .ok_or(Error::Forbidden("only the account owner can do this"))?;
+    if !secrets::verify_password(password, owner.password_hash.clone()).await {
+        return Err(FieldError::new("password", "incorrect", "the password is not correct").into());
+    }
+    Ok(owner)
+}
+
 /// `POST /v1/account/owner`: the owner hands the account to another active member,
 /// re-confirming with their password.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -99,18 +111,12 @@ pub struct OwnerTransfer {
 /// Exactly one owner at every moment: both members change in one transaction, each only if
 /// unchanged since read. The old owner becomes Admin; both are told by email.
 pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: OwnerTransfer) -> Result<Member> {
-    let owner = caller
-        .member()
-        .filter(|m| m.role == RoleRef::OWNER)
-        .ok_or(Error::Forbidden("only the account owner can do this"))?;
-    if !secrets::verify_password(cmd.password, owner.password_hash.clone()).await {
-        return Err(vec![crate::domain::FieldError::new("password", "incorrect", "the password is not correct")].into());
-    }
+    let owner = reconfirmed_owner(caller, cmd.password).await?;
     let not_found = || Error::NotFound("member");
     let id = crate::domain::ids::MemberId::parse(&cmd.member_id).ok_or_else(not_found)?;
     let target = s.store.get_member(caller.account_id(), id).await?.ok_or_else(not_found)?;
     if target.id == owner.id {
-        return Err(vec![crate::domain::FieldError::new("member_id", "invalid", "you are the owner already")].into());
+        return Err(FieldError::new("member_id", "invalid", "you are the owner already").into());
     }
     if target.status != MemberStatus::Active {
         return Err(Error::conflict("member_not_active", "ownership goes only to an active member"));
@@ -143,10 +149,7 @@ pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: Owner
         &Notice::OwnerChanged { old_owner: &old_name, new_owner: &new_name },
     );
     for to in [&old_owner, &new_owner] {
-        // The change stands whether or not the notice goes out; a failure is logged.
-        if let Err(e) = s.mailer.send(to.email.as_str(), &mail).await {
-            tracing::warn!(error = %e, "owner change notice not sent");
-        }
+        s.mailer.notify(to.email.as_str(), &mail).await;
     }
     Ok(new_owner)
 }
@@ -162,7 +165,7 @@ pub struct WebAddressChange {
 /// The old address stops resolving and is free for others in the same transaction that
 /// claims the new one; a second change is refused.
 pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAddressChange) -> Result<Account> {
-    let new = WebAddress::parse("web_address", &cmd.web_address).map_err(|e| Error::Validation(vec![e]))?;
+    let new = WebAddress::parse("web_address", &cmd.web_address)?;
     let account = &caller.account;
     if account.web_address_changed {
         return Err(Error::conflict(
@@ -171,12 +174,7 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
         ));
     }
     if new == account.web_address {
-        return Err(vec![crate::domain::FieldError::new(
-            "web_address",
-            "unchanged",
-            "this is the current web address",
-        )]
-        .into());
+        return Err(FieldError::new("web_address", "unchanged", "this is the current web address").into());
     }
     let mut changed = account.clone();
     changed.web_address = new;
@@ -196,7 +194,7 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
             return Err(Error::conflict("web_address_taken", "this web address is already in use; choose another"));
         }
         Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
-            return Err(Error::conflict("account_changed", "the account changed meanwhile; reload and retry"));
+            return Err(Error::account_changed());
         }
         Err(e) => return Err(e.into()),
     }
@@ -209,10 +207,8 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
             at: audit.at,
         },
     );
-    if let Some(owner) = caller.member()
-        && let Err(e) = s.mailer.send(owner.email.as_str(), &mail).await
-    {
-        tracing::warn!(error = %e, "web address change notice not sent");
+    if let Some(owner) = caller.member() {
+        s.mailer.notify(owner.email.as_str(), &mail).await;
     }
     Ok(changed)
 }
@@ -232,7 +228,7 @@ const FIND_ADDRESS_MIN_ANSWER: std::time::Duration = std::time::Duration::from_m
 /// the answer and its timing are the same whether or not the email is known.
 pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
     let started = tokio::time::Instant::now();
-    let email = Email::parse("email", &cmd.email).map_err(|e| Error::Validation(vec![e]))?;
+    let email = Email::parse("email", &cmd.email)?;
     let count = s.store.record_find_address(&email, chrono::Duration::hours(1), chrono::Utc::now()).await?;
     if count > FIND_ADDRESS_PER_HOUR {
         return Err(Error::RateLimited("too many requests for this email; try again in an hour"));
@@ -249,10 +245,7 @@ pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
             .iter()
             .map(|(a, _)| AccountLink { company: a.company_name.clone(), web_address: a.web_address.to_string() })
             .collect();
-        let mail = find_address(first.language, email.as_str(), &links);
-        if let Err(e) = s.mailer.send(email.as_str(), &mail).await {
-            tracing::warn!(error = %e, "find-web-address mail not sent");
-        }
+        s.mailer.notify(email.as_str(), &find_address(first.language, email.as_str(), &links)).await;
     }
     tokio::time::sleep_until(started + FIND_ADDRESS_MIN_ANSWER).await;
     Ok(())

@@ -24,7 +24,7 @@ fn taken(agent_id: &str, holder: MemberId) -> Error {
 /// 409 naming the holder, unless `reassign`.
 pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, reassign: bool) -> Result<Member> {
     caller.require(Permission::MembersManage)?;
-    let agent_id = agent_id::parse(raw).map_err(|e| Error::Validation(vec![e]))?;
+    let agent_id = agent_id::parse(raw)?;
     let id = MemberId::parse(member_id).ok_or(Error::NotFound("member"))?;
     let (target, holder) = s.store.member_and_agent_id_holder(caller.account_id(), id, &agent_id).await?;
     let target = target.ok_or(Error::NotFound("member"))?;

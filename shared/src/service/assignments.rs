@@ -27,7 +27,7 @@ pub struct AssignRequest {
 /// otherwise. The same `ref` always gets the same answer (`false`: it was assigned before).
 pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest) -> Result<(Assignment, bool)> {
     caller.require(Permission::AssignmentsCreate)?;
-    let reference = group::reference(&req.reference).map_err(|e| Error::Validation(vec![e]))?;
+    let reference = group::reference(&req.reference)?;
     let gid = GroupId::parse(id).ok_or_else(not_found)?;
     let named = match &req.member_id {
         None => None,
@@ -141,9 +141,9 @@ pub async fn list_assignments(
     }
     let after = match cursor {
         None => 0,
-        Some(c) => s.keys.open_cursor(caller.account_id(), c).and_then(|p| p.parse().ok()).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-        })?,
+        Some(c) => {
+            s.keys.open_cursor(caller.account_id(), c).and_then(|p| p.parse().ok()).ok_or_else(Error::invalid_cursor)?
+        }
     };
     let items = s.store.list_assignments(caller.account_id(), g.id, after, limit).await?;
     let next = (items.len() == limit as usize)

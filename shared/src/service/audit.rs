@@ -84,9 +84,7 @@ pub async fn list(s: &Services, caller: &Caller, q: &AuditQuery) -> Result<(Vec<
             s.keys
                 .open_cursor(caller.account_id(), c)
                 .filter(|p| p.starts_with(crate::store::keys::AUDIT_PREFIX))
-                .ok_or_else(|| {
-                    Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-                })?,
+                .ok_or_else(Error::invalid_cursor)?,
         ),
     };
     let (entries, last) = s.store.query_audit(caller.account_id(), &f, before, limit as usize).await?;

@@ -1,10 +1,9 @@
 //! Account deletion (SPEC §1): the owner asks, the account is marked at once, and the
 //! scheduled purge removes everything in resumable steps, leaving a tombstone.
-use super::{Caller, Error, Result, Services, secrets};
+use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
-use crate::domain::role::RoleRef;
 use crate::mail::templates::{Notice, notice};
 use crate::store::{ACCOUNT_CHANGED, Tombstone};
 use chrono::Utc;
@@ -20,19 +19,11 @@ pub struct AccountDeletion {
 }
 
 pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Result<()> {
-    let owner = caller
-        .member()
-        .filter(|m| m.role == RoleRef::OWNER)
-        .ok_or(Error::Forbidden("only the account owner can do this"))?;
     let account = &caller.account;
     if cmd.web_address != account.web_address.as_str() {
-        return Err(
-            vec![FieldError::new("web_address", "mismatch", "type the account's web address to confirm")].into()
-        );
+        return Err(FieldError::new("web_address", "mismatch", "type the account's web address to confirm").into());
     }
-    if !secrets::verify_password(cmd.password, owner.password_hash.clone()).await {
-        return Err(vec![FieldError::new("password", "incorrect", "the password is not correct")].into());
-    }
+    let owner = super::accounts::reconfirmed_owner(caller, cmd.password).await?;
     let mut deleting = account.clone();
     deleting.status = AccountStatus::Deleting;
     deleting.version += 1;
@@ -47,7 +38,7 @@ pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Res
     match s.store.request_deletion(&deleting, account.version, &audit).await {
         Ok(()) => {}
         Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
-            return Err(Error::conflict("account_changed", "the account changed meanwhile; reload and retry"));
+            return Err(Error::account_changed());
         }
         Err(e) => return Err(e.into()),
     }
@@ -57,9 +48,7 @@ pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Res
         &account.company_name,
         &Notice::AccountDeleted { by: &name, web_address: account.web_address.as_str(), at: audit.at },
     );
-    if let Err(e) = s.mailer.send(owner.email.as_str(), &mail).await {
-        tracing::warn!(error = %e, "account deletion notice not sent");
-    }
+    s.mailer.notify(owner.email.as_str(), &mail).await;
     Ok(())
 }
 

@@ -32,6 +32,22 @@ impl Error {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Error::Conflict { code, message: message.into() }
     }
+
+    /// A cursor that was not made for this listing or account (or was edited).
+    pub fn invalid_cursor() -> Self {
+        FieldError::new("cursor", "invalid", "this cursor is not valid here").into()
+    }
+
+    /// The account item changed between the read and the write.
+    pub fn account_changed() -> Self {
+        Error::conflict("account_changed", "the account changed meanwhile; reload and retry")
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Error::Validation(vec![error])
+    }
 }
 
 impl From<Vec<FieldError>> for Error {

@@ -60,13 +60,7 @@ fn page_limit(limit: Option<i32>) -> Result<i32> {
 }
 
 fn open_cursor(s: &Services, caller: &Caller, cursor: Option<&str>) -> Result<Option<String>> {
-    cursor
-        .map(|c| {
-            s.keys.open_cursor(caller.account_id(), c).ok_or_else(|| {
-                Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-            })
-        })
-        .transpose()
+    cursor.map(|c| s.keys.open_cursor(caller.account_id(), c).ok_or_else(Error::invalid_cursor)).transpose()
 }
 
 /// One page of a group's members, in the group's (seat) order: the group item is the index,
@@ -83,9 +77,7 @@ async fn group_page(
     let limit = page_limit(limit)? as usize;
     let after: u64 = match open_cursor(s, caller, cursor)? {
         None => 0,
-        Some(p) => p.strip_prefix("seat:").and_then(|n| n.parse().ok()).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-        })?,
+        Some(p) => p.strip_prefix("seat:").and_then(|n| n.parse().ok()).ok_or_else(Error::invalid_cursor)?,
     };
     let seats: Vec<(u64, MemberId)> =
         super::groups::members_of(s, caller, group).await?.into_iter().filter(|(seat, _)| *seat > after).collect();
@@ -123,9 +115,7 @@ pub(crate) async fn page(
     let limit = page_limit(limit)?;
     let after = match open_cursor(s, caller, cursor)? {
         None => None,
-        Some(p) => Some(MemberId::parse(&p).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new("cursor", "invalid", "this cursor is not valid here")])
-        })?),
+        Some(p) => Some(MemberId::parse(&p).ok_or_else(Error::invalid_cursor)?),
     };
     let page = s.store.list_members(caller.account_id(), filter, after, limit as usize).await?;
     let next_cursor = page.last.map(|m| s.keys.sign_cursor(caller.account_id(), &m.to_string()));

@@ -264,7 +264,7 @@ pub async fn update_design(
 
 /// Upload a logo or favicon: the bytes decide the type, the design points at the upload.
 pub async fn upload_image(s: &Services, caller: &Caller, slot: ImageSlot, bytes: &[u8]) -> Result<Account> {
-    let content_type = settings::sniff_image(bytes).map_err(|e| Error::Validation(vec![e]))?;
+    let content_type = settings::sniff_image(bytes)?;
     let sha256 = crate::domain::digest::sha256_hex(bytes);
     let stored = StoredImage { content_type: content_type.to_owned(), data: bytes.to_vec(), sha256: sha256.clone() };
     update(s, caller, None, "account.design_changed", design_of, |a: &mut Account| {

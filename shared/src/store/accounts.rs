@@ -1,4 +1,4 @@
-use super::tx::{Change, Tx, s};
+use super::tx::{Condition, Tx, s};
 use super::{Item, Store, StoreResult, keys, to_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
@@ -25,8 +25,7 @@ pub(crate) struct EmailClaim {
 
 /// Free a web address, only if it is still this account's.
 pub(crate) fn release_web_address(tx: &mut Tx, w: &WebAddress, a: AccountId) -> StoreResult<()> {
-    let change =
-        Change { update: "", condition: "account_id = :a", values: vec![(":a", s(a.to_string()))], names: vec![] };
+    let change = Condition { condition: "account_id = :a", values: vec![(":a", s(a.to_string()))], names: vec![] };
     tx.delete_where(ACCOUNT_CHANGED, &keys::web_address(w), change)
 }
 

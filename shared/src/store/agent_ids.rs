@@ -1,5 +1,5 @@
 use super::members::{MEMBER_CHANGED, member_item};
-use super::tx::{Change, Tx, s};
+use super::tx::{Change, Condition, Tx, s};
 use super::{Store, StoreResult, from_item, keys, take_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, MemberId};
@@ -86,8 +86,7 @@ impl Store {
         tx.delete_where(
             AGENT_ID_TAKEN,
             &keys::agent_id(a, agent_id),
-            Change {
-                update: "",
+            Condition {
                 condition: "member_id = :m",
                 values: vec![(":m", s(holder.member.id.to_string()))],
                 names: vec![],

@@ -150,7 +150,7 @@ impl Store {
             Some(id) => format!("{}{id}", keys::AUDIT_PREFIX),
             None => super::audit::bound(until, 'f'),
         };
-        // The lowest sort key above every audit key of `after`: the id followed by a space-less char.
+        // Just above `after`'s own key: the id followed by the lowest character.
         let low = match after {
             Some(id) => format!("{}{id}\u{1}", keys::AUDIT_PREFIX),
             None => keys::AUDIT_PREFIX.to_owned(),

@@ -1,5 +1,5 @@
 //! Groups, their rotations and their assignments.
-use super::tx::{Change, Tx, n, s};
+use super::tx::{Change, Condition, Tx, n, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_attribute, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::group::{Assignment, Group, name_key};
@@ -149,12 +149,7 @@ impl Store {
         tx.delete_where(
             ROTATION_CHANGED,
             &keys::group(a, g.id),
-            Change {
-                update: "",
-                condition: "rotation_rev = :rev",
-                values: vec![(":rev", n(g.rotation_rev))],
-                names: vec![],
-            },
+            Condition { condition: "rotation_rev = :rev", values: vec![(":rev", n(g.rotation_rev))], names: vec![] },
         )?;
         tx.delete(&keys::group_name(a, &name_key(&g.name)))?;
         write_members(&mut tx, members)?;

@@ -1,5 +1,5 @@
 use super::accounts::claim_email;
-use super::tx::{Change, Tx, n, s};
+use super::tx::{Change, Condition, Tx, n, s};
 use super::{Store, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
@@ -226,8 +226,7 @@ impl Store {
         tx.delete_where(
             super::MEMBER_CHANGED,
             &keys::member(a, member.id),
-            Change {
-                update: "",
+            Condition {
                 condition: "#status = :invited AND #version = :v",
                 values: vec![(":invited", s("invited")), (":v", super::tx::n(member.version))],
                 names: vec![("#status", "status"), ("#version", "version")],

@@ -2,7 +2,7 @@ use super::accounts::EmailClaim;
 use super::groups::{RotationChange, write_rotation};
 use super::roles::count_holders;
 use super::sessions::Session;
-use super::tx::{Change, Tx, s};
+use super::tx::{Condition, Tx, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
@@ -178,8 +178,7 @@ impl Store {
         tx.delete_where(
             MEMBER_CHANGED,
             &keys::member(a, member.id),
-            Change {
-                update: "",
+            Condition {
                 condition: "#version = :v",
                 values: vec![(":v", super::tx::n(member.version))],
                 names: vec![("#version", "version")],

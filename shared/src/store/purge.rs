@@ -2,7 +2,7 @@
 //! the tombstone that remains.
 use super::accounts::{ACCOUNT_CHANGED, account_item, release_web_address};
 use super::keys::{self, Key};
-use super::tx::{Change, Tx, s};
+use super::tx::{Condition, Tx, s};
 use super::{Store, StoreError, StoreResult, from_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
@@ -140,8 +140,7 @@ impl Store {
         tx.delete_where(
             ACCOUNT_CHANGED,
             &keys::account(account.id),
-            Change {
-                update: "",
+            Condition {
                 condition: "#status = :deleting",
                 values: vec![(":deleting", s("deleting"))],
                 names: vec![("#status", "status")],

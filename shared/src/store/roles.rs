@@ -1,6 +1,6 @@
 //! Custom roles, the claims on their names, and the count of members holding each.
 use super::members::member_item;
-use super::tx::{Change, Tx, n, s};
+use super::tx::{Change, Condition, Tx, n, s};
 use super::{Store, StoreError, StoreResult, keys};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, RoleId};
@@ -156,12 +156,7 @@ impl Store {
         tx.delete_where(
             ROLE_IN_USE,
             &keys::role(a, role.id),
-            Change {
-                update: "",
-                condition: "member_count = :held",
-                values: vec![(":held", n(moves.len()))],
-                names: vec![],
-            },
+            Condition { condition: "member_count = :held", values: vec![(":held", n(moves.len()))], names: vec![] },
         )?;
         tx.delete(&keys::role_name(a, &name_key(&role.name)))?;
         tx.audit(a, audit)?;

@@ -1,4 +1,4 @@
-use super::tx::{Change, Tx, s};
+use super::tx::{Change, Condition, Tx, s};
 use super::{Store, StoreError, StoreResult, keys};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, MemberId, SessionId};
@@ -39,8 +39,7 @@ impl Store {
         tx.check(
             ACCOUNT_NOT_ACTIVE,
             &keys::account(a),
-            Change {
-                update: "",
+            Condition {
                 condition: "#status = :active",
                 values: vec![(":active", s("active"))],
                 names: vec![("#status", "status")],

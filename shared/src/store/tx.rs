@@ -16,6 +16,13 @@ pub(crate) struct Tx {
     guards: Vec<&'static str>,
 }
 
+/// A condition on an item (for a delete or a check), with its values and names.
+pub(crate) struct Condition<'a> {
+    pub condition: &'a str,
+    pub values: Vec<(&'a str, AttributeValue)>,
+    pub names: Vec<(&'a str, &'a str)>,
+}
+
 /// A conditional update: `SET`/`REMOVE` expression, its condition and values.
 pub(crate) struct Change<'a> {
     pub update: &'a str,
@@ -86,7 +93,7 @@ impl Tx {
     }
 
     /// Delete an item that must exist and satisfy `condition`.
-    pub fn delete_where(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
+    pub fn delete_where(&mut self, guard: &'static str, key: &Key, change: Condition<'_>) -> StoreResult<()> {
         let mut delete = Delete::builder().set_key(Some(key.to_item())).condition_expression(change.condition);
         for (k, v) in change.values {
             delete = delete.expression_attribute_values(k, v);
@@ -114,7 +121,7 @@ impl Tx {
     }
 
     /// Write nothing to `key`, but only commit while `condition` holds on it.
-    pub fn check(&mut self, guard: &'static str, key: &Key, change: Change<'_>) -> StoreResult<()> {
+    pub fn check(&mut self, guard: &'static str, key: &Key, change: Condition<'_>) -> StoreResult<()> {
         let mut check = ConditionCheck::builder().set_key(Some(key.to_item())).condition_expression(change.condition);
         for (k, v) in change.values {
             check = check.expression_attribute_values(k, v);

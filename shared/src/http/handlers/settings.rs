@@ -15,12 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-fn section(body: impl Serialize + Clone) -> Response {
+fn section(body: impl Serialize) -> Response {
     let tag = settings::etag(&body);
     tagged(body, tag)
 }
 
-#[derive(Clone, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ImageView {
     /// `url` (hosted elsewhere) or `uploaded` (served by Roster at `url`).
     pub kind: &'static str,
@@ -29,7 +29,7 @@ pub struct ImageView {
     pub size: Option<usize>,
 }
 
-#[derive(Clone, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct DesignView {
     pub top_menu: TopMenu,
     pub website_name: Option<String>,
