@@ -75,3 +75,45 @@ async fn keys_refuse_bad_input_and_stay_in_their_account() {
     let swapped = secret.replacen(&acme.id, &other.id, 1);
     assert_eq!(s.get("/v1/members", Some(&swapped)).await.problem(401), "unauthenticated");
 }
+
+/// A key never grants more than its creator holds now (issue 10, finding 1).
+#[tokio::test]
+async fn a_key_loses_what_its_creator_loses() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let mail = |n: &str| format!("{n}@{}.test", acme.web_address);
+    let (admin_id, admin_token, _) = s.active_member(&acme, &mail("keymaker"), "admin").await;
+    let key = s
+        .post(
+            "/v1/api-keys",
+            Some(&admin_token),
+            // Inviting an agent needs the agent's permissions too (nobody grants what they lack).
+            json!({ "name": "HR feed", "scopes": [
+                "members_read", "invitations_manage", "groups_read", "assignments_create",
+                "organizations_read", "users_read", "users_manage"
+            ] }),
+        )
+        .await;
+    let secret = key.ok(201)["secret"].as_str().unwrap().to_owned();
+    let as_key = Account { token: secret.clone(), ..acme.clone() };
+    s.invite(&as_key, &mail("first"), "agent").await.ok(201);
+
+    // GIVEN the creator is demoted to agent (no invitations_manage), THEN the key cannot invite.
+    let member = format!("/v1/members/{admin_id}");
+    s.json(Method::PATCH, &member, &acme.token, Some(json!({ "role": "agent" })), None).await.ok(200);
+    assert_eq!(s.invite(&as_key, &mail("second"), "admin").await.problem(403), "forbidden");
+    assert_eq!(s.invite(&as_key, &mail("second"), "agent").await.problem(403), "forbidden");
+    s.get("/v1/members", Some(&secret)).await.ok(200);
+
+    // Promoted back, the key does what it was made for again.
+    s.json(Method::PATCH, &member, &acme.token, Some(json!({ "role": "admin" })), None).await.ok(200);
+    s.invite(&as_key, &mail("second"), "agent").await.ok(201);
+
+    // Deactivated creator → the key is refused with its own code; deleted creator → the same.
+    s.post(&format!("{member}/deactivate"), Some(&acme.token), json!({})).await.ok(200);
+    assert_eq!(s.get("/v1/members", Some(&secret)).await.problem(401), "api_key_creator_inactive");
+    assert_eq!(s.invite(&as_key, &mail("third"), "agent").await.problem(401), "api_key_creator_inactive");
+    s.json(Method::DELETE, &member, &acme.token, None, None).await.ok(200);
+    assert_eq!(s.get("/v1/members", Some(&secret)).await.problem(401), "api_key_creator_inactive");
+    assert_eq!(s.mails_to(&mail("third")).await, 0);
+}

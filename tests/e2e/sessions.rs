@@ -54,3 +54,95 @@ async fn login_failures_do_not_reveal_which_part_was_wrong_and_are_rate_limited(
     let other = s.account().await;
     s.login(&other.web_address, &other.owner_email, PASSWORD).await.ok(200);
 }
+
+/// Issue 10, finding 5: the ids inside an access token are enough to name a session, but not to
+/// end it — replay detection needs a refresh token Roster signed.
+#[tokio::test]
+async fn a_leaked_access_token_cannot_revoke_its_session() {
+    use base64::Engine as _;
+    let s = stack().await;
+    let acme = s.account().await;
+    let payload = acme.token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let (account, session) = (claims["acc"].as_str().unwrap(), claims["sid"].as_str().unwrap());
+    let signature = acme.refresh_token.rsplit_once('.').unwrap().1;
+    for forged in [
+        format!("{account}.{session}.guess"),
+        format!("{account}.{session}.guess.{signature}"),
+        format!("{account}.{session}"),
+    ] {
+        let r = s.post("/v1/auth/refresh", None, json!({ "refresh_token": forged })).await;
+        assert_eq!(r.problem(401), "unauthenticated", "{forged}");
+    }
+    // The session is untouched: its access token works and its real refresh token rotates.
+    s.get("/v1/me", Some(&acme.token)).await.ok(200);
+    s.post("/v1/auth/refresh", None, json!({ "refresh_token": acme.refresh_token })).await.ok(200);
+    assert!(!s.audit_actions(&acme.id).await.contains(&"session.revoked_reuse".to_owned()));
+}
+
+/// Issue 10, finding 2: attempts are counted before the password is checked, so 50 parallel
+/// guesses cannot get more than the limit checked; then the account+email is locked for a while
+/// (the answer says how long), other people are not.
+#[tokio::test]
+async fn parallel_guesses_get_no_more_than_the_limit_checked() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let guesses = (0..50).map(|i| {
+        let s = &s;
+        let acme = &acme;
+        async move { s.login(&acme.web_address, &acme.owner_email, &format!("wrong guess number {i}")).await }
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    let refused = answers.iter().filter(|r| r.status == 429).count();
+    assert_eq!(checked + refused, 50, "only 401 and 429 answers");
+    assert!(checked <= 10, "{checked} guesses reached the password check (limit 10)");
+    let locked = s.login(&acme.web_address, &acme.owner_email, PASSWORD).await;
+    assert_eq!(locked.problem(429), "rate_limited");
+    // The answer names the wait: at least a minute, at most the cap (an hour).
+    let res = s
+        .http
+        .post(format!("{}/v1/auth/login", s.api))
+        .json(&json!({ "web_address": acme.web_address, "email": acme.owner_email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let retry: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((60..=3600).contains(&retry), "Retry-After {retry}");
+    // The same account's other people, and the same email's session, are untouched.
+    let other = s.active_member(&acme, &format!("other@{}.test", acme.web_address), "agent").await;
+    assert!(!other.1.is_empty());
+    s.get("/v1/me", Some(&acme.token)).await.ok(200);
+}
+
+/// Issue 10, finding 6: wrong password, unknown email and unknown web address walk the same
+/// steps. 30 logins of each kind, interleaved; their medians stay within 20% of each other.
+#[tokio::test]
+async fn failed_logins_take_as_long_whatever_was_wrong() {
+    let s = stack().await;
+    let accounts = [s.account().await, s.account().await, s.account().await];
+    let mut times: [Vec<f64>; 3] = Default::default();
+    for i in 0..30 {
+        let acme = &accounts[i % 3];
+        let kinds = [
+            (acme.web_address.clone(), acme.owner_email.clone()),
+            (acme.web_address.clone(), format!("nobody{i}@{}.test", acme.web_address)),
+            (unique("nowhere"), format!("nobody{i}@nowhere.test")),
+        ];
+        for (k, (address, email)) in kinds.into_iter().enumerate() {
+            let started = std::time::Instant::now();
+            let r = s.login(&address, &email, "not the right password").await;
+            times[k].push(started.elapsed().as_secs_f64());
+            assert_eq!(r.problem(401), "unauthenticated", "kind {k}, try {i}");
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let m: Vec<f64> = times.iter_mut().map(median).collect();
+    let mid = m.iter().sum::<f64>() / 3.0;
+    let spread = m.iter().cloned().fold(f64::MIN, f64::max) - m.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread < 0.2 * mid, "medians {m:?}: wrong password, unknown email, unknown address");
+}

@@ -111,3 +111,23 @@ async fn find_web_address_answers_the_same_for_known_and_unknown_emails() {
     let bad = s.post("/v1/account/find-web-address", None, json!({ "email": "not an email" })).await;
     assert_eq!(bad.problem(422), "validation_failed");
 }
+
+/// Issue 10, finding 2: 20 parallel requests for one email are counted before any work, so no
+/// more than 5 emails go out (and exactly 5 requests are accepted).
+#[tokio::test]
+async fn parallel_find_web_address_requests_send_at_most_the_limit() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let person = format!("swamped@{}.test", acme.web_address);
+    s.active_member(&acme, &person, "agent").await;
+    let requests = (0..20).map(|_| s.post("/v1/account/find-web-address", None, json!({ "email": person })));
+    let answers = futures::future::join_all(requests).await;
+    let accepted = answers.iter().filter(|r| r.status == 202).count();
+    assert_eq!(accepted, 5, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(answers.iter().filter(|r| r.status != 202).all(|r| r.status == 429));
+    // Mail goes out beside the answer: wait for the first, then give the rest time to land.
+    s.mail_to(&person).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // One invitation mail, plus at most five lists.
+    assert_eq!(s.mails_to(&person).await, 1 + 5);
+}

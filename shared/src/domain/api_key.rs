@@ -33,18 +33,35 @@ pub fn scopes(requested: &[Permission], creator: &[Permission]) -> Result<Vec<Pe
     super::permissions::grantable("scopes", requested, creator)
 }
 
-/// The key a client sends: `rk_<account>_<key>_<secret>`. It names where the key lives so one
-/// read finds it; only the secret's hash is compared.
-pub fn token(a: AccountId, id: ApiKeyId, secret: &str) -> String {
-    format!("rk_{a}_{id}_{secret}")
+/// What a key may do now: its scopes, cut down to what its creator holds at this moment (a
+/// demoted creator's key loses what the creator lost).
+pub fn effective_scopes(scopes: &[Permission], creator_holds: &[Permission]) -> Vec<Permission> {
+    scopes.iter().copied().filter(|p| creator_holds.contains(p)).collect()
 }
 
-pub fn parse_token(token: &str) -> Option<(AccountId, ApiKeyId, &str)> {
+/// Where a presented key lives: the account, the key and its creator, so one batch read finds
+/// the key and the creator's current standing together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRef<'a> {
+    pub account: AccountId,
+    pub key: ApiKeyId,
+    pub creator: MemberId,
+    pub secret: &'a str,
+}
+
+/// The key a client sends: `rk_<account>_<key>_<creator>_<secret>`; only the secret's hash is
+/// stored and compared.
+pub fn token(a: AccountId, id: ApiKeyId, creator: MemberId, secret: &str) -> String {
+    format!("rk_{a}_{id}_{creator}_{secret}")
+}
+
+pub fn parse_token(token: &str) -> Option<TokenRef<'_>> {
     let rest = token.strip_prefix("rk_")?;
-    let mut parts = rest.splitn(3, '_');
-    let a = AccountId::parse(parts.next()?)?;
-    let id = ApiKeyId::parse(parts.next()?)?;
-    Some((a, id, parts.next().filter(|s| !s.is_empty())?))
+    let mut parts = rest.splitn(4, '_');
+    let account = AccountId::parse(parts.next()?)?;
+    let key = ApiKeyId::parse(parts.next()?)?;
+    let creator = MemberId::parse(parts.next()?)?;
+    Some(TokenRef { account, key, creator, secret: parts.next().filter(|s| !s.is_empty())? })
 }
 
 #[cfg(test)]
@@ -64,11 +81,20 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_even_when_the_secret_has_underscores() {
-        let (a, id) = (AccountId::new(), ApiKeyId::new());
-        let t = token(a, id, "ab_c-d_e");
-        assert_eq!(parse_token(&t), Some((a, id, "ab_c-d_e")));
+        let (account, key, creator) = (AccountId::new(), ApiKeyId::new(), MemberId::new());
+        let t = token(account, key, creator, "ab_c-d_e");
+        assert_eq!(parse_token(&t), Some(TokenRef { account, key, creator, secret: "ab_c-d_e" }));
         assert_eq!(parse_token("rk_nope"), None);
-        assert_eq!(parse_token(&format!("rk_{a}_{id}_")), None);
+        assert_eq!(parse_token(&format!("rk_{account}_{key}_{creator}_")), None);
+        assert_eq!(parse_token(&format!("rk_{account}_{key}_secret")), None);
         assert_eq!(parse_token("eyJhbGciOi.x.y"), None);
+    }
+
+    #[test]
+    fn a_key_never_does_more_than_its_creator_holds_now() {
+        let scopes = [Permission::MembersRead, Permission::InvitationsManage];
+        assert_eq!(effective_scopes(&scopes, &[Permission::MembersRead]), vec![Permission::MembersRead]);
+        assert!(effective_scopes(&scopes, &[]).is_empty());
+        assert_eq!(effective_scopes(&scopes, &scopes), scopes.to_vec());
     }
 }

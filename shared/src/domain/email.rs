@@ -29,6 +29,12 @@ impl Email {
         Ok(Self(trimmed.to_lowercase()))
     }
 
+    /// An address no member has (the `.invalid` top-level domain is reserved): a stand-in for
+    /// malformed input on paths that must not reveal what was wrong.
+    pub fn placeholder() -> Self {
+        Self("nobody@roster.invalid".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

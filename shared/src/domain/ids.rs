@@ -31,6 +31,11 @@ macro_rules! id_type {
             pub fn parse(s: &str) -> Option<Self> {
                 Uuid::try_parse(s).ok().map(Self)
             }
+            /// An id no stored item has: a stand-in where a lookup must take the same steps
+            /// whether or not the real thing exists.
+            pub fn nil() -> Self {
+                Self(Uuid::nil())
+            }
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }

@@ -13,6 +13,7 @@ pub mod locale;
 pub mod member;
 pub mod password;
 pub mod permissions;
+pub mod rate_limit;
 pub mod role;
 pub mod seal;
 pub mod settings;

@@ -64,25 +64,27 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
+/// Bodies are JSON objects: parsed to a value first, so an array can never fill a struct's
+/// fields by position, and every error after the syntax check is about a field (422).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    if !value.is_object() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the body must be a JSON object",
+        )
+        .with_errors(vec![FieldError::new("", "not_an_object", "send a JSON object, e.g. {\"name\": …}")]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = field_error(&path, &inner.to_string());
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
-                    .with_errors(vec![field])
-            }
-            _ => malformed(&inner),
-        }
-    })?;
-    de.end().map_err(|e| malformed(&e))?;
-    Ok(value)
+        let field = field_error(&path, &e.into_inner().to_string());
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
+            .with_errors(vec![field])
+    })
 }
 
 fn malformed(e: &serde_json::Error) -> Problem {
@@ -138,7 +140,11 @@ mod tests {
         assert_eq!((unknown.errors[0].field.as_str(), unknown.errors[0].code), ("admin", "unknown_field"));
         let wrong = err(b"{\"email\":5}");
         assert_eq!((wrong.errors[0].field.as_str(), wrong.errors[0].code), ("email", "invalid_type"));
-        assert_eq!(err(b"[]").status, 422);
+        assert_eq!((err(b"[]").status, err(b"[]").errors[0].code), (422, "not_an_object"));
+        assert_eq!(err(b"[\"a\", 3]").errors[0].code, "not_an_object");
+        assert_eq!(err(b"\"a\"").errors[0].code, "not_an_object");
+        let big = err(b"{\"email\":\"a\",\"age\":99999999999}");
+        assert_eq!((big.status, big.errors[0].field.as_str()), (422, "age"));
         assert!(parse::<Body>(b"{\"email\":\"a\",\"age\":3}").is_ok());
     }
 }

@@ -13,6 +13,8 @@ pub struct Problem {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<i64>,
 }
 
 /// The wire form of a problem (also its OpenAPI schema, `Problem`).
@@ -34,7 +36,7 @@ pub struct Rendered<'a> {
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status: status.as_u16(), code, detail: detail.into(), errors: Vec::new() }
+        Self { status: status.as_u16(), code, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -70,6 +72,9 @@ impl IntoResponse for Problem {
         if unauthenticated {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
         res
     }
 }
@@ -82,6 +87,11 @@ impl From<Error> for Problem {
                     .with_errors(errors)
             }
             Error::Unauthenticated(m) => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", m),
+            Error::KeyCreatorInactive => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "api_key_creator_inactive",
+                "the member who created this API key is deactivated or deleted; an admin must issue a new key",
+            ),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),
@@ -93,7 +103,10 @@ impl From<Error> for Problem {
                 "precondition_failed",
                 "the resource changed since the version in If-Match; reload it",
             ),
-            Error::RateLimited(m) => Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m),
+            Error::RateLimited { message, retry_after } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
             Error::Unavailable(m) => {
                 tracing::warn!(error = %m, "dependency unavailable");
                 Problem::new(
@@ -114,6 +127,39 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         Problem::from(self).into_response()
     }
+}
+
+/// The one net under every route: an error answer that is not problem+json (axum's own path,
+/// query and body rejections, or anything else that bypassed `Problem`) becomes one, with a
+/// stable code from its status. HTML pages keep their HTML error pages.
+pub async fn problem_for_every_error(res: Response) -> Response {
+    let status = res.status();
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !(status.is_client_error() || status.is_server_error())
+        || content_type.starts_with("application/problem+json")
+        || content_type.starts_with("text/html")
+    {
+        return res;
+    }
+    tracing::info!(status = status.as_u16(), content_type, "error answer rewritten as problem+json");
+    let (code, detail) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request could not be understood (check the path and query)"),
+        StatusCode::NOT_FOUND => ("not_found", "there is nothing at this address"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this address does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "this content type is not accepted here"),
+        StatusCode::UNPROCESSABLE_ENTITY => ("validation_failed", "some fields are not valid"),
+        s if s.is_server_error() => ("internal", "something went wrong on our side"),
+        _ => ("bad_request", "the request was refused"),
+    };
+    let mut problem = Problem::new(status, code, detail).into_response();
+    // Headers such as `Allow` on a 405 stay.
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().entry(name.clone()).or_insert(value.clone());
+        }
+    }
+    problem
 }
 
 pub async fn not_found() -> Problem {

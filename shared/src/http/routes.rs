@@ -3,7 +3,7 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
-use super::problem::{method_not_allowed, not_found};
+use super::problem::{method_not_allowed, not_found, problem_for_every_error};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
 use axum::Router;
@@ -116,6 +116,7 @@ pub fn router(state: AppState, only: Option<&str>) -> Router {
     app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(TRANSPORT_LIMIT))
+        .layer(axum::middleware::map_response(problem_for_every_error))
         .with_state(state)
 }
 

@@ -17,6 +17,7 @@ pub struct Mail {
 #[error("sending mail failed: {0}")]
 pub struct MailError(String);
 
+#[derive(Clone)]
 pub struct Mailer {
     client: Client,
     from: String,

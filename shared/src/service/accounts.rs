@@ -11,7 +11,7 @@ use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
 use crate::domain::web_address::WebAddress;
 use crate::domain::{FieldError, FieldErrors};
 use crate::mail::templates::{AccountLink, Notice, find_address, notice};
-use crate::store::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
+use crate::store::{ACCOUNT_CHANGED, Admission, EMAIL_TAKEN, StoreError, WEB_ADDRESS_TAKEN};
 
 /// The sign-up request, as a client sends it; validated by `sign_up`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -219,8 +219,6 @@ pub struct FindWebAddress {
     pub email: String,
 }
 
-/// Requests per email per hour, known or not (so the limit reveals nothing either).
-pub const FIND_ADDRESS_PER_HOUR: u32 = 5;
 /// Every answer takes at least this long, whether or not a mail was sent.
 const FIND_ADDRESS_MIN_ANSWER: std::time::Duration = std::time::Duration::from_millis(700);
 
@@ -229,9 +227,11 @@ const FIND_ADDRESS_MIN_ANSWER: std::time::Duration = std::time::Duration::from_m
 pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
     let started = tokio::time::Instant::now();
     let email = Email::parse("email", &cmd.email)?;
-    let count = s.store.record_find_address(&email, chrono::Duration::hours(1), chrono::Utc::now()).await?;
-    if count > FIND_ADDRESS_PER_HOUR {
-        return Err(Error::RateLimited("too many requests for this email; try again in an hour"));
+    // Counted before any work, so parallel requests cannot slip past the limit.
+    if let Admission::Refused { retry_after } =
+        s.store.admit_find_address(&email, chrono::Utc::now().timestamp()).await?
+    {
+        return Err(Error::RateLimited { message: "too many requests for this email; try again later", retry_after });
     }
     let found: Vec<_> = s
         .store
@@ -245,7 +245,10 @@ pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
             .iter()
             .map(|(a, _)| AccountLink { company: a.company_name.clone(), web_address: a.web_address.to_string() })
             .collect();
-        s.mailer.notify(email.as_str(), &find_address(first.language, email.as_str(), &links)).await;
+        // Sent beside the answer, not inside it: a slow mail service must not make a known
+        // email's answer slower than an unknown one's.
+        let (mailer, mail, to) = (s.mailer.clone(), find_address(first.language, email.as_str(), &links), email);
+        tokio::spawn(async move { mailer.notify(to.as_str(), &mail).await });
     }
     tokio::time::sleep_until(started + FIND_ADDRESS_MIN_ANSWER).await;
     Ok(())

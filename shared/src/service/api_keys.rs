@@ -5,6 +5,7 @@ use crate::domain::account::AccountStatus;
 use crate::domain::api_key::{self, ApiKey};
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::ApiKeyId;
+use crate::domain::member::MemberStatus;
 use crate::domain::permissions::Permission;
 use crate::domain::text::{NAME_MAX, required_text};
 use chrono::{Duration, Utc};
@@ -50,7 +51,7 @@ pub async fn create(s: &Services, caller: &Caller, cmd: NewApiKey) -> Result<(Ap
         serde_json::json!({ "name": key.name, "scopes": key.scopes }),
     );
     s.store.create_api_key(&key, &audit).await?;
-    let token = api_key::token(key.account_id, key.id, &secret);
+    let token = api_key::token(key.account_id, key.id, creator, &secret);
     Ok((key, token))
 }
 
@@ -80,22 +81,27 @@ fn touch_every() -> Duration {
     Duration::seconds(60)
 }
 
+/// A key acts for its creator: refused while the creator is not an active member, and limited
+/// to what the creator holds now.
 pub async fn authenticate(s: &Services, token: &str) -> Result<Caller> {
     let invalid = || Error::Unauthenticated("the API key is invalid or revoked");
-    let (a, id, secret) = api_key::parse_token(token).ok_or_else(invalid)?;
-    let (account, key) = s.store.api_key_records(a, id).await?;
-    let (account, key) = (account.ok_or_else(invalid)?, key.ok_or_else(invalid)?);
-    if !key.active() || key.secret_hash != secrets::token_hash(secret) {
+    let t = api_key::parse_token(token).ok_or_else(invalid)?;
+    let records = s.store.api_key_records(t.account, t.key, t.creator).await?;
+    let (account, key) = (records.account.ok_or_else(invalid)?, records.key.ok_or_else(invalid)?);
+    if !key.active() || key.created_by != t.creator || key.secret_hash != secrets::token_hash(t.secret) {
         return Err(invalid());
     }
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);
     }
+    let creator = records.creator.filter(|m| m.status == MemberStatus::Active).ok_or(Error::KeyCreatorInactive)?;
+    let role = super::auth::resolve_role(s, &creator, None).await?;
+    let scopes = api_key::effective_scopes(&key.scopes, role.permissions());
     let now = Utc::now();
     if key.last_used_at.is_none_or(|t| now - t > touch_every())
-        && let Err(e) = s.store.touch_api_key(a, id, now).await
+        && let Err(e) = s.store.touch_api_key(t.account, t.key, now).await
     {
         tracing::warn!(error = %e, "could not record API key use");
     }
-    Ok(Caller { account, principal: Principal::ApiKey(key) })
+    Ok(Caller { account, principal: Principal::ApiKey { key, scopes } })
 }

@@ -4,18 +4,13 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, SessionId};
+use crate::domain::ids::{AccountId, MemberId, SessionId};
 use crate::domain::member::Member;
 use crate::domain::role::{Role, RoleRef};
 use crate::domain::web_address::WebAddress;
-use crate::store::{Session, StoreError};
+use crate::store::{Admission, Session, StoreError};
 use chrono::{Duration, Utc};
 
-/// Failed logins allowed per account+email within the window before 429.
-pub const MAX_FAILURES: u32 = 10;
-pub fn failure_window() -> Duration {
-    Duration::minutes(15)
-}
 const SESSION_DAYS: i64 = 30;
 
 const BAD_LOGIN: &str = "the web address, email or password is not correct";
@@ -35,56 +30,42 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
-/// Refresh tokens carry where their session lives; only the secret part's hash is stored.
-fn refresh_token(a: AccountId, sid: SessionId, secret: &str) -> String {
-    format!("{a}.{sid}.{secret}")
-}
-
-fn parse_refresh(token: &str) -> Option<(AccountId, SessionId, &str)> {
-    let mut parts = token.splitn(3, '.');
-    let a = AccountId::parse(parts.next()?)?;
-    let s = SessionId::parse(parts.next()?)?;
-    Some((a, s, parts.next()?))
-}
-
 fn access(account: AccountId, member: &Member, session: SessionId) -> secrets::Access {
     secrets::Access { account, member: member.id, session, role_hint: member.role.custom() }
 }
 
-/// Every failure looks the same to the client, and takes as long, whether or not the address
-/// or email exists.
+/// Every failure looks the same to the client, and takes as long: every attempt walks the same
+/// steps — address, attempt counter, email, member, password — with stand-ins for whatever does
+/// not exist. The attempt is counted before the password is checked, so parallel guesses cannot
+/// get past the limit.
 pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
     let now = Utc::now();
-    let (Ok(web_address), Ok(email)) =
-        (WebAddress::parse("web_address", &cmd.web_address), Email::parse("email", &cmd.email))
-    else {
-        secrets::verify_password(cmd.password, None).await;
-        return Err(Error::Unauthenticated(BAD_LOGIN));
-    };
-    let Some(account_id) = s.store.account_id_by_web_address(&web_address).await? else {
-        secrets::verify_password(cmd.password, None).await;
-        return Err(Error::Unauthenticated(BAD_LOGIN));
-    };
-    if s.store.login_failures(account_id, &email, failure_window(), now).await? >= MAX_FAILURES {
-        return Err(Error::RateLimited("too many failed logins; wait 15 minutes and try again"));
-    }
-    let member = match s.store.member_id_by_email(account_id, &email).await? {
-        Some(id) => s.store.get_member(account_id, id).await?,
+    let web_address = WebAddress::parse("web_address", &cmd.web_address).ok();
+    let email = Email::parse("email", &cmd.email).unwrap_or_else(|_| Email::placeholder());
+    let account_id = match &web_address {
+        Some(w) => s.store.account_id_by_web_address(w).await?,
         None => None,
     };
+    let target = account_id.unwrap_or_else(AccountId::nil);
+    let window = match s.store.admit_login(target, &email, now.timestamp()).await? {
+        Admission::Allowed { window } => window,
+        Admission::Refused { retry_after } => {
+            return Err(Error::RateLimited { message: "too many failed logins; wait and try again", retry_after });
+        }
+    };
+    let member_id = s.store.member_id_by_email(target, &email).await?;
+    let member = s.store.get_member(target, member_id.unwrap_or_else(MemberId::nil)).await?;
+    let member = member.filter(|_| account_id.is_some());
     let stored_hash = member.as_ref().filter(|m| m.can_log_in()).and_then(|m| m.password_hash.clone());
-    if !secrets::verify_password(cmd.password, stored_hash).await {
-        s.store.record_login_failure(account_id, &email, failure_window(), now).await?;
-        return Err(Error::Unauthenticated(BAD_LOGIN));
-    }
-    let Some(member) = member else {
+    let verified = secrets::verify_password(cmd.password, stored_hash).await;
+    let (Some(member), true) = (member, verified) else {
         return Err(Error::Unauthenticated(BAD_LOGIN));
     };
 
     let secret = secrets::random_token();
     let session = Session {
         id: SessionId::new(),
-        account_id,
+        account_id: target,
         member_id: member.id,
         refresh_hash: secrets::token_hash(&secret),
         created_at: now,
@@ -98,7 +79,12 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         session.id,
         serde_json::json!({ "member_id": member.id }),
     );
-    match s.store.create_session(&session, now, &audit).await {
+    let (created, given_back) =
+        tokio::join!(s.store.create_session(&session, now, &audit), s.store.login_succeeded(target, &email, &window));
+    if let Err(e) = given_back {
+        tracing::warn!(error = %e, "a right login could not be taken off the attempt counter");
+    }
+    match created {
         Ok(()) => {}
         Err(e) if e.is_conflict(crate::store::ACCOUNT_NOT_ACTIVE) => return Err(Error::Gone),
         // Deactivated between the read and the write.
@@ -106,18 +92,19 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         Err(e) => return Err(e.into()),
     }
     Ok(Tokens {
-        access_token: s.keys.access_token(access(account_id, &member, session.id), now.timestamp())?,
+        access_token: s.keys.access_token(access(target, &member, session.id), now.timestamp())?,
         expires_in: ACCESS_TTL_SECONDS,
-        refresh_token: refresh_token(account_id, session.id, &secret),
+        refresh_token: s.keys.refresh_token(target, session.id, &secret),
     })
 }
 
 /// Rotate: the presented refresh token is spent and a new one issued. Presenting a spent token
-/// again means it leaked, so the whole session is revoked.
+/// again means it leaked, so the whole session is revoked — only for a token Roster signed, so
+/// nobody can end a session with ids read off an access token.
 pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
     let invalid = || Error::Unauthenticated("the refresh token is invalid or expired");
     let now = Utc::now();
-    let (a, sid, secret) = parse_refresh(token).ok_or_else(invalid)?;
+    let (a, sid, secret) = s.keys.open_refresh(token).ok_or_else(invalid)?;
     let session = s.store.get_session(a, sid).await?.ok_or_else(invalid)?;
     let presented = secrets::token_hash(secret);
     if session.expires_at <= now {
@@ -147,7 +134,7 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
     Ok(Tokens {
         access_token: s.keys.access_token(access(a, &member, sid), now.timestamp())?,
         expires_in: ACCESS_TTL_SECONDS,
-        refresh_token: refresh_token(a, sid, &next),
+        refresh_token: s.keys.refresh_token(a, sid, &next),
     })
 }
 
@@ -182,14 +169,23 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
         .session
         .filter(|x| x.member_id == member.id && x.expires_at > Utc::now() && member.session_valid(x.created_at))
         .ok_or_else(ended)?;
-    // The role is read fresh: from the same batch when the token's hint is still right.
-    let role = match (member.role, records.role) {
+    let role = resolve_role(s, &member, records.role).await?;
+    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id, role } })
+}
+
+/// A member's role, read fresh: from `prefetched` (read in the caller's batch) when it is the
+/// member's current role, otherwise with one more read.
+pub(super) async fn resolve_role(
+    s: &Services,
+    member: &Member,
+    prefetched: Option<crate::domain::role::CustomRole>,
+) -> Result<Role> {
+    Ok(match (member.role, prefetched) {
         (RoleRef::Basic(r), _) => Role::Basic(r),
         (RoleRef::Custom(id), Some(hinted)) if hinted.id == id => Role::Custom(hinted),
         // A deletion moves every holder first, so a missing role means a broken record.
-        (RoleRef::Custom(id), _) => {
-            Role::Custom(s.store.get_role(account.id, id).await?.ok_or(Error::Forbidden("your role no longer exists"))?)
-        }
-    };
-    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id, role } })
+        (RoleRef::Custom(id), _) => Role::Custom(
+            s.store.get_role(member.account_id, id).await?.ok_or(Error::Forbidden("your role no longer exists"))?,
+        ),
+    })
 }

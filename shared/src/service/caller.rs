@@ -12,8 +12,16 @@ use crate::domain::role::Role;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Principal {
-    Member { member: Member, session: SessionId, role: Role },
-    ApiKey(ApiKey),
+    Member {
+        member: Member,
+        session: SessionId,
+        role: Role,
+    },
+    /// A key and what it may do now (its scopes ∩ its creator's current permissions).
+    ApiKey {
+        key: ApiKey,
+        scopes: Vec<Permission>,
+    },
 }
 
 /// The authenticated caller, read fresh for every request so that a role change, deactivation
@@ -32,7 +40,7 @@ impl Caller {
     pub fn member(&self) -> Option<&Member> {
         match &self.principal {
             Principal::Member { member, .. } => Some(member),
-            Principal::ApiKey(_) => None,
+            Principal::ApiKey { .. } => None,
         }
     }
 
@@ -43,7 +51,7 @@ impl Caller {
     pub fn session(&self) -> Option<SessionId> {
         match &self.principal {
             Principal::Member { session, .. } => Some(*session),
-            Principal::ApiKey(_) => None,
+            Principal::ApiKey { .. } => None,
         }
     }
 
@@ -51,7 +59,7 @@ impl Caller {
     pub fn permissions(&self) -> &[Permission] {
         match &self.principal {
             Principal::Member { role, .. } => role.permissions(),
-            Principal::ApiKey(key) => &key.scopes,
+            Principal::ApiKey { scopes, .. } => scopes,
         }
     }
 
@@ -63,7 +71,7 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         match &self.principal {
             Principal::Member { member, .. } => Actor::Member { id: member.id, name: member.full_name() },
-            Principal::ApiKey(key) => Actor::ApiKey { id: key.id, name: key.name.clone() },
+            Principal::ApiKey { key, .. } => Actor::ApiKey { id: key.id, name: key.name.clone() },
         }
     }
 
@@ -71,14 +79,14 @@ impl Caller {
     pub fn actor_id(&self) -> String {
         match &self.principal {
             Principal::Member { member, .. } => member.id.to_string(),
-            Principal::ApiKey(key) => key.id.to_string(),
+            Principal::ApiKey { key, .. } => key.id.to_string(),
         }
     }
 
     pub fn display_name(&self) -> String {
         match &self.principal {
             Principal::Member { member, .. } => member.full_name(),
-            Principal::ApiKey(_) => self.account.company_name.clone(),
+            Principal::ApiKey { .. } => self.account.company_name.clone(),
         }
     }
 }

@@ -8,6 +8,9 @@ pub enum Error {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// An API key whose creator is deactivated or deleted: it waits for an admin to re-issue it.
+    #[error("the API key's creator is no longer an active member")]
+    KeyCreatorInactive,
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -18,8 +21,9 @@ pub enum Error {
     Gone,
     #[error("the resource changed since the version in If-Match")]
     PreconditionFailed,
-    #[error("{0}")]
-    RateLimited(&'static str),
+    /// Too many of something; `retry_after` seconds until it is allowed again.
+    #[error("{message}")]
+    RateLimited { message: &'static str, retry_after: i64 },
     #[error("a service Roster depends on is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -61,8 +65,10 @@ impl From<StoreError> for Error {
         match e {
             StoreError::Unavailable(m) => Error::Unavailable(m),
             // A conflict nobody mapped is a lost race on an invariant: ask the client to retry.
+            // The guard's name is internal: logged, never shown.
             StoreError::Conflict(guard) => {
-                Error::conflict("conflict", format!("the change conflicted with another ({guard}); retry"))
+                tracing::info!(guard, "unmapped conflict");
+                Error::conflict("conflict", "the change conflicted with another one made at the same time; retry")
             }
             other => Error::Internal(other.to_string()),
         }

@@ -92,6 +92,8 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     cursor: Vec<u8>,
+    /// Signs refresh tokens, so that only a token Roster issued can trigger replay detection.
+    refresh: Vec<u8>,
     /// Seals the system log's digests.
     audit: Vec<u8>,
 }
@@ -112,6 +114,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(&jwt),
             decoding: DecodingKey::from_secret(&jwt),
             cursor: derive(b"roster/cursor/v1")?,
+            refresh: derive(b"roster/refresh/v1")?,
             audit: derive(b"roster/audit-digest/v1")?,
         })
     }
@@ -173,18 +176,43 @@ impl Keys {
         (acc == account.to_string()).then(|| position.to_owned())
     }
 
+    /// A refresh token: where its session lives, the secret whose hash the session keeps, and
+    /// a signature over both.
+    pub fn refresh_token(&self, account: AccountId, session: SessionId, secret: &str) -> String {
+        let body = format!("{account}.{session}.{secret}");
+        let sig = B64.encode(hmac(&self.refresh, body.as_bytes()));
+        format!("{body}.{sig}")
+    }
+
+    /// A refresh token's parts, only if Roster signed it (a token made up from an access token's
+    /// ids fails here, before it could revoke anything).
+    pub fn open_refresh<'t>(&self, token: &'t str) -> Option<(AccountId, SessionId, &'t str)> {
+        let (body, sig) = token.rsplit_once('.')?;
+        let mut mac = HmacSha256::new_from_slice(&self.refresh).ok()?;
+        mac.update(body.as_bytes());
+        mac.verify_slice(&B64.decode(sig).ok()?).ok()?;
+        let mut parts = body.splitn(3, '.');
+        let a = AccountId::parse(parts.next()?)?;
+        let s = SessionId::parse(parts.next()?)?;
+        Some((a, s, parts.next().filter(|x| !x.is_empty())?))
+    }
+
     /// The key audit digests are sealed with.
     pub fn audit_key(&self) -> &[u8] {
         &self.audit
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let Ok(mut mac) = HmacSha256::new_from_slice(&self.cursor) else {
-            return Vec::new();
-        };
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
+        hmac(&self.cursor, data)
     }
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return Vec::new();
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 #[cfg(test)]
@@ -234,6 +262,19 @@ mod tests {
         let forged = format!("{}.{}", B64.encode(format!("{b}|MEMBER#x")), c.split_once('.').unwrap().1);
         assert_eq!(k.open_cursor(b, &forged), None);
         assert_eq!(k.open_cursor(a, "garbage"), None);
+    }
+
+    #[test]
+    fn only_refresh_tokens_roster_signed_open() {
+        let k = keys();
+        let (a, sid) = (AccountId::new(), SessionId::new());
+        let t = k.refresh_token(a, sid, "s3cr-t_x");
+        assert_eq!(k.open_refresh(&t), Some((a, sid, "s3cr-t_x")));
+        // Made up from the ids an access token shows: no signature, or a wrong one.
+        assert_eq!(k.open_refresh(&format!("{a}.{sid}.guess")), None);
+        assert_eq!(k.open_refresh(&format!("{a}.{sid}.guess.{}", t.rsplit_once('.').unwrap().1)), None);
+        assert_eq!(Keys::from_secret(&[8u8; 32]).unwrap().open_refresh(&t), None);
+        assert_eq!(k.open_refresh("garbage"), None);
     }
 
     #[tokio::test]

@@ -3,8 +3,15 @@ use super::{Store, StoreError, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::AuditEntry;
-use crate::domain::ids::{AccountId, ApiKeyId};
+use crate::domain::ids::{AccountId, ApiKeyId, MemberId};
+use crate::domain::member::Member;
 use chrono::{DateTime, Utc};
+
+pub struct ApiKeyRecords {
+    pub account: Option<Account>,
+    pub key: Option<ApiKey>,
+    pub creator: Option<Member>,
+}
 
 impl Store {
     pub async fn create_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> StoreResult<()> {
@@ -23,14 +30,15 @@ impl Store {
         self.get(&keys::api_key(a, id)).await
     }
 
-    /// The account and the key behind a presented API key, in one round trip.
-    pub async fn api_key_records(&self, a: AccountId, id: ApiKeyId) -> StoreResult<(Option<Account>, Option<ApiKey>)> {
-        let (ka, kk) = (keys::account(a), keys::api_key(a, id));
-        let mut items = self.batch_get(&[&ka, &kk]).await?;
-        Ok((
-            take_item(&mut items, &ka).map(from_item).transpose()?,
-            take_item(&mut items, &kk).map(from_item).transpose()?,
-        ))
+    /// The account, the key and its creator behind a presented API key, in one round trip.
+    pub async fn api_key_records(&self, a: AccountId, id: ApiKeyId, creator: MemberId) -> StoreResult<ApiKeyRecords> {
+        let (ka, kk, km) = (keys::account(a), keys::api_key(a, id), keys::member(a, creator));
+        let mut items = self.batch_get(&[&ka, &kk, &km]).await?;
+        Ok(ApiKeyRecords {
+            account: take_item(&mut items, &ka).map(from_item).transpose()?,
+            key: take_item(&mut items, &kk).map(from_item).transpose()?,
+            creator: take_item(&mut items, &km).map(from_item).transpose()?,
+        })
     }
 
     pub async fn revoke_api_key(&self, key: &ApiKey, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {

@@ -1,87 +1,129 @@
-//! Small bookkeeping items: fixed-window counters (failed logins, find-web-address requests;
-//! one item per subject, expired by TTL) and the scheduled jobs' cursors.
+//! Small bookkeeping items: rate-limit counters (failed logins, find-web-address requests,
+//! invitations; one item per subject, each window its own attribute, expired by TTL) and the
+//! scheduled jobs' cursors.
 use super::keys::{self, Key};
 use super::tx::n;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::email::Email;
 use crate::domain::ids::AccountId;
-use chrono::{DateTime, Duration, Utc};
+use crate::domain::rate_limit::{self, Limit};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
-#[derive(Serialize, Deserialize)]
-struct Window {
-    count: u32,
-    /// Epoch seconds, so the condition below compares numbers.
-    window_start: i64,
-    ttl: i64,
+/// What a counted event may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Within the limit; `window` names the attribute it was counted under (to give it back).
+    Allowed { window: String },
+    /// Over the limit or locked: try again after this many seconds.
+    Refused { retry_after: i64 },
+}
+
+/// A login guard's lock, read when a locked guard refuses a count.
+#[derive(Deserialize)]
+struct Lock {
+    locked_until: Option<i64>,
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
 impl Store {
-    /// Events counted for `key` within the current window.
-    async fn count_in_window(&self, key: &Key, window: Duration, now: DateTime<Utc>) -> StoreResult<u32> {
-        let found = self.get::<Window>(key).await?;
-        Ok(found.filter(|f| f.window_start > (now - window).timestamp()).map_or(0, |f| f.count))
-    }
-
-    /// Count one event; a window that has passed starts again at one. Returns the new count.
-    async fn count_event(&self, key: &Key, window: Duration, now: DateTime<Utc>) -> StoreResult<u32> {
-        let counted = self
+    /// Count one event against `limit` before doing the work it guards. One atomic `ADD` on
+    /// the current window's attribute: concurrent callers get distinct counts, so at most
+    /// `limit.max` are allowed, and a new window never overwrites anyone's count. With `lockable`
+    /// the first event over the limit locks the subject for a growing, capped time.
+    async fn admit(&self, key: &Key, limit: Limit, lockable: bool, now: i64) -> StoreResult<Admission> {
+        let window = limit.window_name(now);
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
-            .update_expression("ADD #count :one")
-            .condition_expression("window_start > :since")
-            .expression_attribute_names("#count", "count")
+            .update_expression("ADD #w :one SET #ttl = :ttl REMOVE #prev")
+            .expression_attribute_names("#w", &window)
+            .expression_attribute_names("#prev", limit.previous_window_name(now))
+            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":since", n((now - window).timestamp()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match counted.map_err(StoreError::from_sdk) {
-            Ok(out) => Ok(out
-                .attributes
-                .and_then(|a| a.get("count").and_then(|c| c.as_n().ok()).and_then(|c| c.parse().ok()))
-                .unwrap_or(1)),
+            .expression_attribute_values(":ttl", n(now + rate_limit::STRIKE_MEMORY_SECS.max(limit.window_secs * 2)))
+            .return_values(ReturnValue::AllNew);
+        if lockable {
+            update = update
+                .condition_expression("attribute_not_exists(locked_until) OR locked_until <= :now")
+                .expression_attribute_values(":now", n(now));
+        }
+        let item = match update.send().await.map_err(StoreError::from_sdk) {
+            Ok(out) => out.attributes.unwrap_or_default(),
             Err(StoreError::Conflict(_)) => {
-                let fresh = Window { count: 1, window_start: now.timestamp(), ttl: (now + window).timestamp() };
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(super::to_item(key, &fresh)?))
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                Ok(1)
+                let until = self.get::<Lock>(key).await?.and_then(|l| l.locked_until).unwrap_or(now + 1);
+                return Ok(Admission::Refused { retry_after: (until - now).max(1) });
             }
+            Err(e) => return Err(e),
+        };
+        let count = number(&item, &window).unwrap_or(1);
+        if count <= i64::from(limit.max) {
+            return Ok(Admission::Allowed { window });
+        }
+        if !lockable || count > i64::from(limit.max) + 1 {
+            return Ok(Admission::Refused { retry_after: limit.retry_after(now) });
+        }
+        // Exactly one caller sees the first count over the limit: it sets the lock.
+        let strike = rate_limit::next_strike(
+            number(&item, "strikes").and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+            number(&item, "last_strike_at"),
+            now,
+        );
+        let lock = rate_limit::lockout_secs(limit, strike);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression("SET locked_until = :until, strikes = :strike, last_strike_at = :now")
+            .expression_attribute_values(":until", n(now + lock))
+            .expression_attribute_values(":strike", n(strike))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(Admission::Refused { retry_after: lock })
+    }
+
+    /// Give back an allowed event (a login that turned out to be right is not a failure).
+    async fn give_back(&self, key: &Key, window: &str) -> StoreResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression("ADD #w :minus")
+            .condition_expression("#w > :zero")
+            .expression_attribute_names("#w", window)
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match result {
+            Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    /// Failed logins for this email within the current window.
-    pub async fn login_failures(
-        &self,
-        a: AccountId,
-        e: &Email,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u32> {
-        self.count_in_window(&keys::login_failures(a, e), window, now).await
+    /// A login attempt for this account+email, counted before the password is checked.
+    pub async fn admit_login(&self, a: AccountId, e: &Email, now: i64) -> StoreResult<Admission> {
+        self.admit(&keys::login_failures(a, e), rate_limit::LOGIN, true, now).await
     }
 
-    pub async fn record_login_failure(
-        &self,
-        a: AccountId,
-        e: &Email,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.count_event(&keys::login_failures(a, e), window, now).await.map(|_| ())
+    /// The attempt was right: it does not count towards the limit.
+    pub async fn login_succeeded(&self, a: AccountId, e: &Email, window: &str) -> StoreResult<()> {
+        self.give_back(&keys::login_failures(a, e), window).await
     }
 
-    /// Count a find-web-address request for an email (known or not); the new count.
-    pub async fn record_find_address(&self, e: &Email, window: Duration, now: DateTime<Utc>) -> StoreResult<u32> {
-        self.count_event(&keys::find_address_requests(e), window, now).await
+    /// A find-web-address request for an email (known or not).
+    pub async fn admit_find_address(&self, e: &Email, now: i64) -> StoreResult<Admission> {
+        self.admit(&keys::find_address_requests(e), rate_limit::FIND_ADDRESS, false, now).await
     }
 }
 

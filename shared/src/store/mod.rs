@@ -10,6 +10,7 @@ mod error;
 mod groups;
 mod invitations;
 pub mod keys;
+mod limits;
 mod members;
 mod purge;
 mod roles;
@@ -19,7 +20,9 @@ mod tx;
 
 pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
+pub use api_keys::ApiKeyRecords;
 pub use audit::AuditFilter;
+pub use counters::Admission;
 pub use digests::DIGEST_EXISTS;
 pub use error::{StoreError, StoreResult};
 pub use groups::{
@@ -80,26 +83,46 @@ impl Store {
         self.get_raw(key).await?.map(from_item).transpose()
     }
 
-    /// Several items of any partitions in one round trip; missing ones are absent from the map.
+    /// Several items of any partitions: one round trip per 100 keys (DynamoDB's limit, which
+    /// moto does not enforce), the chunks side by side; unprocessed keys are asked again with
+    /// backoff. Missing items are absent from the answer.
     async fn batch_get(&self, wanted: &[&keys::Key]) -> StoreResult<Vec<Item>> {
+        let chunks = limits::chunks(wanted, limits::BATCH_GET_MAX);
+        let answers = futures::future::try_join_all(chunks.into_iter().map(|c| self.batch_get_chunk(c))).await?;
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    async fn batch_get_chunk(&self, chunk: &[&keys::Key]) -> StoreResult<Vec<Item>> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut request = KeysAndAttributes::builder().consistent_read(true);
-        for k in wanted {
-            request = request.keys(k.to_item());
+        let mut pending: Vec<Item> = chunk.iter().map(|k| k.to_item()).collect();
+        let mut found = Vec::new();
+        for attempt in 0..limits::RETRIES {
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            if attempt > 0 {
+                tokio::time::sleep(limits::backoff(attempt)).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .consistent_read(true)
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .build()
+                .map_err(StoreError::build)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
         }
-        let request = request.build().map_err(StoreError::build)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        if out.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            // A handful of keys is never throttled partially in practice; treat it as a failure.
-            return Err(StoreError::Unavailable("batch read was only partly processed".into()));
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::Unavailable("batch read still had unprocessed keys after retries".into()))
         }
-        Ok(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default())
     }
 
     /// A query over one kind of item in the account (sort keys starting with `prefix`).

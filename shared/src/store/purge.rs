@@ -2,6 +2,7 @@
 //! the tombstone that remains.
 use super::accounts::{ACCOUNT_CHANGED, account_item, release_web_address};
 use super::keys::{self, Key};
+use super::limits;
 use super::tx::{Condition, Tx, s};
 use super::{Store, StoreError, StoreResult, from_item};
 use crate::domain::account::Account;
@@ -29,8 +30,6 @@ pub struct Queued {
 
 /// Items one purge step reads (and deletes) at most: keys only, so one query page holds them.
 const STEP: i32 = 5000;
-/// DynamoDB's limit per BatchWriteItem.
-const BATCH: usize = 25;
 
 impl Store {
     /// Mark the account deleting (every request of its members answers 410 from now on) and
@@ -97,8 +96,9 @@ impl Store {
         let deleted = doomed.len();
         // Four batches at a time. (A `buffer_unordered` stream here would make the job's future
         // fail rustc's `Send` check when spawned.)
-        for group in doomed.chunks(BATCH * 4) {
-            let batches: Vec<_> = group.chunks(BATCH).map(|c| self.delete_batch(c.to_vec())).collect();
+        for group in doomed.chunks(limits::BATCH_WRITE_MAX * 4) {
+            let batches: Vec<_> =
+                group.chunks(limits::BATCH_WRITE_MAX).map(|c| self.delete_batch(c.to_vec())).collect();
             futures::future::try_join_all(batches).await?;
         }
         Ok(deleted)
@@ -115,7 +115,10 @@ impl Store {
                     .map_err(StoreError::build)
             })
             .collect::<StoreResult<_>>()?;
-        for attempt in 0..8u32 {
+        for attempt in 0..limits::RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(limits::backoff(attempt)).await;
+            }
             let out = self
                 .client
                 .batch_write_item()
@@ -127,8 +130,6 @@ impl Store {
             if pending.is_empty() {
                 return Ok(());
             }
-            // Throttled: back off and send the rest again.
-            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         }
         Err(StoreError::Unavailable("deletes stayed unprocessed; the next run resumes".into()))
     }
