@@ -113,7 +113,7 @@ async fn a_key_loses_what_its_creator_loses() {
     s.post(&format!("{member}/deactivate"), Some(&acme.token), json!({})).await.ok(200);
     assert_eq!(s.get("/v1/members", Some(&secret)).await.problem(401), "api_key_creator_inactive");
     assert_eq!(s.invite(&as_key, &mail("third"), "agent").await.problem(401), "api_key_creator_inactive");
-    s.json(Method::DELETE, &member, &acme.token, None, None).await.ok(200);
+    s.json(Method::DELETE, &member, &acme.token, None, None).await.ok(204);
     assert_eq!(s.get("/v1/members", Some(&secret)).await.problem(401), "api_key_creator_inactive");
     assert_eq!(s.mails_to(&mail("third")).await, 0);
 }

@@ -184,3 +184,34 @@ async fn reads_and_auth_endpoints_refuse_bad_input() {
     }
     assert_eq!(s.get("/v1/me", None).await.problem(401), "unauthenticated");
 }
+
+/// Issue 10, findings 8 and 9: a JSON array never fills an object's fields by position, and
+/// every error answer — axum's own rejections and fallbacks included — is problem+json.
+#[tokio::test]
+async fn arrays_are_not_objects_and_every_error_is_a_problem() {
+    use reqwest::Method;
+    let s = stack().await;
+    let acme = s.account().await;
+    let group = s.post("/v1/groups", Some(&acme.token), json!(["Array Group", "d", false])).await;
+    assert_eq!(group.problem(422), "validation_failed");
+    assert_eq!(group.body["errors"][0]["code"], "not_an_object");
+    assert!(s.get("/v1/groups", Some(&acme.token)).await.body["items"].as_array().unwrap().is_empty());
+    let before = s.get("/v1/account/design", Some(&acme.token)).await.body.clone();
+    let design = s.json(Method::PATCH, "/v1/account/design", &acme.token, Some(json!([null, null])), None).await;
+    assert_eq!(design.problem(422), "validation_failed");
+    assert_eq!(s.get("/v1/account/design", Some(&acme.token)).await.body, before);
+    // A well-formed body with a wrong-typed value names the field (422, not 400).
+    let typed = s.post("/v1/groups", Some(&acme.token), json!({ "name": "G", "auto_assign": "yes" })).await;
+    assert_eq!(typed.problem(422), "validation_failed");
+    assert_eq!(typed.body["errors"][0]["field"], "auto_assign");
+
+    // Path segments that are not UTF-8, unknown addresses and wrong methods.
+    let bad_path = s.get("/v1/members/%FF%FE", Some(&acme.token)).await;
+    assert_eq!(bad_path.problem(400), "bad_request");
+    assert_eq!(s.get("/v1/nothing-here", Some(&acme.token)).await.problem(404), "not_found");
+    let wrong = s.call(Method::PUT, "/v1/members", Some(&acme.token), Some(json!({}))).await;
+    assert_eq!(wrong.problem(405), "method_not_allowed");
+    // The HTML page keeps an HTML answer.
+    let page = s.get("/invitations/accept?token=nope", None).await;
+    assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
+}
