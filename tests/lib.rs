@@ -339,6 +339,14 @@ impl Stack {
     }
 
     pub async fn item_exists(&self, key: &roster::store::keys::Key) -> bool {
+        self.item(key).await.is_some()
+    }
+
+    /// One item, read straight from DynamoDB.
+    pub async fn item(
+        &self,
+        key: &roster::store::keys::Key,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
         self.dynamo
             .get_item()
             .table_name(&self.table)
@@ -349,7 +357,6 @@ impl Stack {
             .await
             .unwrap()
             .item
-            .is_some()
     }
 }
 

@@ -9,6 +9,7 @@ mod authorization;
 mod bad_input;
 mod concurrency;
 mod deletion;
+mod edges;
 mod groups;
 mod invitations;
 mod isolation;

@@ -28,6 +28,7 @@ pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, r
     let id = MemberId::parse(member_id).ok_or(Error::NotFound("member"))?;
     let (target, holder) = s.store.member_and_agent_id_holder(caller.account_id(), id, &agent_id).await?;
     let target = target.ok_or(Error::NotFound("member"))?;
+    super::roles::may_manage(s, caller, &target).await?;
     let agent_like = super::roles::resolve(s, caller.account_id(), target.role).await?.is_some_and(|r| r.agent_like());
     if !agent_like {
         return Err(Error::conflict(
@@ -46,6 +47,10 @@ pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, r
         Some(h) => Some(s.store.get_member(caller.account_id(), h).await?.ok_or_else(|| taken(&agent_id, h))?),
         None => None,
     };
+    // Taking it from its holder is managing the holder too.
+    if let Some(p) = &previous {
+        super::roles::may_manage(s, caller, p).await?;
+    }
     let from = previous.as_ref().map(|p| {
         let mut after = p.clone();
         after.agent_ids.retain(|x| *x != agent_id);
@@ -86,6 +91,7 @@ pub async fn assign(s: &Services, caller: &Caller, member_id: &str, raw: &str, r
 pub async fn release(s: &Services, caller: &Caller, member_id: &str, raw: &str) -> Result<Member> {
     caller.require(Permission::MembersManage)?;
     let target = member(s, caller, member_id).await?;
+    super::roles::may_manage(s, caller, &target).await?;
     if !target.agent_ids.iter().any(|x| x == raw) {
         return Err(Error::NotFound("agent ID of this member"));
     }

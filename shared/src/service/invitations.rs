@@ -130,7 +130,10 @@ async fn pending(s: &Services, caller: &Caller, member_id: &str) -> Result<(Memb
     let id = MemberId::parse(member_id).ok_or_else(not_found)?;
     let a = caller.account_id();
     match s.store.member_and_invitation(a, id).await? {
-        (Some(member), Some(invitation)) if member.status == MemberStatus::Invited => Ok((member, invitation)),
+        (Some(member), Some(invitation)) if member.status == MemberStatus::Invited => {
+            super::roles::may_manage(s, caller, &member).await?;
+            Ok((member, invitation))
+        }
         _ => Err(not_found()),
     }
 }
@@ -178,7 +181,9 @@ pub async fn cancel(s: &Services, caller: &Caller, member_id: &str, memo: Option
         serde_json::json!({ "email": member.email, "first_name": member.first_name, "last_name": member.last_name }),
     );
     audit.memo = memo;
-    match s.store.cancel_invitation(&member, &audit).await {
+    // The invitee already holds seats in their groups: they go the way a deleted member's do.
+    let seats = super::groups::seats(s, &member, None).await?;
+    match s.store.cancel_invitation(&member, &super::groups::rotation_changes(&seats), &audit).await {
         Ok(()) => Ok(()),
         // Accepted or cancelled in between.
         Err(StoreError::Conflict(_)) => Err(Error::NotFound("invitation")),
@@ -218,6 +223,10 @@ pub async fn open_link(s: &Services, token: &str) -> Result<LinkState> {
     let Some(found) = s.store.invitation_by_token(&hash).await? else {
         return Ok(LinkState::Unusable(LinkProblem::Unknown, None));
     };
+    // An account being deleted takes nobody in.
+    if found.account.status != crate::domain::account::AccountStatus::Active {
+        return Ok(LinkState::Unusable(LinkProblem::Unknown, None));
+    }
     match (found.invitation.usable_at(&hash, Utc::now()), &found.member) {
         (Ok(()), Some(_)) => Ok(LinkState::Usable(Box::new(found))),
         // A pending invitation without its member was cancelled in between.

@@ -6,6 +6,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::invitation::Invitation;
 use crate::domain::member::Member;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -98,11 +99,15 @@ impl Store {
             &keys::invitation(a, m),
             Change {
                 update: "SET #status = :accepted, accepted_at = :now",
-                condition: "#status = :pending AND token_hash = :hash",
+                // Expiry is part of the write: a link that expires while its page is open fails.
+                // RFC 3339 in UTC compares as text; `:now` to the second, so a stored fraction
+                // of the same second still counts as later.
+                condition: "#status = :pending AND token_hash = :hash AND expires_at > :now_s",
                 values: vec![
                     (":accepted", s("accepted")),
                     (":pending", s("pending")),
                     (":now", s(now.to_rfc3339())),
+                    (":now_s", s(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))),
                     (":hash", s(found.invitation.token_hash.clone())),
                 ],
                 names: vec![("#status", "status")],
@@ -118,10 +123,19 @@ impl Store {
                     (":active", s("active")),
                     (":invited", s("invited")),
                     (":pw", s(password_hash)),
-                    (":null", aws_sdk_dynamodb::types::AttributeValue::Null(true)),
+                    (":null", AttributeValue::Null(true)),
                     (":one", n(1)),
                 ],
                 names: vec![("#status", "status"), ("#version", "version")],
+            },
+        )?;
+        tx.check(
+            super::ACCOUNT_NOT_ACTIVE,
+            &keys::account(a),
+            Condition {
+                condition: "#status = :active",
+                values: vec![(":active", s("active"))],
+                names: vec![("#status", "status")],
             },
         )?;
         tx.audit(a, audit)?;
@@ -174,11 +188,16 @@ impl Store {
             INVITATION_CHANGED,
             &keys::invitation(a, renewed.member_id),
             Change {
-                update: "SET token_hash = :new, expires_at = :expires, created_at = :created",
+                // The old link's lookup stays (it explains "a newer link was sent"); the
+                // invitation remembers it so the account's purge finds it.
+                update: "SET token_hash = :new, expires_at = :expires, created_at = :created, \
+                         superseded = list_append(if_not_exists(superseded, :none), :old_list)",
                 condition: "#status = :pending AND token_hash = :old",
                 values: vec![
                     (":new", s(renewed.token_hash.clone())),
                     (":old", s(old.token_hash.clone())),
+                    (":old_list", AttributeValue::L(vec![s(old.token_hash.clone())])),
+                    (":none", AttributeValue::L(Vec::new())),
                     (":expires", s(renewed.expires_at.to_rfc3339())),
                     (":created", s(renewed.created_at.to_rfc3339())),
                     (":pending", s("pending")),
@@ -210,9 +229,17 @@ impl Store {
 
     /// Cancel: the invitation is marked cancelled (so its link says so), and the invited member
     /// and the claim on their email go, so the address can be invited again.
-    pub async fn cancel_invitation(&self, member: &Member, audit: &AuditEntry) -> StoreResult<()> {
+    pub async fn cancel_invitation(
+        &self,
+        member: &Member,
+        groups: &[super::RotationChange<'_>],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let a = member.account_id;
         let mut tx = Tx::new();
+        for g in groups {
+            super::groups::write_rotation(&mut tx, g)?;
+        }
         tx.update(
             INVITATION_CHANGED,
             &keys::invitation(a, member.id),

@@ -69,7 +69,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(keys::account_pk(a)))
-            .projection_expression("pk, sk, token_hash")
+            .projection_expression("pk, sk, token_hash, superseded")
             .limit(STEP)
             .send()
             .await
@@ -85,11 +85,13 @@ impl Store {
             if key == account {
                 continue;
             }
-            // An invitation owns the global lookup of its link.
-            if sk.starts_with(keys::INVITATION_PREFIX)
-                && let Some(AttributeValue::S(hash)) = item.get("token_hash")
-            {
-                doomed.push(keys::invitation_token(hash));
+            // An invitation owns the global lookups of its link and of every link it replaced.
+            if sk.starts_with(keys::INVITATION_PREFIX) {
+                let current = item.get("token_hash").into_iter();
+                let replaced = item.get("superseded").and_then(|v| v.as_l().ok()).into_iter().flatten();
+                for hash in current.chain(replaced).filter_map(|v| v.as_s().ok()) {
+                    doomed.push(keys::invitation_token(hash));
+                }
             }
             doomed.push(key);
         }
