@@ -123,6 +123,12 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
             let token = tokens.ok(200)["access_token"].as_str().unwrap().to_owned();
             Call::new(M::POST, route.path, &token, None, acme)
         }
+        "me-password" => {
+            let email = format!("{}@{}.test", unique("p"), acme.web_address);
+            let (_, token, _) = s.active_member(acme, &email, "agent").await;
+            let body = json!({ "current_password": "member passphrase 42", "new_password": "a brand new passphrase" });
+            Call::new(M::POST, route.path, &token, Some(body), acme)
+        }
         "members-update" => {
             call(M::PATCH, format!("/v1/members/{}", fx.agent), Some(json!({ "first_name": "Walked" })))
         }

@@ -146,3 +146,33 @@ async fn failed_logins_take_as_long_whatever_was_wrong() {
     let spread = m.iter().cloned().fold(f64::MIN, f64::max) - m.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread < 0.2 * mid, "medians {m:?}: wrong password, unknown email, unknown address");
 }
+
+/// Issue 10: changing one's password re-checks the current one, ends every session (this one
+/// too) and hands back a fresh session; the old password stops working.
+#[tokio::test]
+async fn a_password_change_ends_every_other_session() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let other = s.login(&acme.web_address, &acme.owner_email, PASSWORD).await.ok(200).clone();
+    let change = |current: &str, new: &str| {
+        s.post("/v1/me/password", Some(&acme.token), json!({ "current_password": current, "new_password": new }))
+    };
+    let wrong = change("not my password at all", "a brand new passphrase").await;
+    assert_eq!(wrong.problem(422), "validation_failed");
+    assert_eq!(wrong.body["errors"][0]["field"], "current_password");
+    let weak = change(PASSWORD, "short").await;
+    assert_eq!(weak.body["errors"][0]["field"], "new_password");
+    s.get("/v1/me", Some(&acme.token)).await.ok(200);
+
+    let fresh = change(PASSWORD, "a brand new passphrase").await.ok(200).clone();
+    for old in [&acme.token, other["access_token"].as_str().unwrap()] {
+        assert_eq!(s.get("/v1/me", Some(old)).await.problem(401), "unauthenticated");
+    }
+    let refresh = s.post("/v1/auth/refresh", None, json!({ "refresh_token": other["refresh_token"] })).await;
+    refresh.problem(401);
+    s.get("/v1/me", Some(fresh["access_token"].as_str().unwrap())).await.ok(200);
+    s.post("/v1/auth/refresh", None, json!({ "refresh_token": fresh["refresh_token"] })).await.ok(200);
+    s.login(&acme.web_address, &acme.owner_email, PASSWORD).await.problem(401);
+    s.login(&acme.web_address, &acme.owner_email, "a brand new passphrase").await.ok(200);
+    assert!(s.audit_actions(&acme.id).await.contains(&"member.password_changed".to_owned()));
+}

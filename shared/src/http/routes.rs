@@ -55,6 +55,7 @@ route_table! {
     "auth-refresh":            post "/v1/auth/refresh"    => auth::refresh,          Public;
     "auth-logout":             post "/v1/auth/logout"     => auth::logout,           Member;
     "me-get":                  get  "/v1/me"              => members::me,            Member;
+    "me-password":             post "/v1/me/password"     => auth::change_password,  Member;
     "members-list":            get  "/v1/members"         => members::list,          Access::Permission(P::MembersRead);
     "members-get":             get  "/v1/members/{id}"    => members::get,           Access::Permission(P::MembersRead);
     "members-update":          patch "/v1/members/{id}"   => members::update,        Access::Permission(P::MembersManage);

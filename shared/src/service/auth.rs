@@ -1,6 +1,7 @@
 //! Login, token refresh, logout and per-request authentication (SPEC §7).
 use super::secrets::{self, ACCESS_TTL_SECONDS};
 use super::{Caller, Error, Result, Services};
+use crate::domain::FieldError;
 use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
@@ -62,16 +63,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         return Err(Error::Unauthenticated(BAD_LOGIN));
     };
 
-    let secret = secrets::random_token();
-    let session = Session {
-        id: SessionId::new(),
-        account_id: target,
-        member_id: member.id,
-        refresh_hash: secrets::token_hash(&secret),
-        created_at: now,
-        expires_at: now + Duration::days(SESSION_DAYS),
-        ttl: (now + Duration::days(SESSION_DAYS)).timestamp(),
-    };
+    let (session, secret) = new_session(target, member.id, now);
     let audit = AuditEntry::new(
         crate::domain::audit::Actor::Member { id: member.id, name: member.full_name() },
         "member.logged_in",
@@ -91,11 +83,7 @@ pub async fn login(s: &Services, cmd: Login) -> Result<Tokens> {
         Err(StoreError::Conflict(_)) => return Err(Error::Unauthenticated(BAD_LOGIN)),
         Err(e) => return Err(e.into()),
     }
-    Ok(Tokens {
-        access_token: s.keys.access_token(access(target, &member, session.id), now.timestamp())?,
-        expires_in: ACCESS_TTL_SECONDS,
-        refresh_token: s.keys.refresh_token(target, session.id, &secret),
-    })
+    tokens(s, target, &member, session.id, &secret, now)
 }
 
 /// Rotate: the presented refresh token is spent and a new one issued. Presenting a spent token
@@ -187,5 +175,81 @@ pub(super) async fn resolve_role(
         (RoleRef::Custom(id), _) => Role::Custom(
             s.store.get_role(member.account_id, id).await?.ok_or(Error::Forbidden("your role no longer exists"))?,
         ),
+    })
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 12–128 characters, not a common password.
+    pub new_password: String,
+}
+
+/// Change one's own password: the current one is re-checked (counted like a login attempt, so a
+/// stolen access token cannot be used to guess it), every session ends — this one too — and the
+/// answer carries the tokens of a fresh session.
+pub async fn change_password(s: &Services, caller: &Caller, cmd: PasswordChange) -> Result<Tokens> {
+    let Some(member) = caller.member() else {
+        return Err(Error::Forbidden("an API key has no password"));
+    };
+    let now = Utc::now();
+    let a = caller.account_id();
+    let window = match s.store.admit_login(a, &member.email, now.timestamp()).await? {
+        Admission::Allowed { window } => window,
+        Admission::Refused { retry_after } => {
+            return Err(Error::RateLimited { message: "too many wrong passwords; wait and try again", retry_after });
+        }
+    };
+    let new = crate::domain::password::Password::parse("new_password", &cmd.new_password)?;
+    if !secrets::verify_password(cmd.current_password, member.password_hash.clone()).await {
+        return Err(FieldError::new("current_password", "incorrect", "this is not your current password").into());
+    }
+    let mut after = member.clone();
+    after.password_hash = Some(secrets::hash_password(new.expose().to_owned()).await?);
+    after.sessions_valid_after = Some(now);
+    after.version += 1;
+    let (session, secret) = new_session(a, member.id, now);
+    let audit = AuditEntry::new(caller.actor(), "member.password_changed", "member", member.id, serde_json::json!({}));
+    match s.store.change_password(member, &after, &session, &audit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::conflict("member_changed", "your account changed meanwhile; retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(e) = s.store.login_succeeded(a, &member.email, &window).await {
+        tracing::warn!(error = %e, "a right password could not be taken off the attempt counter");
+    }
+    tokens(s, a, &after, session.id, &secret, now)
+}
+
+/// A new session for a member, and the secret of its first refresh token.
+fn new_session(account_id: AccountId, member_id: MemberId, now: chrono::DateTime<Utc>) -> (Session, String) {
+    let secret = secrets::random_token();
+    let session = Session {
+        id: SessionId::new(),
+        account_id,
+        member_id,
+        refresh_hash: secrets::token_hash(&secret),
+        created_at: now,
+        expires_at: now + Duration::days(SESSION_DAYS),
+        ttl: (now + Duration::days(SESSION_DAYS)).timestamp(),
+    };
+    (session, secret)
+}
+
+fn tokens(
+    s: &Services,
+    a: AccountId,
+    member: &Member,
+    sid: SessionId,
+    secret: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Tokens> {
+    Ok(Tokens {
+        access_token: s.keys.access_token(access(a, member, sid), now.timestamp())?,
+        expires_in: ACCESS_TTL_SECONDS,
+        refresh_token: s.keys.refresh_token(a, sid, secret),
     })
 }

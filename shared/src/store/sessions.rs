@@ -49,6 +49,22 @@ impl Store {
         tx.commit(self).await
     }
 
+    /// A new password: the member (if unchanged since read, with every older session cut off)
+    /// and the fresh session that replaces the caller's, together.
+    pub async fn change_password(
+        &self,
+        before: &crate::domain::member::Member,
+        after: &crate::domain::member::Member,
+        session: &Session,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.replace_versioned(super::MEMBER_CHANGED, super::members::member_item(after)?, before.version)?;
+        tx.create("session_exists", &keys::session(session.account_id, session.id), session)?;
+        tx.audit(session.account_id, audit)?;
+        tx.commit(self).await
+    }
+
     pub async fn get_session(&self, a: AccountId, sid: SessionId) -> StoreResult<Option<Session>> {
         self.get(&keys::session(a, sid)).await
     }

@@ -63,3 +63,15 @@ pub async fn logout(State(s): State<AppState>, caller: Caller) -> Result<StatusC
     auth::logout(&s, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Change your password (the current one is re-checked). Every session ends, this one too; the
+/// answer holds the tokens of a new one.
+#[utoipa::path(post, path = "/v1/me/password", tag = "auth", request_body = auth::PasswordChange, security(("bearer" = [])),
+    responses((status = 200, body = TokenResponse), (status = 401, body = Rendered), (status = 422, body = Rendered), (status = 429, body = Rendered)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(cmd): ApiJson<auth::PasswordChange>,
+) -> Result<Json<TokenResponse>, Problem> {
+    Ok(Json(auth::change_password(&s, &caller, cmd).await?.into()))
+}
