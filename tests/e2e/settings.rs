@@ -2,7 +2,7 @@
 //! preferences — each with its own ETag / If-Match, bad input refused without a change.
 use reqwest::Method;
 use roster_tests::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
@@ -190,4 +190,33 @@ async fn design_images_are_sniffed_stored_and_served_back() {
     assert_eq!(swapped.ok(200)["logo"]["kind"], "url");
     assert!(!s.partition_keys(&acme.id).await.iter().any(|k| k.starts_with("DESIGNIMAGE#")));
     assert_eq!(s.get("/v1/account/design/logo", Some(&acme.token)).await.problem(404), "not_found");
+}
+
+/// Issue 10: the per-account invitation validity (1–30 days) is a preference that invite and
+/// resend use.
+#[tokio::test]
+async fn invitation_validity_is_a_preference_invite_and_resend_use() {
+    let s = stack().await;
+    let acme = s.account().await;
+    assert_eq!(s.get("/v1/account/preferences", Some(&acme.token)).await.ok(200)["invitation_validity_days"], 7);
+    for bad in [json!(0), json!(31), json!("3"), json!(-1)] {
+        let body = json!({ "invitation_validity_days": bad });
+        let r = s.json(Method::PATCH, "/v1/account/preferences", &acme.token, Some(body), None).await;
+        assert_eq!(r.problem(422), "validation_failed", "{bad}");
+        assert_eq!(r.body["errors"][0]["field"], "invitation_validity_days", "{bad}");
+    }
+    let body = json!({ "invitation_validity_days": 3 });
+    s.json(Method::PATCH, "/v1/account/preferences", &acme.token, Some(body), None).await.ok(200);
+    let days_left = |r: &Value| {
+        let expires = chrono::DateTime::parse_from_rfc3339(r["expires_at"].as_str().unwrap()).unwrap();
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours()
+    };
+    let invited = s.invite(&acme, &format!("soon@{}.test", acme.web_address), "agent").await;
+    let invited = invited.ok(201).clone();
+    assert!((71..=72).contains(&days_left(&invited)), "{invited}");
+    let id = invited["member"]["id"].as_str().unwrap();
+    let body = json!({ "invitation_validity_days": 30 });
+    s.json(Method::PATCH, "/v1/account/preferences", &acme.token, Some(body), None).await.ok(200);
+    let resent = s.post(&format!("/v1/invitations/{id}/resend"), Some(&acme.token), json!({})).await;
+    assert!((719..=720).contains(&days_left(resent.ok(200))), "{}", resent.text);
 }

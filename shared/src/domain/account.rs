@@ -44,6 +44,16 @@ pub struct Account {
 }
 
 pub const DEFAULT_INVITATION_VALIDITY_DAYS: u32 = 7;
+/// How long an invitation link may be valid, in days (SPEC §2).
+pub const INVITATION_VALIDITY_DAYS: std::ops::RangeInclusive<u32> = 1..=30;
+
+pub fn invitation_validity(field: &str, days: u32) -> Result<u32, super::FieldError> {
+    if INVITATION_VALIDITY_DAYS.contains(&days) {
+        Ok(days)
+    } else {
+        Err(super::FieldError::new(field, "out_of_range", "an invitation is valid for 1 to 30 days"))
+    }
+}
 
 impl Account {
     /// A new, active account with default settings.
@@ -70,5 +80,17 @@ impl Account {
 
     pub fn locale(&self) -> Locale {
         Locale { language: self.language, time_zone: self.time_zone.clone(), date_format: self.date_format }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitations_are_valid_for_one_to_thirty_days() {
+        assert_eq!(invitation_validity("d", 1), Ok(1));
+        assert_eq!(invitation_validity("d", 30), Ok(30));
+        assert!(invitation_validity("d", 0).is_err() && invitation_validity("d", 31).is_err());
     }
 }

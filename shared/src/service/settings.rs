@@ -2,7 +2,7 @@
 //! section has its own ETag (a hash of its content), so editing one never conflicts with a
 //! concurrent edit of another; the write itself is guarded by the account's version.
 use super::{Caller, Error, Result, Services};
-use crate::domain::account::Account;
+use crate::domain::account::{self, Account};
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
 use crate::domain::locale::{DateFormat, Language, TimeZone};
@@ -62,11 +62,18 @@ pub struct Preferences {
     /// IANA time zone name.
     pub time_zone: String,
     pub date_format: DateFormat,
+    /// Days an invitation link stays valid (1–30); invite and resend use it.
+    pub invitation_validity_days: u32,
 }
 
 impl From<&Account> for Preferences {
     fn from(a: &Account) -> Self {
-        Self { language: a.language, time_zone: a.time_zone.as_str().to_owned(), date_format: a.date_format }
+        Self {
+            language: a.language,
+            time_zone: a.time_zone.as_str().to_owned(),
+            date_format: a.date_format,
+            invitation_validity_days: a.invitation_validity_days,
+        }
     }
 }
 
@@ -79,6 +86,9 @@ pub struct PreferencesPatch {
     pub time_zone: Option<String>,
     /// `YYYY.MM.DD` or `MM.DD.YYYY`.
     pub date_format: Option<String>,
+    /// 1–30.
+    #[schema(minimum = 1, maximum = 30)]
+    pub invitation_validity_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -141,6 +151,10 @@ fn apply_preferences(a: &mut Account, p: PreferencesPatch) -> Result<()> {
     }
     if let Some(d) = p.date_format.and_then(|d| errors.take(DateFormat::parse("date_format", &d))) {
         a.date_format = d;
+    }
+    let field = "invitation_validity_days";
+    if let Some(d) = p.invitation_validity_days.and_then(|d| errors.take(account::invitation_validity(field, d))) {
+        a.invitation_validity_days = d;
     }
     Ok(errors.finish()?)
 }
