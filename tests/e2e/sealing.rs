@@ -142,3 +142,47 @@ async fn the_scheduled_run_walks_every_account_and_leaves_young_entries_for_late
         assert_eq!(v["unsealed_entries"], s.audit_actions(&account.id).await.len());
     }
 }
+
+/// Issue 10, finding 3: digests name the secret version that sealed them, so rotating the
+/// signing secret in Secrets Manager leaves every older digest verifiable — by a process that
+/// started before the rotation (the local API) and by one that started after it.
+#[tokio::test]
+async fn rotating_the_signing_secret_keeps_the_sealed_log_verifiable() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let key = s.post("/v1/api-keys", Some(&acme.token), json!({ "name": "auditor", "scopes": ["audit_read"] })).await;
+    let api_key = key.ok(201)["secret"].as_str().unwrap().to_owned();
+    s.post("/v1/roles", Some(&acme.token), json!({ "name": "Before", "permissions": [] })).await.ok(201);
+    assert!(seal(&acme).await > 0);
+
+    let sdk = roster::config::aws_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secret_id = std::env::var("ROSTER_SIGNING_SECRET_ID").unwrap();
+    let fresh = format!("rotated-{}-{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    secrets.put_secret_value().secret_id(&secret_id).secret_string(fresh).send().await.unwrap();
+
+    let rotated = Services::from_env().await.unwrap();
+    s.post("/v1/roles", Some(&acme.token), json!({ "name": "After", "permissions": [] })).await.ok(201);
+    let a = AccountId::parse(&acme.id).unwrap();
+    assert!(sealing::seal_account(&rotated, a, chrono::Duration::zero()).await.unwrap() > 0);
+
+    // The API started with the old version; the second digest names the new one.
+    let by_old = verify(&s, &acme).await;
+    assert_eq!((by_old["ok"].clone(), by_old["digests"].clone()), (json!(true), json!(2)), "{by_old}");
+    // A process started after the rotation verifies the first digest with the old version.
+    let caller = roster::service::auth::authenticate(&rotated, &api_key).await.unwrap();
+    let by_new = sealing::verify(&rotated, &caller).await.unwrap();
+    assert!(by_new.ok && by_new.digests == 2, "{by_new:?}");
+    // What the new version signs, the old process refuses cleanly (and the other way round).
+    let tokens = roster::service::auth::login(
+        &rotated,
+        serde_json::from_value(
+            json!({ "web_address": acme.web_address, "email": acme.owner_email, "password": PASSWORD }),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get("/v1/me", Some(&tokens.access_token)).await.problem(401), "unauthenticated");
+    assert!(roster::service::auth::authenticate(&rotated, &acme.token).await.is_err());
+}

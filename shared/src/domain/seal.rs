@@ -21,6 +21,10 @@ pub struct Digest {
     pub prev_mac: String,
     pub mac: String,
     pub sealed_at: chrono::DateTime<chrono::Utc>,
+    /// The version of the signing secret that sealed it (absent on digests from before
+    /// rotation was possible: the current version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// Entries one digest holds at most (keeps the item far below DynamoDB's 400 KB).
@@ -37,7 +41,7 @@ pub fn mac(key: &[u8], seq: u64, prev_mac: &str, entries: &[Sealed]) -> String {
 
 impl Digest {
     pub fn seal(
-        key: &[u8],
+        (key, key_id): (&[u8], &str),
         previous: Option<&Digest>,
         entries: Vec<Sealed>,
         at: chrono::DateTime<chrono::Utc>,
@@ -45,7 +49,7 @@ impl Digest {
         let seq = previous.map_or(1, |p| p.seq + 1);
         let prev_mac = previous.map(|p| p.mac.clone()).unwrap_or_default();
         let mac = mac(key, seq, &prev_mac, &entries);
-        Self { seq, entries, prev_mac, mac, sealed_at: at }
+        Self { seq, entries, prev_mac, mac, sealed_at: at, key_id: Some(key_id.to_owned()) }
     }
 
     pub fn last_id(&self) -> Option<&str> {
@@ -131,19 +135,19 @@ mod tests {
     fn a_chain_verifies_and_any_change_to_a_digest_shows() {
         let key = b"k".repeat(32);
         let now = chrono::Utc::now();
-        let d1 = Digest::seal(&key, None, vec![e("a", "1"), e("b", "2")], now);
-        let d2 = Digest::seal(&key, Some(&d1), vec![e("c", "3")], now);
+        let d1 = Digest::seal((&key, "k1"), None, vec![e("a", "1"), e("b", "2")], now);
+        let d2 = Digest::seal((&key, "k1"), Some(&d1), vec![e("c", "3")], now);
         assert_eq!(check_digest(&key, 1, "", &d1), None);
         assert_eq!(check_digest(&key, 2, &d1.mac, &d2), None);
         let mut forged = d2.clone();
         forged.entries[0].hash = "4".into();
         assert_eq!(check_digest(&key, 2, &d1.mac, &forged), Some(Finding::DigestAltered { seq: 2 }));
         // Re-sealing with another key does not pass.
-        let other = Digest::seal(b"other key of thirty-two bytes!!!", Some(&d1), d2.entries.clone(), now);
+        let other = Digest::seal((b"other key of thirty-two bytes!!!", "k2"), Some(&d1), d2.entries.clone(), now);
         assert_eq!(check_digest(&key, 2, &d1.mac, &other), Some(Finding::DigestAltered { seq: 2 }));
         // A dropped digest breaks the sequence.
         assert_eq!(
-            check_digest(&key, 2, &d1.mac, &Digest::seal(&key, Some(&d2), vec![], now)),
+            check_digest(&key, 2, &d1.mac, &Digest::seal((&key, "k1"), Some(&d2), vec![], now)),
             Some(Finding::DigestMissing { seq: 2 })
         );
     }

@@ -28,7 +28,7 @@ pub async fn seal_account(s: &Services, a: AccountId, margin: Duration) -> Resul
             return Ok(sealed);
         }
         let count = entries.len();
-        let digest = Digest::seal(s.keys.audit_key(), last.as_ref(), entries, Utc::now());
+        let digest = Digest::seal((s.keys.audit_key(), s.keys.key_id()), last.as_ref(), entries, Utc::now());
         match s.store.put_digest(a, &digest).await {
             Ok(()) => sealed += count,
             Err(e) if e.is_conflict(DIGEST_EXISTS) => return Ok(sealed),
@@ -87,12 +87,14 @@ pub struct Verification {
 pub async fn verify(s: &Services, caller: &Caller) -> Result<Verification> {
     caller.require(Permission::AuditRead)?;
     let a = caller.account_id();
-    let key = s.keys.audit_key();
     let everything = Utc::now() + Duration::days(1);
     let (mut problems, mut prev_mac, mut after, mut sealed_entries) = (Vec::new(), String::new(), None, 0);
     let digests = s.store.digests(a).await?;
     for (i, d) in digests.iter().enumerate() {
-        problems.extend(seal::check_digest(key, i as u64 + 1, &prev_mac, d));
+        // Each digest is checked with the key version that sealed it; a version Secrets Manager
+        // no longer has cannot vouch for anything, so that digest counts as altered.
+        let key = s.keys.audit_key_of(d.key_id.as_deref()).await?.unwrap_or_default();
+        problems.extend(seal::check_digest(&key, i as u64 + 1, &prev_mac, d));
         let last = d.last_id().map(str::to_owned);
         let stored = match &last {
             Some(l) => s.store.audit_hashes(a, after.as_deref(), (Some(l), everything), None).await?,

@@ -88,7 +88,17 @@ pub struct Access {
     pub role_hint: Option<RoleId>,
 }
 
+/// The keys derived from one version of the signing secret. Access tokens, refresh tokens and
+/// cursors use only the current version (older ones fail cleanly: log in again, reload the list);
+/// audit digests name the version that sealed them, and older versions are fetched on demand so
+/// a digest sealed before a rotation still verifies.
 pub struct Keys {
+    /// The secret's version these keys come from (Secrets Manager's `VersionId`).
+    key_id: String,
+    /// Where older versions come from (absent in unit tests).
+    source: Option<Source>,
+    /// Audit keys of older versions, fetched once each.
+    previous: tokio::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
     encoding: EncodingKey,
     decoding: DecodingKey,
     cursor: Vec<u8>,
@@ -101,31 +111,51 @@ pub struct Keys {
 impl Keys {
     /// Derive separate keys for each use from one secret.
     pub fn from_secret(secret: &[u8]) -> Result<Self> {
-        if secret.len() < 32 {
-            return Err(Error::Internal("the signing secret must have at least 32 bytes".into()));
-        }
-        let derive = |label: &[u8]| -> Result<Vec<u8>> {
-            let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| Error::Internal(e.to_string()))?;
-            mac.update(label);
-            Ok(mac.finalize().into_bytes().to_vec())
-        };
+        Self::versioned("local", secret, None)
+    }
+
+    fn versioned(key_id: &str, secret: &[u8], source: Option<Source>) -> Result<Self> {
+        let derive = |label: &[u8]| derive(secret, label);
         let jwt = derive(b"roster/jwt/v1")?;
         Ok(Self {
+            key_id: key_id.to_owned(),
+            source,
+            previous: Default::default(),
             encoding: EncodingKey::from_secret(&jwt),
             decoding: DecodingKey::from_secret(&jwt),
             cursor: derive(b"roster/cursor/v1")?,
             refresh: derive(b"roster/refresh/v1")?,
-            audit: derive(b"roster/audit-digest/v1")?,
+            audit: derive(AUDIT_LABEL)?,
         })
     }
 
+    /// The current version of the secret (read once, at init).
     pub async fn fetch(client: &aws_sdk_secretsmanager::Client, id: &str) -> std::result::Result<Self, String> {
-        let out =
-            client.get_secret_value().secret_id(id).send().await.map_err(|e| {
-                format!("reading secret {id}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
-            })?;
-        let secret = out.secret_string().ok_or_else(|| format!("secret {id} has no string value"))?;
-        Self::from_secret(secret.as_bytes()).map_err(|e| e.to_string())
+        let source = Source { client: client.clone(), secret_id: id.to_owned() };
+        let (version, secret) = source.read(None).await.map_err(|e| e.to_string())?;
+        Self::versioned(&version, secret.as_bytes(), Some(source)).map_err(|e| e.to_string())
+    }
+
+    /// The version of the secret new digests are sealed with.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The audit key of the version that sealed a digest: `None` (digests from before key ids)
+    /// means the current one. `Ok(None)`: that version no longer exists.
+    pub async fn audit_key_of(&self, key_id: Option<&str>) -> Result<Option<Vec<u8>>> {
+        let Some(id) = key_id.filter(|id| *id != self.key_id) else {
+            return Ok(Some(self.audit.clone()));
+        };
+        let mut previous = self.previous.lock().await;
+        if let Some(k) = previous.get(id) {
+            return Ok(Some(k.clone()));
+        }
+        let Some(source) = &self.source else { return Ok(None) };
+        let Some((_, secret)) = source.read_version(id).await? else { return Ok(None) };
+        let key = derive(secret.as_bytes(), AUDIT_LABEL)?;
+        previous.insert(id.to_owned(), key.clone());
+        Ok(Some(key))
     }
 
     pub fn access_token(&self, t: Access, now: i64) -> Result<String> {
@@ -138,8 +168,8 @@ impl Keys {
             iat: now,
             exp: now + ACCESS_TTL_SECONDS,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| Error::Internal(e.to_string()))
+        let header = Header { kid: Some(self.key_id.clone()), ..Header::new(Algorithm::HS256) };
+        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Signature, algorithm, issuer and expiry are all checked; any failure is just "unauthenticated".
@@ -148,6 +178,10 @@ impl Keys {
         v.set_issuer(&[ISSUER]);
         v.leeway = 5;
         let bad = || Error::Unauthenticated("the access token is invalid or expired");
+        let kid = jsonwebtoken::decode_header(token).map_err(|_| bad())?.kid;
+        if kid.is_some_and(|k| k != self.key_id) {
+            return Err(Error::Unauthenticated("the access token was signed with a retired key; log in again"));
+        }
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|_| bad())?;
         let c = data.claims;
         match (AccountId::parse(&c.acc), MemberId::parse(&c.sub), SessionId::parse(&c.sid)) {
@@ -204,6 +238,55 @@ impl Keys {
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
         hmac(&self.cursor, data)
+    }
+}
+
+const AUDIT_LABEL: &[u8] = b"roster/audit-digest/v1";
+
+fn derive(secret: &[u8], label: &[u8]) -> Result<Vec<u8>> {
+    if secret.len() < 32 {
+        return Err(Error::Internal("the signing secret must have at least 32 bytes".into()));
+    }
+    let mut mac = HmacSha256::new_from_slice(secret).map_err(|e| Error::Internal(e.to_string()))?;
+    mac.update(label);
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+/// The secret in Secrets Manager, by version.
+struct Source {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+impl Source {
+    /// (version id, value) of `version`, or of the current one.
+    async fn read(&self, version: Option<&str>) -> Result<(String, String)> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .set_version_id(version.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Unavailable(format!(
+                    "reading secret {}: {}",
+                    self.secret_id,
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ))
+            })?;
+        let value = out.secret_string().ok_or_else(|| Error::Internal("the secret has no string value".into()))?;
+        Ok((out.version_id().unwrap_or("unversioned").to_owned(), value.to_owned()))
+    }
+
+    /// A given version; `None` when Secrets Manager no longer has it.
+    async fn read_version(&self, version: &str) -> Result<Option<(String, String)>> {
+        let out = self.client.get_secret_value().secret_id(&self.secret_id).version_id(version).send().await;
+        match out {
+            Ok(o) => Ok(o.secret_string().map(|v| (version.to_owned(), v.to_owned()))),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(Error::Unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())),
+        }
     }
 }
 
