@@ -108,8 +108,30 @@ impl Stack {
         })
     }
 
-    /// Sign up a new account (with optional extra fields) and log its owner in.
+    /// Sign up a new account (with optional extra fields) and log its owner in. The owner's
+    /// email counts as confirmed (written straight to the table, to spare every test the mail
+    /// round trip; `verification::` tests the real flow through the emailed link).
     pub async fn account_with(&self, extra: Value) -> Account {
+        let account = self.unverified_account_with(extra).await;
+        self.dynamo
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(format!("ACCOUNT#{}", account.id)))
+            .key("sk", AttributeValue::S("ACCOUNT".into()))
+            .update_expression("SET email_verified_at = :now")
+            .expression_attribute_values(":now", AttributeValue::S(chrono::Utc::now().to_rfc3339()))
+            .send()
+            .await
+            .unwrap();
+        account
+    }
+
+    /// Sign up a new account whose owner has not confirmed their email yet.
+    pub async fn unverified_account(&self) -> Account {
+        self.unverified_account_with(json!({})).await
+    }
+
+    async fn unverified_account_with(&self, extra: Value) -> Account {
         let web_address = unique("acme");
         let owner_email = format!("owner@{web_address}.test");
         let mut body = self.sign_up_body(&web_address, &owner_email);
@@ -146,18 +168,24 @@ impl Stack {
 
     /// The newest email the SES stand-in holds for this address (waits briefly for it).
     pub async fn mail_to(&self, address: &str) -> Value {
+        self.mail_matching(address, "").await
+    }
+
+    /// The newest email to this address whose text contains `needle` (waits briefly for it).
+    pub async fn mail_matching(&self, address: &str, needle: &str) -> Value {
         for _ in 0..50 {
             let store: Value =
                 self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
             let found = store["emails"].as_array().into_iter().flatten().rev().find(|m| {
                 m["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t.as_str() == Some(address)))
+                    && m["body"]["text"].as_str().is_some_and(|t| t.contains(needle))
             });
             if let Some(mail) = found {
                 return mail.clone();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("no email to {address} reached the mailbox");
+        panic!("no email to {address} with {needle:?} reached the mailbox");
     }
 
     /// Invite someone, accept the invitation through the page and log them in:

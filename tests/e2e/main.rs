@@ -22,4 +22,5 @@ mod sealing;
 mod sessions;
 mod settings;
 mod template;
+mod verification;
 mod web_address;

@@ -57,7 +57,15 @@ fn argon2_functions_have_the_memory_argon2id_needs() {
     let doc = template();
     for (name, f) in resources_of(&doc, "AWS::Serverless::Function") {
         let handler = f["Properties"]["Handler"].as_str().unwrap().to_owned();
-        if ["auth-login", "invitations-accept", "accounts-create", "account-owner-transfer"].contains(&handler.as_str())
+        if [
+            "auth-login",
+            "invitations-accept",
+            "accounts-create",
+            "account-owner-transfer",
+            "me-password",
+            "password-reset",
+        ]
+        .contains(&handler.as_str())
         {
             assert!(f["Properties"]["MemorySize"].as_i64().unwrap_or(0) >= 1024, "{name}");
         }

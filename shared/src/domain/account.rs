@@ -39,8 +39,35 @@ pub struct Account {
     pub newsletter: bool,
     #[serde(default)]
     pub design: Design,
+    /// When the owner confirmed their email; until then the account invites only a few people.
+    #[serde(default)]
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Hash of the current verification link (so a new one replaces it and the purge finds it).
+    #[serde(default)]
+    pub verification_link: Option<String>,
+    /// Invitations the account may send per hour (the owner sets it).
+    #[serde(default = "default_invitations_per_hour")]
+    pub invitations_per_hour: u32,
     pub created_at: DateTime<Utc>,
     pub version: u64,
+}
+
+pub const DEFAULT_INVITATIONS_PER_HOUR: u32 = 500;
+/// What the owner may set the hourly invitation limit to.
+pub const INVITATIONS_PER_HOUR: std::ops::RangeInclusive<u32> = 1..=10_000;
+/// Invitations an account may send, in all, before its owner's email is verified.
+pub const UNVERIFIED_INVITATIONS: u32 = 20;
+
+fn default_invitations_per_hour() -> u32 {
+    DEFAULT_INVITATIONS_PER_HOUR
+}
+
+pub fn invitations_per_hour(field: &str, n: u32) -> Result<u32, super::FieldError> {
+    if INVITATIONS_PER_HOUR.contains(&n) {
+        Ok(n)
+    } else {
+        Err(super::FieldError::new(field, "out_of_range", "the hourly invitation limit is between 1 and 10,000"))
+    }
 }
 
 pub const DEFAULT_INVITATION_VALIDITY_DAYS: u32 = 7;
@@ -73,6 +100,9 @@ impl Account {
             cell_phone: None,
             newsletter: false,
             design: Design::default(),
+            email_verified_at: None,
+            verification_link: None,
+            invitations_per_hour: DEFAULT_INVITATIONS_PER_HOUR,
             created_at: chrono::Utc::now(),
             version: 1,
         }

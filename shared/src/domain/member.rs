@@ -55,6 +55,9 @@ pub struct Member {
     /// The member's own switch: unavailable members are skipped by automatic assignment.
     #[serde(default = "yes")]
     pub available: bool,
+    /// Hash of the member's outstanding password-reset link (a new request replaces it).
+    #[serde(default)]
+    pub reset_link: Option<String>,
     pub version: u64,
 }
 
@@ -107,6 +110,7 @@ impl Member {
             invitation: None,
             groups: Vec::new(),
             available: true,
+            reset_link: None,
             version: 1,
         }
     }

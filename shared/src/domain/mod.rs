@@ -9,6 +9,7 @@ pub mod errors;
 pub mod group;
 pub mod ids;
 pub mod invitation;
+pub mod link;
 pub mod locale;
 pub mod member;
 pub mod password;

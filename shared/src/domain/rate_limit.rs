@@ -15,6 +15,16 @@ pub struct Limit {
 pub const LOGIN: Limit = Limit { max: 10, window_secs: 15 * 60 };
 /// find-web-address requests per email (known or not).
 pub const FIND_ADDRESS: Limit = Limit { max: 5, window_secs: 3600 };
+/// Password-reset requests per account+email (known or not).
+pub const PASSWORD_RESET: Limit = Limit { max: 5, window_secs: 3600 };
+/// An account's invitations per hour, at its own limit.
+pub fn invitations(per_hour: u32) -> Limit {
+    Limit { max: per_hour, window_secs: 3600 }
+}
+/// An unverified account's invitations in all (one window that never ends).
+pub fn unverified_invitations(max: u32) -> Limit {
+    Limit { max, window_secs: 100 * 365 * 24 * 3600 }
+}
 /// The longest a login lockout lasts, however often it is triggered.
 pub const LOCKOUT_CAP_SECS: i64 = 60 * 60;
 /// How long a lockout is remembered for the next one to be longer.

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Roster", description = "Organization, membership and access management for a support helpdesk."),
     paths(
-        accounts::create, accounts::transfer_owner, accounts::change_web_address, accounts::delete, accounts::find_web_address, auth::login, auth::refresh, auth::logout, auth::change_password, members::me, members::list, members::get,
+        accounts::create, accounts::transfer_owner, accounts::change_web_address, accounts::delete, accounts::find_web_address, auth::login, auth::refresh, auth::logout, auth::change_password, auth::request_password_reset, accounts::resend_verification, pages::verify_form, pages::verify_submit, pages::reset_form, pages::reset_submit, members::me, members::list, members::get,
         members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
         members::assign_agent_id, members::release_agent_id,
         invitations::create, invitations::list, invitations::resend, invitations::cancel,

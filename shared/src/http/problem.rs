@@ -92,6 +92,11 @@ impl From<Error> for Problem {
                 "api_key_creator_inactive",
                 "the member who created this API key is deactivated or deleted; an admin must issue a new key",
             ),
+            Error::EmailNotVerified => Problem::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "until the owner confirms their email (see the sign-up email), the account can invite 20 people",
+            ),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),

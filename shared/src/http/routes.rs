@@ -54,6 +54,8 @@ route_table! {
     "auth-login":              post "/v1/auth/login"      => auth::login,            Public;
     "auth-refresh":            post "/v1/auth/refresh"    => auth::refresh,          Public;
     "auth-logout":             post "/v1/auth/logout"     => auth::logout,           Member;
+    "auth-password-reset":     post "/v1/auth/password-reset" => auth::request_password_reset, Public;
+    "account-verification-resend": post "/v1/account/verification" => accounts::resend_verification, Access::Owner;
     "me-get":                  get  "/v1/me"              => members::me,            Member;
     "me-password":             post "/v1/me/password"     => auth::change_password,  Member;
     "members-list":            get  "/v1/members"         => members::list,          Access::Permission(P::MembersRead);
@@ -95,6 +97,10 @@ route_table! {
     "api-keys-revoke":         delete "/v1/api-keys/{id}" => api_keys::revoke,       Access::Permission(P::ApiKeysManage);
     "invitations-accept-form": get  "/invitations/accept" => pages::accept_form,     Public;
     "invitations-accept":      post "/invitations/accept" => pages::accept_submit,   Public;
+    "account-verify-form":     get  "/account/verify"     => pages::verify_form,     Public;
+    "account-verify":          post "/account/verify"     => pages::verify_submit,   Public;
+    "password-reset-form":     get  "/password-reset"     => pages::reset_form,      Public;
+    "password-reset":          post "/password-reset"     => pages::reset_submit,    Public;
     "openapi":                 get  "/openapi.json"       => docs::openapi,          Public;
 }
 
@@ -148,8 +154,13 @@ mod tests {
                 "account-find-web-address",
                 "auth-login",
                 "auth-refresh",
+                "auth-password-reset",
                 "invitations-accept-form",
                 "invitations-accept",
+                "account-verify-form",
+                "account-verify",
+                "password-reset-form",
+                "password-reset",
                 "openapi"
             ]
         );

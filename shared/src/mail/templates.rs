@@ -41,6 +41,40 @@ pub fn invitation(m: &InvitationMail<'_>) -> Mail {
     }
 }
 
+/// A one-time link by email: verifying the owner's address, or resetting a password.
+/// Messages `<prefix>-subject`, `-greeting`, `-body`, `-action`, `-expiry`, `-ignore`.
+pub fn link_mail(
+    locale: &Locale,
+    company: &str,
+    purpose: crate::domain::link::LinkPurpose,
+    first_name: &str,
+    link: &str,
+    expires_at: DateTime<Utc>,
+) -> Mail {
+    let (lang, id) = (locale.language, purpose.messages());
+    let expires = locale.format_datetime(expires_at);
+    let args = [("name", first_name), ("company", company), ("expires", expires.as_str())];
+    let m = |part: &str| t(lang, &format!("{id}-{part}"), &args);
+    let (greeting, body, action, expiry, ignore) = (m("greeting"), m("body"), m("action"), m("expiry"), m("ignore"));
+    Mail {
+        subject: m("subject"),
+        text: format!("{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n"),
+        html: format!(
+            "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\">\
+             <p>{greeting}</p><p>{body}</p>\
+             <p><a href=\"{link}\" style=\"display:inline-block;padding:10px 16px;background:#2457d6;color:#fff;text-decoration:none;border-radius:4px\">{action}</a></p>\
+             <p>{expiry}<br>{ignore}</p></body></html>",
+            tag = lang.tag(),
+            greeting = text(&greeting),
+            body = text(&body),
+            link = attr(link),
+            action = text(&action),
+            expiry = text(&expiry),
+            ignore = text(&ignore),
+        ),
+    }
+}
+
 /// A one-paragraph notice to the account's people (ownership, web address, deletion).
 pub enum Notice<'a> {
     OwnerChanged { old_owner: &'a str, new_owner: &'a str },
@@ -144,7 +178,15 @@ mod tests {
             m(&Locale { language: Language::En, time_zone: TimeZone::utc(), date_format: DateFormat::YearFirst })
         };
         type Render = fn(&Locale) -> Mail;
-        let all: [(&str, Render); 5] = [
+        let all: [(&str, Render); 7] = [
+            ("verify email", |l| {
+                let at = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap();
+                link_mail(l, "Acme", crate::domain::link::LinkPurpose::VerifyEmail, "Bo", "https://x.test/v", at)
+            }),
+            ("password reset", |l| {
+                let at = Utc.with_ymd_and_hms(2026, 11, 30, 23, 30, 0).unwrap();
+                link_mail(l, "Acme", crate::domain::link::LinkPurpose::ResetPassword, "Bo", "https://x.test/r", at)
+            }),
             ("invitation", |l| {
                 invitation(&InvitationMail {
                     locale: l,
@@ -180,14 +222,15 @@ mod tests {
             for (name, render) in all {
                 let mail = render(&locale);
                 let all_text = format!("{}\n{}\n{}", mail.subject, mail.text, mail.html);
-                for left in ["{", "}", "$", "-subject", "-body", "-intro"] {
+                for left in ["{", "}", "$", "-subject", "-body", "-intro", "-greeting", "-action", "-expiry", "-ignore"]
+                {
                     assert!(!all_text.contains(left), "{name} in {}: {left:?} left in {all_text}", lang.tag());
                 }
                 assert!(mail.text.contains("Acme"), "{name} in {}: {}", lang.tag(), mail.text);
                 if lang != Language::En {
                     assert_ne!(mail.subject, english(render).subject, "{name} is not translated to {}", lang.tag());
                 }
-                if matches!(name, "web address changed" | "account deleted") {
+                if matches!(name, "web address changed" | "account deleted" | "verify email" | "password reset") {
                     assert!(mail.text.contains("12.01.2026 08:30 KST"), "{name} in {}: {}", lang.tag(), mail.text);
                 }
             }

@@ -3,6 +3,7 @@ use super::{Error, Result, Services, secrets};
 use crate::domain::account::{Account, AccountStatus};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
+use crate::domain::link::LinkPurpose;
 use crate::domain::locale::{Language, TimeZone};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::Password;
@@ -62,9 +63,12 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         return Err(Error::Internal("validation passed without values".into()));
     };
 
-    let account = Account::new(web_address, company, language, time_zone);
+    let mut account = Account::new(web_address, company, language, time_zone);
     let now = account.created_at;
     let mut owner = Member::new(account.id, email, first, last, RoleRef::OWNER, MemberStatus::Active, now);
+    // Until the owner confirms their email the account can invite only a few people.
+    let (token, hash, link) = super::links::new_link(LinkPurpose::VerifyEmail, account.id, owner.id);
+    account.verification_link = Some(hash.clone());
     owner.password_hash = Some(secrets::hash_password(password.expose().to_owned()).await?);
     let audit = AuditEntry::new(
         Actor::Member { id: owner.id, name: owner.full_name() },
@@ -73,8 +77,11 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         account.id,
         serde_json::json!({ "web_address": account.web_address, "company_name": account.company_name, "owner_id": owner.id }),
     );
-    match s.store.create_account(&account, &owner, &audit).await {
-        Ok(()) => Ok(SignedUp { account, owner }),
+    match s.store.create_account(&account, &owner, (&hash, &link), &audit).await {
+        Ok(()) => {
+            super::links::send_link(s, &account, &owner, &link, &token);
+            Ok(SignedUp { account, owner })
+        }
         Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => {
             Err(Error::conflict("web_address_taken", "this web address is already in use; choose another"))
         }

@@ -13,6 +13,9 @@ pub enum Error {
     KeyCreatorInactive,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The owner has not confirmed their email and the account's few invitations are used.
+    #[error("the owner's email is not verified")]
+    EmailNotVerified,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]

@@ -12,7 +12,7 @@ use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::{NAME_MAX, required_text};
 use crate::mail::templates;
-use crate::store::{EMAIL_TAKEN, InvitationByToken, StoreError};
+use crate::store::{EMAIL_TAKEN, InvitationAdmission, InvitationByToken, StoreError};
 use chrono::Utc;
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -56,6 +56,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
 
     let now = Utc::now();
     let a = caller.account_id();
+    let admitted = admit(s, caller).await?;
     let token = secrets::random_token();
     let mut member = Member::new(a, email, first, last, role, MemberStatus::Invited, now);
     member.optional_permissions = optional_permissions;
@@ -79,10 +80,26 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
             "role": member.role, "groups": member.groups, "expires_at": invitation.expires_at,
         }),
     );
+    if let Err(e) = create(s, caller, &member, &invitation, &group_ids, &audit).await {
+        s.store.invitation_not_sent(a, &admitted).await?;
+        return Err(e);
+    }
+    let email_sent = send_invitation(s, caller, &member, &invitation, &token).await;
+    Ok(Invited { member, invitation, email_sent })
+}
+
+async fn create(
+    s: &Services,
+    caller: &Caller,
+    member: &Member,
+    invitation: &Invitation,
+    group_ids: &[crate::domain::ids::GroupId],
+    audit: &AuditEntry,
+) -> Result<()> {
     for attempt in 0.. {
-        let seats = super::groups::joining(s, caller, &group_ids, member.id).await?;
-        match s.store.create_invitation(&member, &invitation, &super::groups::rotation_changes(&seats), &audit).await {
-            Ok(()) => break,
+        let seats = super::groups::joining(s, caller, group_ids, member.id).await?;
+        match s.store.create_invitation(member, invitation, &super::groups::rotation_changes(&seats), audit).await {
+            Ok(()) => return Ok(()),
             Err(StoreError::Conflict(EMAIL_TAKEN)) => {
                 return Err(Error::conflict(
                     "already_member",
@@ -94,8 +111,20 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
             Err(e) => return Err(e.into()),
         }
     }
-    let email_sent = send_invitation(s, caller, &member, &invitation, &token).await;
-    Ok(Invited { member, invitation, email_sent })
+    Ok(())
+}
+
+/// One more invitation mail for the account, counted before anything is written: the hourly
+/// limit (429 with `Retry-After`), and the small cap while the owner's email is unverified.
+async fn admit(s: &Services, caller: &Caller) -> Result<InvitationAdmission> {
+    match s.store.admit_invitation(&caller.account, Utc::now().timestamp()).await? {
+        InvitationAdmission::HourlyLimit { retry_after } => Err(Error::RateLimited {
+            message: "this account has sent as many invitations as it may this hour",
+            retry_after,
+        }),
+        InvitationAdmission::Unverified => Err(Error::EmailNotVerified),
+        allowed => Ok(allowed),
+    }
 }
 
 /// Pending invitations, newest members last, with their link's dates.
@@ -142,6 +171,7 @@ async fn pending(s: &Services, caller: &Caller, member_id: &str) -> Result<(Memb
 pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<Invited> {
     caller.require(Permission::InvitationsManage)?;
     let (member, old) = pending(s, caller, member_id).await?;
+    let admitted = admit(s, caller).await?;
     let token = secrets::random_token();
     let renewed = Invitation::new(
         caller.account_id(),
@@ -158,12 +188,16 @@ pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<In
         member.id,
         serde_json::json!({ "email": member.email, "expires_at": renewed.expires_at }),
     );
-    match s.store.renew_invitation(&old, &renewed, &audit).await {
-        Ok(()) => {}
+    let renewal = match s.store.renew_invitation(&old, &renewed, &audit).await {
+        Ok(()) => Ok(()),
         Err(StoreError::Conflict(crate::store::INVITATION_CHANGED)) => {
-            return Err(Error::conflict("invitation_changed", "the invitation changed meanwhile; reload and retry"));
+            Err(Error::conflict("invitation_changed", "the invitation changed meanwhile; reload and retry"))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = renewal {
+        s.store.invitation_not_sent(caller.account_id(), &admitted).await?;
+        return Err(e);
     }
     let email_sent = send_invitation(s, caller, &member, &renewed, &token).await;
     Ok(Invited { member, invitation: renewed, email_sent })

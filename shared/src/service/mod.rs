@@ -11,6 +11,7 @@ pub mod deletion;
 mod error;
 pub mod groups;
 pub mod invitations;
+pub mod links;
 pub mod members;
 pub mod roles;
 pub mod sealing;

@@ -6,6 +6,7 @@ use crate::domain::account::{self, Account};
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
 use crate::domain::locale::{DateFormat, Language, TimeZone};
+use crate::domain::role::RoleRef;
 use crate::domain::settings::{self, Design, Image, ImageSlot, TopMenu};
 use crate::domain::text::{COMPANY_MAX, required_text};
 use crate::domain::{FieldError, FieldErrors};
@@ -64,6 +65,8 @@ pub struct Preferences {
     pub date_format: DateFormat,
     /// Days an invitation link stays valid (1–30); invite and resend use it.
     pub invitation_validity_days: u32,
+    /// Invitations the account may send per hour (1–10,000; only the owner changes it).
+    pub invitations_per_hour: u32,
 }
 
 impl From<&Account> for Preferences {
@@ -73,6 +76,7 @@ impl From<&Account> for Preferences {
             time_zone: a.time_zone.as_str().to_owned(),
             date_format: a.date_format,
             invitation_validity_days: a.invitation_validity_days,
+            invitations_per_hour: a.invitations_per_hour,
         }
     }
 }
@@ -89,6 +93,9 @@ pub struct PreferencesPatch {
     /// 1–30.
     #[schema(minimum = 1, maximum = 30)]
     pub invitation_validity_days: Option<u32>,
+    /// 1–10,000; the account owner only.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub invitations_per_hour: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -155,6 +162,10 @@ fn apply_preferences(a: &mut Account, p: PreferencesPatch) -> Result<()> {
     let field = "invitation_validity_days";
     if let Some(d) = p.invitation_validity_days.and_then(|d| errors.take(account::invitation_validity(field, d))) {
         a.invitation_validity_days = d;
+    }
+    let field = "invitations_per_hour";
+    if let Some(n) = p.invitations_per_hour.and_then(|n| errors.take(account::invitations_per_hour(field, n))) {
+        a.invitations_per_hour = n;
     }
     Ok(errors.finish()?)
 }
@@ -252,6 +263,10 @@ pub async fn update_preferences(
     patch: PreferencesPatch,
     if_match: Option<u64>,
 ) -> Result<Account> {
+    // The mail the account may send is the owner's decision.
+    if patch.invitations_per_hour.is_some() && caller.member().is_none_or(|m| m.role != RoleRef::OWNER) {
+        return Err(Error::Forbidden("only the account owner sets the hourly invitation limit"));
+    }
     update(
         s,
         caller,

@@ -71,9 +71,17 @@ pub struct StoredImage {
 }
 
 impl Store {
-    /// Sign-up: the account, its web address, its owner and the audit entry, all or nothing.
-    pub async fn create_account(&self, account: &Account, owner: &Member, audit: &AuditEntry) -> StoreResult<()> {
+    /// Sign-up: the account, its web address, its owner, the link that verifies the owner's
+    /// email and the audit entry, all or nothing.
+    pub async fn create_account(
+        &self,
+        account: &Account,
+        owner: &Member,
+        (token_hash, verification): (&str, &crate::domain::link::Link),
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::links::put_link(&mut tx, token_hash, verification)?;
         tx.create(
             WEB_ADDRESS_TAKEN,
             &keys::web_address(&account.web_address),
@@ -175,6 +183,20 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// An account and one of its members, in one round trip.
+    pub async fn account_and_member(
+        &self,
+        a: AccountId,
+        m: MemberId,
+    ) -> StoreResult<(Option<Account>, Option<Member>)> {
+        let (ka, km) = (keys::account(a), keys::member(a, m));
+        let mut items = self.batch_get(&[&ka, &km]).await?;
+        Ok((
+            super::take_item(&mut items, &ka).map(super::from_item).transpose()?,
+            super::take_item(&mut items, &km).map(super::from_item).transpose()?,
+        ))
     }
 
     pub async fn design_image(&self, a: AccountId, slot: ImageSlot) -> StoreResult<Option<StoredImage>> {

@@ -4,6 +4,7 @@
 use super::keys::{self, Key};
 use super::tx::n;
 use super::{Store, StoreError, StoreResult};
+use crate::domain::account::{Account, UNVERIFIED_INVITATIONS};
 use crate::domain::email::Email;
 use crate::domain::ids::AccountId;
 use crate::domain::rate_limit::{self, Limit};
@@ -18,6 +19,20 @@ pub enum Admission {
     Allowed { window: String },
     /// Over the limit or locked: try again after this many seconds.
     Refused { retry_after: i64 },
+}
+
+/// What an invitation may do; `Allowed` names the windows it was counted under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitationAdmission {
+    Allowed {
+        hour: String,
+        cap: Option<String>,
+    },
+    HourlyLimit {
+        retry_after: i64,
+    },
+    /// The account's owner has not verified their email and the small cap is used up.
+    Unverified,
 }
 
 /// A login guard's lock, read when a locked guard refuses a count.
@@ -119,6 +134,44 @@ impl Store {
     /// The attempt was right: it does not count towards the limit.
     pub async fn login_succeeded(&self, a: AccountId, e: &Email, window: &str) -> StoreResult<()> {
         self.give_back(&keys::login_failures(a, e), window).await
+    }
+
+    /// A password-reset request for an account+email (known or not).
+    pub async fn admit_reset(&self, a: AccountId, e: &Email, now: i64) -> StoreResult<Admission> {
+        self.admit(&keys::reset_requests(a, e), rate_limit::PASSWORD_RESET, false, now).await
+    }
+
+    /// One invitation of the account, against its hourly limit and, while the owner's email is
+    /// not verified, against the small cap for such accounts. `Refused` with `retry_after` 0
+    /// means the cap: only verifying the email lifts it.
+    pub async fn admit_invitation(&self, account: &Account, now: i64) -> StoreResult<InvitationAdmission> {
+        let hourly = keys::invitation_counter(account.id, "HOUR");
+        let hour = match self.admit(&hourly, rate_limit::invitations(account.invitations_per_hour), false, now).await? {
+            Admission::Allowed { window } => window,
+            Admission::Refused { retry_after } => return Ok(InvitationAdmission::HourlyLimit { retry_after }),
+        };
+        if account.email_verified_at.is_some() {
+            return Ok(InvitationAdmission::Allowed { hour, cap: None });
+        }
+        let capped = keys::invitation_counter(account.id, "UNVERIFIED");
+        match self.admit(&capped, rate_limit::unverified_invitations(UNVERIFIED_INVITATIONS), false, now).await? {
+            Admission::Allowed { window } => Ok(InvitationAdmission::Allowed { hour, cap: Some(window) }),
+            Admission::Refused { .. } => {
+                self.give_back(&hourly, &hour).await?;
+                Ok(InvitationAdmission::Unverified)
+            }
+        }
+    }
+
+    /// An admitted invitation that was not sent after all (its email was taken, say).
+    pub async fn invitation_not_sent(&self, account: AccountId, admitted: &InvitationAdmission) -> StoreResult<()> {
+        if let InvitationAdmission::Allowed { hour, cap } = admitted {
+            self.give_back(&keys::invitation_counter(account, "HOUR"), hour).await?;
+            if let Some(w) = cap {
+                self.give_back(&keys::invitation_counter(account, "UNVERIFIED"), w).await?;
+            }
+        }
+        Ok(())
     }
 
     /// A find-web-address request for an email (known or not).

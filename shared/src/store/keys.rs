@@ -117,6 +117,21 @@ pub fn invitation_token(token_hash: &str) -> Key {
     Key::new(format!("INVTOKEN#{token_hash}"), "INVTOKEN".into())
 }
 
+/// Global: a one-time link (email verification, password reset) by its token's hash.
+pub fn link(token_hash: &str) -> Key {
+    Key::new(format!("LINK#{token_hash}"), "LINK".into())
+}
+
+/// An account's invitation counters (hourly, and in all while unverified).
+pub fn invitation_counter(a: AccountId, which: &str) -> Key {
+    Key::new(account_pk(a), format!("INVITECOUNT#{which}"))
+}
+
+/// Password-reset requests for an email in an account (or in the stand-in for unknown ones).
+pub fn reset_requests(a: AccountId, e: &Email) -> Key {
+    Key::new(account_pk(a), format!("RESETCOUNT#{e}"))
+}
+
 /// Sort key of a member item → member id (for cursors).
 pub fn member_sk_to_id(sk: &str) -> Option<MemberId> {
     sk.strip_prefix(MEMBER_PREFIX).and_then(MemberId::parse)

@@ -11,6 +11,7 @@ mod groups;
 mod invitations;
 pub mod keys;
 mod limits;
+mod links;
 mod members;
 mod purge;
 mod roles;
@@ -22,13 +23,14 @@ pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN}
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use api_keys::ApiKeyRecords;
 pub use audit::AuditFilter;
-pub use counters::Admission;
+pub use counters::{Admission, InvitationAdmission};
 pub use digests::DIGEST_EXISTS;
 pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
 };
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
+pub use links::LINK_UNUSABLE;
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};

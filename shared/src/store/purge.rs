@@ -69,7 +69,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(keys::account_pk(a)))
-            .projection_expression("pk, sk, token_hash, superseded")
+            .projection_expression("pk, sk, token_hash, superseded, reset_link")
             .limit(STEP)
             .send()
             .await
@@ -92,6 +92,10 @@ impl Store {
                 for hash in current.chain(replaced).filter_map(|v| v.as_s().ok()) {
                     doomed.push(keys::invitation_token(hash));
                 }
+            }
+            // A member owns the global item of their password-reset link.
+            if let Some(AttributeValue::S(hash)) = item.get("reset_link") {
+                doomed.push(keys::link(hash));
             }
             doomed.push(key);
         }
@@ -150,6 +154,9 @@ impl Store {
             },
         )?;
         release_web_address(&mut tx, &account.web_address, account.id)?;
+        if let Some(hash) = &account.verification_link {
+            tx.delete(&keys::link(hash))?;
+        }
         tx.delete(&keys::purge_queue(account.id))?;
         tx.put(&keys::tombstone(account.id), tombstone)?;
         tx.commit(self).await

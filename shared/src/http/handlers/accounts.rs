@@ -91,3 +91,14 @@ pub async fn delete(
     let message = "the account is being deleted; its data is removed within minutes and cannot be recovered";
     Ok((StatusCode::ACCEPTED, Json(DeletionAccepted { status: "deleting", message })))
 }
+
+/// Send the owner a new link to confirm their email (the previous one stops working).
+#[utoipa::path(post, path = "/v1/account/verification", tag = "accounts", security(("bearer" = [])),
+    responses((status = 202, body = Accepted), (status = 401, body = Rendered), (status = 403, body = Rendered), (status = 409, body = Rendered)))]
+pub async fn resend_verification(
+    State(s): State<AppState>,
+    caller: crate::service::Caller,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    crate::service::links::resend_verification(&s, &caller).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { message: "a new confirmation link is on its way to the owner" })))
+}

@@ -1,7 +1,7 @@
 use crate::http::AppState;
 use crate::http::json::ApiJson;
 use crate::http::problem::{Problem, Rendered};
-use crate::service::{Caller, auth};
+use crate::service::{Caller, auth, links};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -74,4 +74,17 @@ pub async fn change_password(
     ApiJson(cmd): ApiJson<auth::PasswordChange>,
 ) -> Result<Json<TokenResponse>, Problem> {
     Ok(Json(auth::change_password(&s, &caller, cmd).await?.into()))
+}
+
+/// Ask for a password-reset link. The answer is the same whether or not the web address or the
+/// email exists; an active member gets an email with a one-hour, single-use link.
+#[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth", request_body = links::ResetRequest,
+    responses((status = 202, body = super::accounts::Accepted), (status = 422, body = Rendered), (status = 429, body = Rendered)))]
+pub async fn request_password_reset(
+    State(s): State<AppState>,
+    ApiJson(cmd): ApiJson<links::ResetRequest>,
+) -> Result<(StatusCode, Json<super::accounts::Accepted>), Problem> {
+    links::request_reset(&s, cmd).await?;
+    let message = "if this email belongs to a member of this account, a link to choose a new password is on its way";
+    Ok((StatusCode::ACCEPTED, Json(super::accounts::Accepted { message })))
 }

@@ -1,12 +1,15 @@
-//! The invitation page a person opens from the email: plain HTML that works in any browser,
-//! in the account's language, with a clear page for every link that cannot be used.
+//! The pages a person opens from an email — accepting an invitation, confirming the owner's
+//! email, resetting a password: plain HTML that works in any browser, in the account's
+//! language, with a clear page for every link that cannot be used.
 use crate::domain::account::Account;
 use crate::domain::invitation::LinkProblem;
+use crate::domain::link::LinkPurpose;
 use crate::domain::locale::Language;
 use crate::http::AppState;
 use crate::http::problem::Problem;
 use crate::mail::i18n::t;
 use crate::service::invitations::{self, AcceptOutcome, LinkState};
+use crate::service::links::{self, Opened, ResetOutcome};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -15,7 +18,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
-struct AcceptForm {
+struct TokenForm {
     #[serde(default)]
     token: String,
     #[serde(default)]
@@ -28,7 +31,7 @@ struct AcceptForm {
 #[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(("token" = String, Query)),
     responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link")))]
 pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form: AcceptForm = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    let form = queried(q);
     Ok(match invitations::open_link(&s, &form.token).await? {
         LinkState::Usable(found) => form_page(&found.account, first_name(&found), &form.token, None),
         LinkState::Unusable(problem, account) => problem_page(problem, account.as_deref()),
@@ -40,11 +43,7 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form: AcceptForm = if body.len() <= crate::http::BODY_LIMIT {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    } else {
-        AcceptForm::default()
-    };
+    let form = posted(&body);
     Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
         AcceptOutcome::Accepted(found) => {
             let lang = found.account.language;
@@ -72,24 +71,133 @@ pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
     })
 }
 
-fn form_page(account: &Account, first_name: &str, token: &str, error: Option<&str>) -> Response {
+/// A form as posted; anything unreadable or too large is an empty form (which no link matches).
+fn posted(body: &Bytes) -> TokenForm {
+    if body.len() <= crate::http::BODY_LIMIT {
+        serde_urlencoded::from_bytes(body).unwrap_or_default()
+    } else {
+        TokenForm::default()
+    }
+}
+
+fn queried(q: Option<String>) -> TokenForm {
+    serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default()
+}
+
+/// The page confirming the owner's email: one button, so a mail scanner that follows the link
+/// confirms nothing.
+#[utoipa::path(get, path = "/account/verify", tag = "accounts", params(("token" = String, Query)),
+    responses((status = 200, description = "HTML page with a button", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+pub async fn verify_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let form = queried(q);
+    Ok(match links::open(&s, &form.token, LinkPurpose::VerifyEmail).await? {
+        Opened::Usable { account, member } => {
+            let lang = account.language;
+            let intro =
+                t(lang, "verify-email-intro", &[("email", member.email.as_str()), ("company", &account.company_name)]);
+            let body = format!(
+                "<p>{intro}</p><form method=\"post\" action=\"/account/verify\">\
+                 <input type=\"hidden\" name=\"token\" value=\"{token}\"><button type=\"submit\">{submit}</button></form>",
+                intro = text(&intro),
+                token = attr(&form.token),
+                submit = text(&t(lang, "verify-email-submit", &[])),
+            );
+            page(StatusCode::OK, lang, &t(lang, "verify-email-title", &[]), &body)
+        }
+        Opened::Unusable(account) => link_problem_page(account.as_deref()),
+    })
+}
+
+/// Confirm the owner's email.
+#[utoipa::path(post, path = "/account/verify", tag = "accounts",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+pub async fn verify_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
+    let form = posted(&body);
+    Ok(match links::verify_email(&s, &form.token).await? {
+        Opened::Usable { account, .. } => {
+            let lang = account.language;
+            let done = t(lang, "verify-email-done", &[("company", &account.company_name)]);
+            page(StatusCode::OK, lang, &t(lang, "verify-email-done-title", &[]), &format!("<p>{}</p>", text(&done)))
+        }
+        Opened::Unusable(account) => link_problem_page(account.as_deref()),
+    })
+}
+
+/// The form to choose a new password.
+#[utoipa::path(get, path = "/password-reset", tag = "auth", params(("token" = String, Query)),
+    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+pub async fn reset_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+    let form = queried(q);
+    Ok(match links::open(&s, &form.token, LinkPurpose::ResetPassword).await? {
+        Opened::Usable { account, member } => reset_page(&account, &member.first_name, &form.token, None),
+        Opened::Unusable(account) => link_problem_page(account.as_deref()),
+    })
+}
+
+/// Set the new password; every session of the member ends.
+#[utoipa::path(post, path = "/password-reset", tag = "auth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
+pub async fn reset_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
+    let form = posted(&body);
+    Ok(match links::reset_password(&s, &form.token, &form.password, &form.password_confirmation).await? {
+        ResetOutcome::Done(account) => {
+            let lang = account.language;
+            let done = t(lang, "password-reset-done", &[("company", &account.company_name)]);
+            page(StatusCode::OK, lang, &t(lang, "password-reset-done-title", &[]), &format!("<p>{}</p>", text(&done)))
+        }
+        ResetOutcome::InvalidPassword(account, member, error) => {
+            let message = t(account.language, &format!("password-{}", error.code), &[]);
+            let mut res = reset_page(&account, &member.first_name, &form.token, Some(&message));
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+        ResetOutcome::Unusable(account) => link_problem_page(account.as_deref()),
+    })
+}
+
+fn reset_page(account: &Account, first_name: &str, token: &str, error: Option<&str>) -> Response {
     let lang = account.language;
-    let company = account.company_name.as_str();
+    let intro = t(lang, "password-reset-intro", &[("name", first_name), ("company", &account.company_name)]);
+    let submit = t(lang, "password-reset-submit", &[]);
+    let body = password_form("/password-reset", lang, &intro, token, error, &submit);
+    page(StatusCode::OK, lang, &t(lang, "password-reset-title", &[]), &body)
+}
+
+/// A link that cannot be used: one page for every reason (unknown, used, expired), so the page
+/// tells nothing about which.
+fn link_problem_page(account: Option<&Account>) -> Response {
+    let lang = account.map_or(Language::En, |a| a.language);
+    let body = format!("<p>{}</p>", text(&t(lang, "once-link-invalid", &[])));
+    page(StatusCode::GONE, lang, &t(lang, "once-link-invalid-title", &[]), &body)
+}
+
+/// A form that sets a password: intro, optional error, password twice, the rules, a button.
+fn password_form(action: &str, lang: Language, intro: &str, token: &str, error: Option<&str>, submit: &str) -> String {
     let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", text(e))).unwrap_or_default();
-    let body = format!(
+    format!(
         "<p>{intro}</p>{error}\
-         <form method=\"post\" action=\"/invitations/accept\">\
+         <form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <label>{pw}<input type=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"12\" maxlength=\"128\" required></label>\
          <label>{confirm}<input type=\"password\" name=\"password_confirmation\" autocomplete=\"new-password\" required></label>\
          <p class=\"hint\">{rules}</p><button type=\"submit\">{submit}</button></form>",
-        intro = text(&t(lang, "accept-intro", &[("name", first_name), ("company", company)])),
+        intro = text(intro),
+        action = attr(action),
         token = attr(token),
         pw = text(&t(lang, "accept-password", &[])),
         confirm = text(&t(lang, "accept-confirm", &[])),
         rules = text(&t(lang, "accept-rules", &[])),
-        submit = text(&t(lang, "accept-submit", &[])),
-    );
+        submit = text(submit),
+    )
+}
+
+fn form_page(account: &Account, first_name: &str, token: &str, error: Option<&str>) -> Response {
+    let lang = account.language;
+    let company = account.company_name.as_str();
+    let intro = t(lang, "accept-intro", &[("name", first_name), ("company", company)]);
+    let body = password_form("/invitations/accept", lang, &intro, token, error, &t(lang, "accept-submit", &[]));
     page(StatusCode::OK, lang, &t(lang, "accept-title", &[("company", company)]), &body)
 }
 

@@ -54,6 +54,8 @@ pub struct AccountView {
     pub company_name: String,
     pub language: Language,
     pub time_zone: String,
+    /// Whether the owner confirmed their email (until then the account invites at most 20).
+    pub email_verified: bool,
 }
 
 impl From<&crate::domain::account::Account> for AccountView {
@@ -64,6 +66,7 @@ impl From<&crate::domain::account::Account> for AccountView {
             company_name: a.company_name.clone(),
             language: a.language,
             time_zone: a.time_zone.as_str().to_owned(),
+            email_verified: a.email_verified_at.is_some(),
         }
     }
 }
