@@ -171,14 +171,26 @@ impl Stack {
         self.mail_matching(address, "").await
     }
 
-    /// The newest email to this address whose text contains `needle` (waits briefly for it).
+    /// The link token of a newer email (with `needle`) than the one carrying `previous`.
+    pub async fn newer_token(&self, address: &str, needle: &str, previous: &str) -> String {
+        for _ in 0..50 {
+            let t = token_from(&self.mail_matching(address, needle).await);
+            if t != previous {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no newer email to {address} with {needle:?} reached the mailbox");
+    }
+
+    /// The newest email to this address with `needle` anywhere in it (waits briefly for it).
     pub async fn mail_matching(&self, address: &str, needle: &str) -> Value {
         for _ in 0..50 {
             let store: Value =
                 self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
             let found = store["emails"].as_array().into_iter().flatten().rev().find(|m| {
                 m["destination"]["to"].as_array().is_some_and(|to| to.iter().any(|t| t.as_str() == Some(address)))
-                    && m["body"]["text"].as_str().is_some_and(|t| t.contains(needle))
+                    && m.to_string().contains(needle)
             });
             if let Some(mail) = found {
                 return mail.clone();

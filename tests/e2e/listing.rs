@@ -1,5 +1,6 @@
 //! Listing members with cursor pagination.
 use roster_tests::*;
+use serde_json::json;
 use std::collections::HashSet;
 
 #[tokio::test]
@@ -53,6 +54,9 @@ async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
             if i % 3 == 0 {
                 m.role = BasicRole::Viewer.into();
             }
+            if i == 1999 {
+                m.first_name = "Zelda".into();
+            }
         })
         .await;
 
@@ -96,6 +100,22 @@ async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
         }
     }
     assert_eq!(found.len(), 40);
+
+    // A search matching only the newest member reads a bounded number of pages per request: the
+    // first answer is empty but carries a cursor, and following it finds her (issue 10).
+    let first = s.get("/v1/members?q=zelda&limit=5", Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(first["items"], json!([]), "{first}");
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    let mut zeldas = 0;
+    let mut requests = 1;
+    while let Some(c) = cursor {
+        let body = s.get(&format!("/v1/members?q=zelda&limit=5&cursor={c}"), Some(&acme.token)).await.ok(200).clone();
+        zeldas += body["items"].as_array().unwrap().len();
+        cursor = body["next_cursor"].as_str().map(str::to_owned);
+        requests += 1;
+        assert!(requests < 10, "the cursor never ends");
+    }
+    assert_eq!(zeldas, 1);
     let stats = s.get("/v1/members/stats", Some(&acme.token)).await;
     assert_eq!(stats.ok(200)["invited"], 2000);
 }

@@ -21,6 +21,7 @@ mod roles;
 mod sealing;
 mod sessions;
 mod settings;
+mod stats;
 mod template;
 mod verification;
 mod web_address;

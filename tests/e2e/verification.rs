@@ -49,13 +49,7 @@ async fn a_new_confirmation_link_replaces_the_old_one() {
     let acme = s.unverified_account().await;
     let first = token_from(&s.mail_matching(&acme.owner_email, "/account/verify").await);
     s.post("/v1/account/verification", Some(&acme.token), json!({})).await.ok(202);
-    let second = loop {
-        let t = token_from(&s.mail_matching(&acme.owner_email, "/account/verify").await);
-        if t != first {
-            break t;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let second = s.newer_token(&acme.owner_email, "/account/verify", &first).await;
     let post = |t: String| s.send(s.http.post(format!("{}/account/verify", s.api)).form(&[("token", t)]));
     assert_eq!(post(first).await.status, 410);
     assert_eq!(post(second).await.status, 200);
@@ -135,13 +129,7 @@ async fn a_forgotten_password_is_reset_through_a_one_hour_link() {
 
     // A link past its hour is refused.
     ask(acme.web_address.clone(), email.clone()).await.ok(202);
-    let late = loop {
-        let t = token_from(&s.mail_matching(&email, "/password-reset").await);
-        if t != link {
-            break t;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let late = s.newer_token(&email, "/password-reset", &link).await;
     let key = roster::store::keys::link(&roster::service::secrets::token_hash(&late));
     s.dynamo
         .update_item()

@@ -71,6 +71,9 @@ pub struct CustomRole {
     pub agent_like: bool,
     #[serde(default)]
     pub member_count: u64,
+    /// Its active holders (for the member stats).
+    #[serde(default)]
+    pub active_count: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -156,6 +159,7 @@ mod tests {
             permissions,
             agent_like: true,
             member_count: 0,
+            active_count: 0,
             created_at: now,
             updated_at: now,
             version: 1,

@@ -294,28 +294,21 @@ pub struct Stats {
     pub standard: u32,
 }
 
-/// `roles`: the account's custom roles, to tell which of them are admin roles.
-pub fn count(members: &[Member], roles: &[CustomRole]) -> Stats {
-    let is_admin = |r: RoleRef| match r {
-        RoleRef::Basic(b) => permissions::is_admin(b.permissions()),
-        RoleRef::Custom(id) => roles.iter().any(|c| c.id == id && permissions::is_admin(&c.permissions)),
-    };
-    let mut st = Stats::default();
-    for m in members {
-        match m.status {
-            MemberStatus::Invited => st.invited += 1,
-            MemberStatus::Deactivated => st.deactivated += 1,
-            MemberStatus::Active if is_admin(m.role) => {
-                st.active += 1;
-                st.admins += 1
-            }
-            MemberStatus::Active => {
-                st.active += 1;
-                st.standard += 1
-            }
-        }
+/// The stats from the counters the transactions keep, and the account's custom roles (which
+/// of them are admin roles is read now, so a role edit needs no recount).
+pub fn from_counts(c: &crate::store::MemberCounts, roles: &[CustomRole]) -> Stats {
+    let custom_admins: u64 =
+        roles.iter().filter(|r| permissions::is_admin(&r.permissions)).map(|r| r.active_count).sum();
+    let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    let admins = clamp(c.basic_admins).saturating_add(u32::try_from(custom_admins).unwrap_or(u32::MAX));
+    let active = clamp(c.active);
+    Stats {
+        active,
+        invited: clamp(c.invited),
+        deactivated: clamp(c.deactivated),
+        admins,
+        standard: active.saturating_sub(admins),
     }
-    st
 }
 
 /// Every member and every custom role of the account, read side by side.
@@ -327,8 +320,8 @@ async fn members_and_roles(s: &Services, a: AccountId) -> Result<(Vec<Member>, V
 pub async fn stats(s: &Services, caller: &Caller) -> Result<Stats> {
     caller.require(Permission::MembersRead)?;
     let a = caller.account_id();
-    let (members, roles) = members_and_roles(s, a).await?;
-    Ok(count(&members, &roles))
+    let (counts, roles) = tokio::try_join!(s.store.member_counts(a), s.store.list_roles(a))?;
+    Ok(from_counts(&counts, &roles))
 }
 
 /// All members as CSV (admins only: it lists every email).
@@ -376,4 +369,32 @@ pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
     }
     String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
         .map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemberCounts;
+
+    #[test]
+    fn stats_add_custom_admin_roles_active_holders_to_the_basic_admins() {
+        let counts = MemberCounts { active: 10, invited: 3, deactivated: 2, basic_admins: 2 };
+        let role = |permissions, active_count| CustomRole {
+            id: crate::domain::ids::RoleId::new(),
+            account_id: crate::domain::ids::AccountId::new(),
+            name: "r".into(),
+            description: String::new(),
+            permissions,
+            agent_like: false,
+            member_count: active_count,
+            active_count,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            version: 1,
+        };
+        let (admin_like, reader) = (role(vec![Permission::MembersManage], 3), role(vec![Permission::MembersRead], 4));
+        let st = from_counts(&counts, &[admin_like, reader]);
+        assert_eq!(st, Stats { active: 10, invited: 3, deactivated: 2, admins: 5, standard: 5 });
+        assert_eq!(from_counts(&MemberCounts { active: -1, ..Default::default() }, &[]).active, 0);
+    }
 }

@@ -120,6 +120,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewRole) -> Result<Custo
         permissions: permissions.unwrap_or_default(),
         agent_like: new.agent_like,
         member_count: 0,
+        active_count: 0,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -278,7 +279,7 @@ pub async fn delete(
             serde_json::json!({ "name": role.name, "to": to.id(), "members": ids }),
         );
         audit.memo = memo.clone();
-        s.store.move_role_members(a, role.id, to.id(), step, &audit).await.map_err(conflict)?;
+        s.store.move_role_members(a, role.id, step, &audit).await.map_err(conflict)?;
     }
     finish(s, caller, &role, Some(&to), last, memo).await
 }
@@ -296,7 +297,7 @@ async fn finish(
     content["moved_members"] = serde_json::json!(moves.iter().map(|m| m.member.id).collect::<Vec<_>>());
     let mut audit = AuditEntry::new(caller.actor(), "role.deleted", "role", role.id, content);
     audit.memo = memo;
-    s.store.delete_role(role, to.map(Role::id), moves, &audit).await.map_err(conflict)
+    s.store.delete_role(role, moves, &audit).await.map_err(conflict)
 }
 
 fn conflict(e: StoreError) -> Error {

@@ -90,6 +90,7 @@ impl Store {
         tx.create_raw("account_exists", account_item(account)?)?;
         tx.create_raw("member_exists", super::members::member_item(owner)?)?;
         claim_email(&mut tx, account.id, &owner.email, owner.id)?;
+        super::stats::count(&mut tx, account.id, &[(None, Some(super::stats::state(owner)))])?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await
     }

@@ -49,7 +49,7 @@ impl Store {
         let (expression, values, names) = filter(f);
         let mut entries: Vec<(String, AuditEntry)> = Vec::new();
         let mut start = None;
-        loop {
+        for _ in 0..super::limits::FILTERED_READS {
             let mut q = self
                 .range_query(a, &low, &high)
                 .scan_index_forward(false)
@@ -80,9 +80,11 @@ impl Store {
                 break;
             }
         }
+        // A short page with reading left to do goes on where the reads stopped.
         let more = entries.len() > limit;
         entries.truncate(limit);
-        let next = if more { entries.last().map(|(sk, _)| sk.clone()) } else { None };
+        let stopped = start.as_ref().and_then(|k| k.get(keys::SK)).and_then(|v| v.as_s().ok()).cloned();
+        let next = if more { entries.last().map(|(sk, _)| sk.clone()) } else { stopped };
         Ok((entries.into_iter().map(|(_, e)| e).collect(), next))
     }
 }

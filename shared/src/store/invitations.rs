@@ -49,7 +49,7 @@ impl Store {
             &keys::invitation_token(&invitation.token_hash),
             &TokenRef { account_id: a, member_id: member.id, ttl },
         )?;
-        super::roles::count_holders(&mut tx, a, None, Some(member.role), 1)?;
+        super::stats::count(&mut tx, a, &[(None, Some(super::stats::state(member)))])?;
         for g in groups {
             super::groups::write_rotation(&mut tx, g)?;
         }
@@ -129,6 +129,14 @@ impl Store {
                 names: vec![("#status", "status"), ("#version", "version")],
             },
         )?;
+        if let Some(member) = &found.member {
+            let invited = super::stats::state(member);
+            super::stats::count(
+                &mut tx,
+                a,
+                &[(Some(invited), Some((invited.0, crate::domain::member::MemberStatus::Active)))],
+            )?;
+        }
         tx.check(
             super::ACCOUNT_NOT_ACTIVE,
             &keys::account(a),
@@ -260,7 +268,7 @@ impl Store {
             },
         )?;
         tx.delete(&keys::member_email(a, &member.email))?;
-        super::roles::count_holders(&mut tx, a, Some(member.role), None, 1)?;
+        super::stats::count(&mut tx, a, &[(Some(super::stats::state(member)), None)])?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

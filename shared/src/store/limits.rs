@@ -8,6 +8,11 @@ pub(crate) const BATCH_WRITE_MAX: usize = 25;
 /// Attempts at a batch whose answer leaves items unprocessed (throttling), before giving up.
 pub(crate) const RETRIES: u32 = 8;
 
+/// Query pages one filtered list reads at most per request: a selective filter over a large
+/// account answers a partial page (maybe empty) with a cursor, instead of reading on without
+/// bound.
+pub(crate) const FILTERED_READS: usize = 5;
+
 /// `items` in runs of at most `max` (no empty run).
 pub(crate) fn chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
     items.chunks(max.max(1)).collect()

@@ -1,7 +1,7 @@
 use super::accounts::EmailClaim;
 use super::groups::{RotationChange, write_rotation};
-use super::roles::count_holders;
 use super::sessions::Session;
+use super::stats::{self, state};
 use super::tx::{Condition, Tx, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::account::Account;
@@ -73,7 +73,8 @@ impl Store {
     }
 
     /// Members in creation order, filtered; never a scan. Reads query pages until `limit`
-    /// matches are found, so a selective filter still fills its page.
+    /// matches are found, at most `FILTERED_READS` of them: then the page may be short and
+    /// `last` says where the next one starts.
     pub async fn list_members(
         &self,
         a: AccountId,
@@ -84,7 +85,7 @@ impl Store {
         let query_filter = filter_expression(filter);
         let mut members = Vec::new();
         let mut start = after.map(|m| keys::member(a, m).to_item());
-        loop {
+        for _ in 0..super::limits::FILTERED_READS {
             let mut q = self
                 .prefix_query(a, keys::MEMBER_PREFIX)
                 .set_exclusive_start_key(start)
@@ -107,10 +108,12 @@ impl Store {
                 break;
             }
         }
-        // One more than asked for means there is a next page, starting after the last one kept.
+        // One more than asked for means there is a next page, starting after the last one kept;
+        // a short page with reading left to do starts where the reads stopped.
         let more = members.len() > limit;
         members.truncate(limit);
-        let last = if more { members.last().map(|m| m.id) } else { None };
+        let stopped = start.as_ref().and_then(|k| k.get(keys::SK)).and_then(|v| v.as_s().ok());
+        let last = if more { members.last().map(|m| m.id) } else { stopped.and_then(|sk| keys::member_sk_to_id(sk)) };
         Ok(MemberPage { members, last })
     }
 
@@ -142,7 +145,7 @@ impl Store {
             write_rotation(&mut tx, g)?;
         }
         tx.replace_versioned(MEMBER_CHANGED, member_item(member)?, before.version)?;
-        count_holders(&mut tx, member.account_id, Some(before.role), Some(member.role), 1)?;
+        stats::count(&mut tx, member.account_id, &[(Some(state(before)), Some(state(member)))])?;
         tx.audit(member.account_id, audit)?;
         tx.commit(self).await
     }
@@ -157,7 +160,11 @@ impl Store {
         let mut tx = Tx::new();
         tx.replace_versioned(MEMBER_CHANGED, member_item(old_after)?, old_before.version)?;
         tx.replace_versioned(MEMBER_CHANGED, member_item(new_after)?, new_before.version)?;
-        count_holders(&mut tx, new_after.account_id, Some(new_before.role), Some(new_after.role), 1)?;
+        stats::count(
+            &mut tx,
+            new_after.account_id,
+            &[(Some(state(old_before)), Some(state(old_after))), (Some(state(new_before)), Some(state(new_after)))],
+        )?;
         tx.audit(new_after.account_id, audit)?;
         tx.commit(self).await
     }
@@ -189,7 +196,7 @@ impl Store {
         for agent_id in &member.agent_ids {
             tx.delete(&keys::agent_id(a, agent_id))?;
         }
-        count_holders(&mut tx, a, Some(member.role), None, 1)?;
+        stats::count(&mut tx, a, &[(Some(state(member)), None)])?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

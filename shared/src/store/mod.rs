@@ -17,6 +17,7 @@ mod purge;
 mod roles;
 pub mod schema;
 mod sessions;
+mod stats;
 mod tx;
 
 pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN};
@@ -35,6 +36,7 @@ pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
 pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
+pub use stats::MemberCounts;
 
 use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::Client;

@@ -22,35 +22,6 @@ struct NameClaim {
     role_id: RoleId,
 }
 
-/// Keep custom roles' member counts in the transaction that changes who holds them: `count`
-/// members leave `from` and join `to`. The role joined must still exist.
-pub(crate) fn count_holders(
-    tx: &mut Tx,
-    a: AccountId,
-    from: Option<RoleRef>,
-    to: Option<RoleRef>,
-    count: u64,
-) -> StoreResult<()> {
-    if from == to || count == 0 {
-        return Ok(());
-    }
-    for (role, delta) in [(from, -(count as i64)), (to, count as i64)] {
-        if let Some(RoleRef::Custom(id)) = role {
-            tx.update(
-                ROLE_NOT_FOUND,
-                &keys::role(a, id),
-                Change {
-                    update: "ADD member_count :d",
-                    condition: "attribute_exists(#pk)",
-                    values: vec![(":d", n(delta))],
-                    names: vec![("#pk", keys::PK)],
-                },
-            )?;
-        }
-    }
-    Ok(())
-}
-
 /// A member whose role changes in a role deletion: its new state and the version it had.
 pub struct Move<'a> {
     pub member: &'a Member,
@@ -119,13 +90,13 @@ impl Store {
         tx.commit(self).await
     }
 
-    /// Move some holders of `from` to `to` without deleting it (a deletion too large for one
-    /// transaction does this in steps first; each step stands on its own).
+    /// Move some holders of `from` to the role their new state names, without deleting it (a
+    /// deletion too large for one transaction does this in steps first; each step stands on
+    /// its own).
     pub async fn move_role_members(
         &self,
         a: AccountId,
         from: RoleId,
-        to: RoleRef,
         moves: &[Move<'_>],
         audit: &AuditEntry,
     ) -> StoreResult<()> {
@@ -133,26 +104,34 @@ impl Store {
         for m in moves {
             tx.replace_versioned(super::MEMBER_CHANGED, member_item(m.member)?, m.expected)?;
         }
-        count_holders(&mut tx, a, Some(RoleRef::Custom(from)), Some(to), moves.len() as u64)?;
+        let changes: Vec<_> = moves
+            .iter()
+            .map(|m| (Some((RoleRef::Custom(from), m.member.status)), Some(super::stats::state(m.member))))
+            .collect();
+        super::stats::count(&mut tx, a, &changes)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
 
-    /// Delete the role, moving its last holders to `to` in the same transaction; fails with
-    /// `ROLE_IN_USE` if anyone else holds it by then.
-    pub async fn delete_role(
-        &self,
-        role: &CustomRole,
-        to: Option<RoleRef>,
-        moves: &[Move<'_>],
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    /// Delete the role, moving its last holders (to the role their new state names) in the
+    /// same transaction; fails with `ROLE_IN_USE` if anyone else holds it by then.
+    pub async fn delete_role(&self, role: &CustomRole, moves: &[Move<'_>], audit: &AuditEntry) -> StoreResult<()> {
         let a = role.account_id;
         let mut tx = Tx::new();
         for m in moves {
             tx.replace_versioned(super::MEMBER_CHANGED, member_item(m.member)?, m.expected)?;
         }
-        count_holders(&mut tx, a, None, to, moves.len() as u64)?;
+        // The role's own counters go with it; the members' statuses count under their new role.
+        let changes: Vec<_> = moves
+            .iter()
+            .map(|m| (Some((RoleRef::Custom(role.id), m.member.status)), Some(super::stats::state(m.member))))
+            .collect();
+        let mut tally = super::stats::Tally::new();
+        for (before, after) in &changes {
+            tally.change(*before, *after);
+        }
+        tally.forget_role(role.id);
+        tally.write(&mut tx, a)?;
         tx.delete_where(
             ROLE_IN_USE,
             &keys::role(a, role.id),

@@ -120,6 +120,20 @@ impl Tx {
         self.push(guard, TransactWriteItem::builder().update(update).build())
     }
 
+    /// Add to numeric attributes (created at zero when absent; the item too).
+    pub fn add(&mut self, key: &Key, deltas: &[(&str, i64)]) -> StoreResult<()> {
+        let parts: Vec<String> = (0..deltas.len()).map(|i| format!("#a{i} :a{i}")).collect();
+        let mut update =
+            Update::builder().set_key(Some(key.to_item())).update_expression(format!("ADD {}", parts.join(", ")));
+        for (i, (name, delta)) in deltas.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#a{i}"), *name)
+                .expression_attribute_values(format!(":a{i}"), AttributeValue::N(delta.to_string()));
+        }
+        let update = update.table_name(String::new()).build().map_err(StoreError::build)?;
+        self.push("counters", TransactWriteItem::builder().update(update).build())
+    }
+
     /// Write nothing to `key`, but only commit while `condition` holds on it.
     pub fn check(&mut self, guard: &'static str, key: &Key, change: Condition<'_>) -> StoreResult<()> {
         let mut check = ConditionCheck::builder().set_key(Some(key.to_item())).condition_expression(change.condition);
