@@ -171,7 +171,7 @@ async fn rotating_the_signing_secret_keeps_the_sealed_log_verifiable() {
     assert_eq!((by_old["ok"].clone(), by_old["digests"].clone()), (json!(true), json!(2)), "{by_old}");
     // A process started after the rotation verifies the first digest with the old version.
     let caller = roster::service::auth::authenticate(&rotated, &api_key).await.unwrap();
-    let by_new = sealing::verify(&rotated, &caller).await.unwrap();
+    let by_new = sealing::verify(&rotated, &caller, None).await.unwrap();
     assert!(by_new.ok && by_new.digests == 2, "{by_new:?}");
     // What the new version signs, the old process refuses cleanly (and the other way round).
     let tokens = roster::service::auth::login(
@@ -185,4 +185,34 @@ async fn rotating_the_signing_secret_keeps_the_sealed_log_verifiable() {
     .unwrap();
     assert_eq!(s.get("/v1/me", Some(&tokens.access_token)).await.problem(401), "unauthenticated");
     assert!(roster::service::auth::authenticate(&rotated, &acme.token).await.is_err());
+}
+
+/// Issue 10: verification is bounded per call — 20 digests, then a cursor — and the sealing job
+/// records the last complete verification of the whole chain.
+#[tokio::test]
+async fn verification_walks_a_long_chain_in_bounded_steps() {
+    let s = stack().await;
+    let acme = s.account().await;
+    for i in 0..25 {
+        s.post("/v1/roles", Some(&acme.token), json!({ "name": format!("Step {i}"), "permissions": [] })).await.ok(201);
+        assert!(seal(&acme).await > 0);
+    }
+    let first = verify(&s, &acme).await;
+    assert_eq!((first["ok"].clone(), first["digests"].clone()), (json!(true), json!(20)), "{first}");
+    assert_eq!(first["unsealed_entries"], Value::Null);
+    let cursor = first["next_cursor"].as_str().expect("a cursor for the rest").to_owned();
+    let rest = s.get(&format!("/v1/audit/verify?cursor={cursor}"), Some(&acme.token)).await.ok(200).clone();
+    assert_eq!((rest["ok"].clone(), rest["digests"].clone()), (json!(true), json!(5)), "{rest}");
+    assert_eq!((rest["next_cursor"].clone(), rest["unsealed_entries"].clone()), (Value::Null, json!(0)));
+    // A cursor of another account, or an edited one, is refused.
+    let other = s.account().await;
+    let foreign = s.get(&format!("/v1/audit/verify?cursor={cursor}"), Some(&other.token)).await;
+    assert_eq!(foreign.problem(422), "validation_failed");
+
+    // The sealing job's walk records the whole chain's result.
+    assert_eq!(first["last_complete"], Value::Null);
+    let services = Services::from_env().await.unwrap();
+    sealing::continue_verification(&services, AccountId::parse(&acme.id).unwrap()).await.unwrap();
+    let recorded = verify(&s, &acme).await["last_complete"].clone();
+    assert_eq!((recorded["ok"].clone(), recorded["digests"].clone()), (json!(true), json!(25)), "{recorded}");
 }

@@ -57,7 +57,7 @@ impl Digest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Finding {
     /// A digest is missing from the chain, or its HMAC or link no longer matches.
@@ -82,6 +82,32 @@ pub enum Finding {
         digest: u64,
         entry_id: String,
     },
+}
+
+/// Where a walk along the chain stands: the next digest it expects, the HMAC that digest must
+/// chain to, and the last entry sealed before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainPosition {
+    pub next_seq: u64,
+    pub prev_mac: String,
+    pub after: Option<String>,
+}
+
+impl Default for ChainPosition {
+    fn default() -> Self {
+        Self { next_seq: 1, prev_mac: String::new(), after: None }
+    }
+}
+
+impl ChainPosition {
+    /// Past `d`: a missing digest is reported once, and the walk goes on from the one found.
+    pub fn past(&self, d: &Digest) -> Self {
+        Self {
+            next_seq: d.seq + 1,
+            prev_mac: d.mac.clone(),
+            after: d.last_id().map(str::to_owned).or_else(|| self.after.clone()),
+        }
+    }
 }
 
 /// Check one digest's own integrity and link to the one before it.
@@ -150,6 +176,20 @@ mod tests {
             check_digest(&key, 2, &d1.mac, &Digest::seal((&key, "k1"), Some(&d2), vec![], now)),
             Some(Finding::DigestMissing { seq: 2 })
         );
+    }
+
+    #[test]
+    fn a_walk_moves_past_each_digest_and_over_a_gap() {
+        let key = b"k".repeat(32);
+        let now = chrono::Utc::now();
+        let d1 = Digest::seal((&key, "k1"), None, vec![e("a", "1")], now);
+        let d2 = Digest::seal((&key, "k1"), Some(&d1), vec![], now);
+        let start = ChainPosition::default();
+        let p1 = start.past(&d1);
+        assert_eq!(p1, ChainPosition { next_seq: 2, prev_mac: d1.mac.clone(), after: Some("a".into()) });
+        // A digest without entries keeps the last entry id.
+        assert_eq!(p1.past(&d2).after.as_deref(), Some("a"));
+        assert_eq!(check_digest(&key, p1.next_seq, &p1.prev_mac, &d2), None);
     }
 
     #[test]

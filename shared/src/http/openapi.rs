@@ -1,6 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
+use super::auth::Access;
 use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
+use super::routes::ROUTES;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -20,9 +23,85 @@ use utoipa::{Modify, OpenApi};
         api_keys::create, api_keys::list, api_keys::revoke,
         pages::accept_form, pages::accept_submit, docs::openapi,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &FromRouteTable),
 )]
 pub struct ApiDoc;
+
+/// What every route answers besides its own responses, derived from the route table and the
+/// shared mechanisms (auth middleware, JSON extractor, problem net, rate limits), so the document
+/// cannot drift from them: operation ids are route ids, and every error is problem+json.
+struct FromRouteTable;
+
+/// Routes whose answer may be 429 (their own counters, or a login attempt's).
+const RATE_LIMITED: &[&str] = &[
+    "auth-login",
+    "auth-password-reset",
+    "account-find-web-address",
+    "me-password",
+    "invitations-create",
+    "invitations-resend",
+];
+
+fn problem(description: &str) -> RefOr<Response> {
+    let mut r = Response::new(description);
+    r.content.insert("application/problem+json".into(), Content::new(Some(Ref::from_schema_name("Problem"))));
+    RefOr::T(r)
+}
+
+impl Modify for FromRouteTable {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for route in ROUTES {
+            let Some(item) = doc.paths.paths.get_mut(route.path) else { continue };
+            let op = match route.method {
+                "get" => item.get.as_mut(),
+                "post" => item.post.as_mut(),
+                "put" => item.put.as_mut(),
+                "patch" => item.patch.as_mut(),
+                "delete" => item.delete.as_mut(),
+                _ => None,
+            };
+            let Some(op) = op else { continue };
+            op.operation_id = Some(route.id.to_owned());
+            // The pages a person opens answer HTML, errors included.
+            if !route.path.starts_with("/v1/") {
+                continue;
+            }
+            let responses = &mut op.responses.responses;
+            for (status, response) in responses.iter_mut() {
+                if (status.starts_with('4') || status.starts_with('5'))
+                    && let RefOr::T(r) = response
+                {
+                    r.content.clear();
+                    r.content.insert(
+                        "application/problem+json".into(),
+                        Content::new(Some(Ref::from_schema_name("Problem"))),
+                    );
+                }
+            }
+            let has_body = op.request_body.is_some();
+            let mut add = |status: &str, why: &str| {
+                responses.entry(status.to_owned()).or_insert_with(|| problem(why));
+            };
+            add("400", "the path or query string could not be read");
+            if route.access != Access::Public {
+                add("401", "no valid credential");
+                add("403", "the credential does not allow this");
+                add("410", "the account was deleted or is being deleted");
+            }
+            if has_body {
+                add("413", "the body is too large");
+                add("415", "the body is not of the documented type");
+                add("422", "the body does not hold valid values for the documented fields");
+            }
+            if route.path.contains('{') {
+                add("404", "nothing of this account at this address");
+            }
+            if RATE_LIMITED.contains(&route.id) {
+                add("429", "too many requests; see Retry-After");
+            }
+        }
+    }
+}
 
 struct BearerAuth;
 
@@ -53,5 +132,48 @@ mod tests {
         }
         let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
         assert_eq!(described, ROUTES.len());
+    }
+
+    /// Every route is documented as completely as a client (or a fuzzer) needs: its operation id
+    /// is its route id (so ids are unique), it has a success answer, a body route its body's
+    /// schema, every error answer is problem+json, query parameters are in the query, and every
+    /// `$ref` resolves.
+    #[test]
+    fn every_route_has_schemas_and_its_error_answers() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = doc.to_string();
+        for name in text.split("\"#/components/schemas/").skip(1).filter_map(|s| s.split('"').next()) {
+            assert!(schemas.contains_key(name), "dangling $ref {name}");
+        }
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method];
+            assert_eq!(op["operationId"], r.id);
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.keys().any(|s| s.starts_with('2')), "{}: no success answer", r.id);
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                assert_eq!(p["in"] == "path", r.path.contains(&format!("{{{name}}}")), "{}: parameter {name}", r.id);
+            }
+            if !r.path.starts_with("/v1/") {
+                continue;
+            }
+            for (status, answer) in responses {
+                if status.starts_with('4') {
+                    assert!(
+                        answer["content"]["application/problem+json"].is_object(),
+                        "{} {status}: not problem+json",
+                        r.id
+                    );
+                }
+            }
+            if r.access != Access::Public {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{}", r.id);
+            }
+            if let Some(body) = op["requestBody"].as_object() {
+                assert!(body["content"].as_object().is_some_and(|c| !c.is_empty()), "{}: body without a schema", r.id);
+                assert!(responses.contains_key("422") && responses.contains_key("415"), "{}", r.id);
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@ pub enum Category {
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// RFC 3339; entries at or after.
     pub from: Option<DateTime<Utc>>,
@@ -33,6 +34,7 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    #[param(inline)]
     pub category: Option<Category>,
     /// 1–200, default 50.
     pub limit: Option<i32>,

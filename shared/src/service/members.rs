@@ -22,6 +22,7 @@ pub struct Page {
 /// The list's query string, as a client sends it.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1–200, default 50.
     pub limit: Option<i32>,

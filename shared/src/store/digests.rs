@@ -7,9 +7,10 @@ use super::tx::s;
 use super::{Item, Store, StoreError, StoreResult, from_item, to_item};
 use crate::domain::digest::sha256_hex;
 use crate::domain::ids::AccountId;
-use crate::domain::seal::{Digest, Sealed};
+use crate::domain::seal::{ChainPosition, Digest, Finding, Sealed};
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 
 /// Guard of a digest another sealing run wrote first.
 pub const DIGEST_EXISTS: &str = "digest_exists";
@@ -79,6 +80,38 @@ fn digest_key(a: AccountId, seq: u64) -> keys::Key {
     keys::Key::new(keys::account_pk(a), format!("{}{seq:012}", keys::DIGEST_PREFIX))
 }
 
+/// The sealing job's walk along an account's chain, a few digests per run, and the result of
+/// the last walk that reached the end.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VerificationState {
+    #[serde(default)]
+    pub walk: Option<Walk>,
+    #[serde(default)]
+    pub last_complete: Option<CompleteVerification>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Walk {
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub position: ChainPosition,
+    pub digests: u64,
+    pub sealed_entries: u64,
+    pub problems: u64,
+    pub first_problem: Option<Finding>,
+}
+
+/// A verification of the whole chain, recorded by the sealing job.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CompleteVerification {
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
+    pub ok: bool,
+    pub digests: u64,
+    pub sealed_entries: u64,
+    pub problems: u64,
+    pub first_problem: Option<Finding>,
+}
+
 impl Store {
     /// One page of the accounts index, in id order, after `after`.
     pub async fn accounts_after(&self, after: Option<AccountId>, limit: i32) -> StoreResult<Vec<AccountId>> {
@@ -117,9 +150,33 @@ impl Store {
         out.items.unwrap_or_default().into_iter().next().map(from_item).transpose()
     }
 
-    /// Every digest of the account, oldest first.
-    pub async fn digests(&self, a: AccountId) -> StoreResult<Vec<Digest>> {
-        self.query_prefix(a, keys::DIGEST_PREFIX).await
+    /// Up to `limit` digests from number `from` on, oldest first.
+    pub async fn digests_from(&self, a: AccountId, from: u64, limit: usize) -> StoreResult<Vec<Digest>> {
+        let low = digest_key(a, from).sk;
+        let high = format!("{}~", keys::DIGEST_PREFIX);
+        let out = self
+            .range_query(a, &low, &high)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    pub async fn verification_state(&self, a: AccountId) -> StoreResult<VerificationState> {
+        Ok(self.get(&keys::verification(a)).await?.unwrap_or_default())
+    }
+
+    /// Bookkeeping of the sealing job (no account data; the job is its only writer).
+    pub async fn set_verification_state(&self, a: AccountId, state: &VerificationState) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&keys::verification(a), state)?))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// Write a new digest; `DIGEST_EXISTS` if a concurrent run sealed this number first.

@@ -95,6 +95,11 @@ pub fn find_address_requests(e: &Email) -> Key {
     Key::new(format!("FINDADDRESS#{hash}"), "FINDADDRESS".into())
 }
 
+/// The sealing job's verification walk over an account's digests, and its last result.
+pub fn verification(a: AccountId) -> Key {
+    Key::new(account_pk(a), "VERIFICATION".into())
+}
+
 /// Global: where a scheduled job stopped.
 pub fn job_cursor(job: &str) -> Key {
     Key::new("JOBCURSOR".into(), job.to_owned())

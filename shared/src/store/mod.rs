@@ -25,7 +25,7 @@ pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use api_keys::ApiKeyRecords;
 pub use audit::AuditFilter;
 pub use counters::{Admission, InvitationAdmission};
-pub use digests::DIGEST_EXISTS;
+pub use digests::{CompleteVerification, DIGEST_EXISTS, VerificationState, Walk};
 pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,

@@ -72,7 +72,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<ApiK
 }
 
 /// Revoke an API key: it stops working on its next request.
-#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = Memo,
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = Option<Memo>,
     security(("bearer" = [])), responses((status = 200, body = ApiKeyView), (status = 404, body = Rendered)))]
 pub async fn revoke(
     State(s): State<AppState>,

@@ -73,8 +73,21 @@ pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQ
 
 /// Recompute the system log's digest chain: `ok`, or the first digest or entry that no longer
 /// matches (edited, deleted or inserted), and how many recent entries are not sealed yet.
-#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", security(("bearer" = [])),
-    responses((status = 200, body = Verification), (status = 403, body = Rendered)))]
-pub async fn verify(State(s): State<AppState>, caller: Caller) -> Result<Json<Verification>, Problem> {
-    Ok(Json(sealing::verify(&s, &caller).await?))
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(VerifyQuery), security(("bearer" = [])),
+    responses((status = 200, body = Verification), (status = 400, body = Rendered), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn verify(
+    State(s): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Verification>, Problem> {
+    let q: VerifyQuery = super::members::query(q)?;
+    Ok(Json(sealing::verify(&s, &caller, q.cursor.as_deref()).await?))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct VerifyQuery {
+    /// Continue a verification where the last answer's `next_cursor` left off.
+    pub cursor: Option<String>,
 }

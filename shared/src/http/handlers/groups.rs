@@ -98,6 +98,7 @@ pub struct AssignmentList {
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–200, default 50.
     pub limit: Option<i32>,
@@ -157,7 +158,7 @@ pub async fn update(
 }
 
 /// Delete a group; its memberships go with it (in the system log).
-#[utoipa::path(delete, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = Memo,
+#[utoipa::path(delete, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = Option<Memo>,
     security(("bearer" = [])), responses((status = 204), (status = 404, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,

@@ -52,6 +52,7 @@ pub struct PendingList {
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PendingQuery {
     /// 1–200, default 50.
     pub limit: Option<i32>,
@@ -99,7 +100,7 @@ pub async fn resend(
 
 /// Cancel a pending invitation: its link stops working and the email can be invited again.
 #[utoipa::path(delete, path = "/v1/invitations/{member_id}", tag = "invitations", params(("member_id" = String, Path)),
-    request_body = Memo, security(("bearer" = [])), responses((status = 204), (status = 404, body = Rendered)))]
+    request_body = Option<Memo>, security(("bearer" = [])), responses((status = 204), (status = 404, body = Rendered)))]
 pub async fn cancel(
     State(s): State<AppState>,
     caller: Caller,

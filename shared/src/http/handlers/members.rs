@@ -72,7 +72,7 @@ pub async fn update(
 }
 
 /// Deactivate: the member can no longer log in and every session ends at once.
-#[utoipa::path(post, path = "/v1/members/{id}/deactivate", tag = "members", params(("id" = String, Path)), request_body = Memo,
+#[utoipa::path(post, path = "/v1/members/{id}/deactivate", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
     security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn deactivate(
     State(s): State<AppState>,
@@ -84,7 +84,7 @@ pub async fn deactivate(
 }
 
 /// Reactivate a deactivated member (their old sessions stay ended).
-#[utoipa::path(post, path = "/v1/members/{id}/reactivate", tag = "members", params(("id" = String, Path)), request_body = Memo,
+#[utoipa::path(post, path = "/v1/members/{id}/reactivate", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
     security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn reactivate(
     State(s): State<AppState>,
@@ -96,7 +96,7 @@ pub async fn reactivate(
 }
 
 /// Delete a member (the system log keeps who they were).
-#[utoipa::path(delete, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = Memo,
+#[utoipa::path(delete, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
     security(("bearer" = [])), responses((status = 204), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,
@@ -110,6 +110,7 @@ pub async fn delete(
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AssignQuery {
     /// Move the agent ID from its current holder (logged with the previous holder).
     pub reassign: Option<bool>,

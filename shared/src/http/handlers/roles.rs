@@ -110,7 +110,7 @@ pub async fn update(
 
 /// Delete a custom role. Refused (409) while members hold it, unless `replacement_role` names
 /// where they go: they move and the role is deleted together. Written to the system log.
-#[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)), request_body = RoleDeletion,
+#[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)), request_body = Option<RoleDeletion>,
     security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "held and no replacement, or a basic role"), (status = 422, body = Rendered)))]
 pub async fn delete(
