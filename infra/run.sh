@@ -36,6 +36,9 @@ cat <<TXT
       -d '{"email":"agent@demo.roster.test","first_name":"Alex","last_name":"Agent","role":"agent"}'
     # then open the mailbox and follow the link in the invitation
 
+  The mailbox also holds the demo owner's confirmation email: until its link is followed the
+  account can invite 20 people (SPEC §1).
+
   Logs in .stack/run/. Press Ctrl-C to stop.
 TXT
 wait

@@ -22,21 +22,35 @@ pub fn invitation(m: &InvitationMail<'_>) -> Mail {
     let action = t(lang, "invitation-action", &[]);
     let expiry = t(lang, "invitation-expiry", &[("expires", &expires)]);
     let ignore = t(lang, "invitation-ignore", &[]);
+    let subject = t(lang, "invitation-subject", &[("company", m.company)]);
+    button_mail(lang, subject, [&greeting, &body], (&action, m.link), [&expiry, &ignore])
+}
+
+/// A mail whose point is one link: two paragraphs, the link as a button, two closing lines.
+fn button_mail(
+    lang: Language,
+    subject: String,
+    intro: [&str; 2],
+    (action, link): (&str, &str),
+    close: [&str; 2],
+) -> Mail {
+    let [greeting, body] = intro;
+    let [expiry, ignore] = close;
     Mail {
-        subject: t(lang, "invitation-subject", &[("company", m.company)]),
-        text: format!("{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n", link = m.link),
+        subject,
+        text: format!("{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n"),
         html: format!(
             "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\">\
              <p>{greeting}</p><p>{body}</p>\
              <p><a href=\"{link}\" style=\"display:inline-block;padding:10px 16px;background:#2457d6;color:#fff;text-decoration:none;border-radius:4px\">{action}</a></p>\
              <p>{expiry}<br>{ignore}</p></body></html>",
             tag = lang.tag(),
-            greeting = text(&greeting),
-            body = text(&body),
-            link = attr(m.link),
-            action = text(&action),
-            expiry = text(&expiry),
-            ignore = text(&ignore),
+            greeting = text(greeting),
+            body = text(body),
+            link = attr(link),
+            action = text(action),
+            expiry = text(expiry),
+            ignore = text(ignore),
         ),
     }
 }
@@ -56,23 +70,7 @@ pub fn link_mail(
     let args = [("name", first_name), ("company", company), ("expires", expires.as_str())];
     let m = |part: &str| t(lang, &format!("{id}-{part}"), &args);
     let (greeting, body, action, expiry, ignore) = (m("greeting"), m("body"), m("action"), m("expiry"), m("ignore"));
-    Mail {
-        subject: m("subject"),
-        text: format!("{greeting}\n\n{body}\n\n{action}: {link}\n\n{expiry}\n{ignore}\n"),
-        html: format!(
-            "<!doctype html><html lang=\"{tag}\"><body style=\"font-family:sans-serif\">\
-             <p>{greeting}</p><p>{body}</p>\
-             <p><a href=\"{link}\" style=\"display:inline-block;padding:10px 16px;background:#2457d6;color:#fff;text-decoration:none;border-radius:4px\">{action}</a></p>\
-             <p>{expiry}<br>{ignore}</p></body></html>",
-            tag = lang.tag(),
-            greeting = text(&greeting),
-            body = text(&body),
-            link = attr(link),
-            action = text(&action),
-            expiry = text(&expiry),
-            ignore = text(&ignore),
-        ),
-    }
+    button_mail(lang, m("subject"), [&greeting, &body], (&action, link), [&expiry, &ignore])
 }
 
 /// A one-paragraph notice to the account's people (ownership, web address, deletion).

@@ -137,15 +137,7 @@ impl Store {
                 &[(Some(invited), Some((invited.0, crate::domain::member::MemberStatus::Active)))],
             )?;
         }
-        tx.check(
-            super::ACCOUNT_NOT_ACTIVE,
-            &keys::account(a),
-            Condition {
-                condition: "#status = :active",
-                values: vec![(":active", s("active"))],
-                names: vec![("#status", "status")],
-            },
-        )?;
+        super::sessions::account_active(&mut tx, a)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -43,19 +43,6 @@ fn consume(tx: &mut Tx, token_hash: &str, p: LinkPurpose, now: DateTime<Utc>) ->
     )
 }
 
-/// The account must still be active for a link to be used.
-fn account_active(tx: &mut Tx, a: &Account) -> StoreResult<()> {
-    tx.check(
-        super::ACCOUNT_NOT_ACTIVE,
-        &keys::account(a.id),
-        Condition {
-            condition: "#status = :active",
-            values: vec![(":active", s("active"))],
-            names: vec![("#status", "status")],
-        },
-    )
-}
-
 impl Store {
     pub async fn get_link(&self, token_hash: &str) -> StoreResult<Option<Link>> {
         Ok(self.get::<Stored>(&keys::link(token_hash)).await?.map(|st| st.link))
@@ -156,7 +143,7 @@ impl Store {
         let mut tx = Tx::new();
         consume(&mut tx, token_hash, LinkPurpose::ResetPassword, now)?;
         tx.replace_versioned(super::MEMBER_CHANGED, super::members::member_item(after)?, before.version)?;
-        account_active(&mut tx, account)?;
+        super::sessions::account_active(&mut tx, account.id)?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await
     }

@@ -20,6 +20,19 @@ pub struct Session {
 /// Guard of a login into an account being deleted.
 pub const ACCOUNT_NOT_ACTIVE: &str = "account_not_active";
 
+/// Commit only while the account is active (not being deleted).
+pub(crate) fn account_active(tx: &mut Tx, a: crate::domain::ids::AccountId) -> StoreResult<()> {
+    tx.check(
+        ACCOUNT_NOT_ACTIVE,
+        &keys::account(a),
+        Condition {
+            condition: "#status = :active",
+            values: vec![(":active", s("active"))],
+            names: vec![("#status", "status")],
+        },
+    )
+}
+
 impl Store {
     /// A new session and the member's last-login time, only while the member is active.
     pub async fn create_session(&self, session: &Session, now: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
@@ -36,15 +49,7 @@ impl Store {
                 names: vec![("#status", "status")],
             },
         )?;
-        tx.check(
-            ACCOUNT_NOT_ACTIVE,
-            &keys::account(a),
-            Condition {
-                condition: "#status = :active",
-                values: vec![(":active", s("active"))],
-                names: vec![("#status", "status")],
-            },
-        )?;
+        account_active(&mut tx, a)?;
         tx.audit(a, audit)?;
         tx.commit(self).await
     }
