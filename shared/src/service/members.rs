@@ -321,7 +321,7 @@ async fn members_and_roles(s: &Services, a: AccountId) -> Result<(Vec<Member>, V
 pub async fn stats(s: &Services, caller: &Caller) -> Result<Stats> {
     caller.require(Permission::MembersRead)?;
     let a = caller.account_id();
-    let (counts, roles) = tokio::try_join!(s.store.member_counts(a), s.store.list_roles(a))?;
+    let (counts, roles) = s.store.member_counts(a).await?;
     Ok(from_counts(&counts, &roles))
 }
 

@@ -4,10 +4,11 @@
 //! editing a role's permissions needs no recount).
 use super::keys::{self, Key};
 use super::tx::{Change, Tx, n};
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, from_item};
 use crate::domain::ids::{AccountId, RoleId};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::permissions;
+use crate::domain::role::CustomRole;
 use crate::domain::role::RoleRef;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,8 +27,12 @@ pub struct MemberCounts {
     pub basic_admins: i64,
 }
 
+/// Sorts right after the custom roles (`ROLE#…` < `ROLE$COUNTS` < `ROLENAME#…`), so one query
+/// reads the counters and the roles the stats need.
+const COUNTS_SK: &str = "ROLE$COUNTS";
+
 pub(crate) fn counts_key(a: AccountId) -> Key {
-    Key::new(keys::account_pk(a), "STATS".into())
+    Key::new(keys::account_pk(a), COUNTS_SK.into())
 }
 
 /// What one transaction does to the counters: add up every member it changes, then write each
@@ -127,8 +132,28 @@ pub(crate) fn count(tx: &mut Tx, a: AccountId, changes: &[(Option<State>, Option
 }
 
 impl Store {
-    pub async fn member_counts(&self, a: AccountId) -> StoreResult<MemberCounts> {
-        Ok(self.get::<MemberCounts>(&counts_key(a)).await?.unwrap_or_default())
+    /// The member counters and the custom roles, in one query (a page per 1 MB of roles).
+    pub async fn member_counts(&self, a: AccountId) -> StoreResult<(MemberCounts, Vec<CustomRole>)> {
+        let (mut counts, mut roles, mut start) = (MemberCounts::default(), Vec::new(), None);
+        loop {
+            let out = self
+                .range_query(a, keys::ROLE_PREFIX, COUNTS_SK)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(super::StoreError::from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                if item.get(keys::SK).and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == COUNTS_SK) {
+                    counts = from_item(item)?;
+                } else {
+                    roles.push(from_item(item)?);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok((counts, roles));
+            }
+        }
     }
 }
 
@@ -136,6 +161,13 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::permissions::BasicRole;
+
+    #[test]
+    fn the_counters_sort_between_the_roles_and_their_name_claims() {
+        let role = keys::role(AccountId::new(), RoleId::new()).sk;
+        let claim = keys::role_name(AccountId::new(), "night shift").sk;
+        assert!(role.as_str() < COUNTS_SK && COUNTS_SK < claim.as_str() && keys::ROLE_PREFIX < COUNTS_SK);
+    }
 
     #[test]
     fn a_tally_adds_up_every_member_a_transaction_changes() {
