@@ -47,7 +47,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Like `ApiJson`, but an empty body means `T::default()` (for optional bodies such as a memo).
+/// Like `ApiJson`, but an empty body — or `null` — means `T::default()` (for optional bodies
+/// such as a memo).
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
@@ -60,6 +61,26 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if empty {
             return Ok(OptionalJson(T::default()));
         }
+        let content_type =
+            req.headers().get(header::CONTENT_TYPE).cloned().unwrap_or(header::HeaderValue::from_static(""));
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the body is larger than {BODY_LIMIT} bytes"),
+                )
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read")
+            }
+        })?;
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(T::default()));
+        }
+        let req = Request::builder()
+            .header(header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::from(bytes))
+            .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "unreadable_body", "the body could not be read"))?;
         ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| OptionalJson(v))
     }
 }

@@ -96,6 +96,10 @@ impl Modify for FromRouteTable {
             if route.path.contains('{') {
                 add("404", "nothing of this account at this address");
             }
+            // Query values are validated like body fields (a `limit` out of range, say).
+            if op.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query) {
+                add("422", "a query value is not valid");
+            }
             if RATE_LIMITED.contains(&route.id) {
                 add("429", "too many requests; see Retry-After");
             }

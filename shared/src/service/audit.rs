@@ -37,6 +37,7 @@ pub struct AuditQuery {
     #[param(inline)]
     pub category: Option<Category>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
     pub cursor: Option<String>,
 }

@@ -25,6 +25,7 @@ pub struct Page {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

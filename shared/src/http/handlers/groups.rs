@@ -101,6 +101,7 @@ pub struct AssignmentList {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
     pub cursor: Option<String>,
 }

@@ -55,6 +55,7 @@ pub struct PendingList {
 #[into_params(parameter_in = Query)]
 pub struct PendingQuery {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
     pub cursor: Option<String>,
 }

@@ -41,7 +41,7 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
 /// Submit the password; the member becomes active.
 #[utoipa::path(post, path = "/invitations/accept", tag = "invitations",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
-    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
     let form = posted(&body);
     Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
