@@ -119,11 +119,7 @@ pub async fn refresh(s: &Services, token: &str) -> Result<Tokens> {
         Err(StoreError::Conflict(_)) => return Err(invalid()),
         Err(e) => return Err(e.into()),
     }
-    Ok(Tokens {
-        access_token: s.keys.access_token(access(a, &member, sid), now.timestamp())?,
-        expires_in: ACCESS_TTL_SECONDS,
-        refresh_token: s.keys.refresh_token(a, sid, &next),
-    })
+    tokens(s, a, &member, sid, &next, now)
 }
 
 /// Ends the caller's session: its refresh token and access tokens stop working at once.
