@@ -95,3 +95,42 @@ async fn the_system_log_refuses_bad_queries_and_shows_only_the_callers_account()
         mine.ok(200)["items"].as_array().unwrap().iter().map(|e| e["target_id"].as_str().unwrap()).collect();
     assert!(targets.contains(&acme.id.as_str()) && !targets.contains(&globex.id.as_str()), "{targets:?}");
 }
+
+/// Issue 10: a selective filter reads a bounded number of query pages per request — over 1,050
+/// newer entries that do not match, the first answer is an empty page with a cursor, and
+/// following the cursors finds the one entry that matches.
+#[tokio::test]
+async fn a_selective_filter_answers_partial_pages_with_a_cursor() {
+    use futures::stream::{self, StreamExt};
+    let s = stack().await;
+    let acme = s.account().await;
+    s.post("/v1/api-keys", Some(&acme.token), json!({ "name": "rare", "scopes": ["members_read"] })).await.ok(201);
+    let created: Vec<u16> = stream::iter(0..1050)
+        .map(|i| {
+            let (s, token) = (&s, acme.token.as_str());
+            async move {
+                s.post("/v1/roles", Some(token), json!({ "name": format!("Filler {i}"), "permissions": [] }))
+                    .await
+                    .status
+                    .as_u16()
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(created.iter().all(|c| *c == 201));
+
+    let first = s.get("/v1/audit?action=api_key.created&limit=10", Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(first["items"], json!([]), "{first}");
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    let (mut found, mut requests) = (Vec::new(), 1);
+    while let Some(c) = cursor {
+        let page = s.get(&format!("/v1/audit?action=api_key.created&limit=10&cursor={c}"), Some(&acme.token)).await;
+        let page = page.ok(200).clone();
+        found.extend(actions(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        requests += 1;
+        assert!(requests < 10, "the cursor never ends");
+    }
+    assert_eq!(found, ["api_key.created"]);
+}
