@@ -30,6 +30,20 @@ pub async fn stack() -> Stack {
     }
 }
 
+/// Tests that put a heavy load on the local stack hold this shared; a test that measures time
+/// holds it alone, so its samples are not taken while another test floods the stand-ins.
+static LOAD: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held by a test that loads the stack heavily (many writes at once, large fixtures).
+pub async fn heavy_load() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    LOAD.read().await
+}
+
+/// Held by a test that measures time: no heavy test runs meanwhile.
+pub async fn quiet_stack() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    LOAD.write().await
+}
+
 /// A web address no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &uuid::Uuid::new_v4().simple().to_string()[..12])

@@ -101,6 +101,7 @@ async fn the_system_log_refuses_bad_queries_and_shows_only_the_callers_account()
 /// following the cursors finds the one entry that matches.
 #[tokio::test]
 async fn a_selective_filter_answers_partial_pages_with_a_cursor() {
+    let _load = heavy_load().await;
     use futures::stream::{self, StreamExt};
     let s = stack().await;
     let acme = s.account().await;

@@ -28,6 +28,7 @@ async fn gsi1_count(s: &Stack, partition: &str) -> usize {
 
 #[tokio::test]
 async fn a_deleted_account_answers_410_and_its_50000_items_are_purged() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let acme = s.account().await;
     let w = acme.web_address.clone();

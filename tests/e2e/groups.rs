@@ -49,6 +49,7 @@ async fn assign_many(s: &Stack, acme: &Account, gid: &str, prefix: &str, total: 
 
 #[tokio::test]
 async fn six_hundred_concurrent_assignments_are_exactly_fair() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let acme = s.account().await;
     let team = agents(&s, &acme, 6).await;

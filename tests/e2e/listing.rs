@@ -43,6 +43,7 @@ async fn every_member_appears_exactly_once_across_pages() {
 /// the local DynamoDB) so the test does not send 2,000 emails; then listed over HTTP.
 #[tokio::test]
 async fn two_thousand_members_page_and_search_without_loss_or_duplicates() {
+    let _load = heavy_load().await;
     use roster::domain::permissions::BasicRole;
     let s = stack().await;
     let acme = s.account().await;

@@ -20,6 +20,7 @@ async fn seal(acme: &Account) -> usize {
 
 #[tokio::test]
 async fn fifty_concurrent_writers_then_sealing_verifies_ok() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let acme = s.account().await;
     let writes = futures::future::join_all((0..50).map(|i| {
@@ -130,6 +131,7 @@ async fn edited_deleted_and_inserted_entries_and_altered_digests_are_named() {
 /// leaves entries younger than five minutes for a later run.
 #[tokio::test]
 async fn the_scheduled_run_walks_every_account_and_leaves_young_entries_for_later() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let (acme, other) = (s.account().await, s.account().await);
     let services = Services::from_env().await.unwrap();
@@ -191,6 +193,7 @@ async fn rotating_the_signing_secret_keeps_the_sealed_log_verifiable() {
 /// records the last complete verification of the whole chain.
 #[tokio::test]
 async fn verification_walks_a_long_chain_in_bounded_steps() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let acme = s.account().await;
     for i in 0..25 {

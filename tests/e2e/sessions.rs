@@ -86,6 +86,7 @@ async fn a_leaked_access_token_cannot_revoke_its_session() {
 /// (the answer says how long), other people are not.
 #[tokio::test]
 async fn parallel_guesses_get_no_more_than_the_limit_checked() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let acme = s.account().await;
     let guesses = (0..50).map(|i| {
@@ -120,6 +121,7 @@ async fn parallel_guesses_get_no_more_than_the_limit_checked() {
 /// steps. 30 logins of each kind, interleaved; their medians stay within 20% of each other.
 #[tokio::test]
 async fn failed_logins_take_as_long_whatever_was_wrong() {
+    let _quiet = quiet_stack().await;
     let s = stack().await;
     let accounts = [s.account().await, s.account().await, s.account().await];
     let mut times: [Vec<f64>; 3] = Default::default();

@@ -58,6 +58,7 @@ async fn the_web_address_changes_once_and_the_old_one_is_freed() {
 
 #[tokio::test]
 async fn twenty_accounts_claiming_one_address_at_once_give_one_winner() {
+    let _load = heavy_load().await;
     let s = stack().await;
     let accounts = futures::future::join_all((0..20).map(|_| s.account())).await;
     let wanted = unique("contested");
