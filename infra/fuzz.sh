@@ -21,8 +21,7 @@ curl -fsS -o /dev/null "$ROSTER_API_URL/v1/accounts" -H 'content-type: applicati
   -d "{\"web_address\":\"$address\",\"company_name\":\"Fuzz\",\"first_name\":\"F\",\"last_name\":\"Z\",\"email\":\"owner@$address.test\",\"password\":\"fuzzing passphrase 1\"}"
 token=$(curl -fsS "$ROSTER_API_URL/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"web_address\":\"$address\",\"email\":\"owner@$address.test\",\"password\":\"fuzzing passphrase 1\"}" | json '["access_token"]')
-scopes=$(curl -fsS "$ROSTER_API_URL/v1/me" -H "authorization: Bearer $token" >/dev/null && python3 -c '
-import json; print(json.dumps(["members_read","members_manage","invitations_manage","roles_read","roles_manage","groups_read","groups_manage","assignments_create","organizations_read","organizations_manage","users_read","users_manage","settings_read","settings_manage","audit_read","directory_manage","api_keys_manage"]))')
+scopes='["members_read","members_manage","invitations_manage","roles_read","roles_manage","groups_read","groups_manage","assignments_create","organizations_read","organizations_manage","users_read","users_manage","settings_read","settings_manage","audit_read","directory_manage","api_keys_manage"]'
 key=$(curl -fsS "$ROSTER_API_URL/v1/api-keys" -H "authorization: Bearer $token" -H 'content-type: application/json' \
   -d "{\"name\":\"fuzzer\",\"scopes\":$scopes}" | json '["secret"]')
 

@@ -12,7 +12,7 @@ use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::web_address::WebAddress;
 use crate::mail::templates::link_mail;
-use crate::store::{Admission, LINK_UNUSABLE, StoreError};
+use crate::store::{Admission, StoreError};
 use chrono::Utc;
 
 /// A fresh link: (token for the email, its hash for the store, the link).
@@ -189,9 +189,8 @@ pub async fn reset_password(s: &Services, token: &str, password: &str, confirmat
     );
     match s.store.reset_password(&account, &member, &after, &secrets::token_hash(token), now, &audit).await {
         Ok(()) => Ok(ResetOutcome::Done(account)),
-        Err(StoreError::Conflict(LINK_UNUSABLE)) | Err(StoreError::Conflict(_)) => {
-            Ok(ResetOutcome::Unusable(Some(account)))
-        }
+        // The link was used, expired or the member changed meanwhile.
+        Err(StoreError::Conflict(_)) => Ok(ResetOutcome::Unusable(Some(account))),
         Err(e) => Err(e.into()),
     }
 }

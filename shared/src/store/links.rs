@@ -19,7 +19,7 @@ struct Stored {
 }
 
 /// Guard of a link that is gone, used, expired or meant for something else.
-pub const LINK_UNUSABLE: &str = "link_unusable";
+const LINK_UNUSABLE: &str = "link_unusable";
 
 fn purpose(p: LinkPurpose) -> String {
     serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()

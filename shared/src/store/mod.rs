@@ -31,7 +31,6 @@ pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
 };
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
-pub use links::LINK_UNUSABLE;
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
