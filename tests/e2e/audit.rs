@@ -85,11 +85,12 @@ async fn the_system_log_refuses_bad_queries_and_shows_only_the_callers_account()
     let bad = s.get("/v1/audit?from=yesterday", Some(&acme.token)).await;
     assert_eq!(bad.problem(400), "invalid_query");
     let reversed = s.get("/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", Some(&acme.token)).await;
-    assert_eq!(reversed.problem(422), "validation_failed");
+    // Nothing lies between a later `from` and an earlier `to`: an empty page, not an error.
+    assert_eq!(reversed.ok(200)["items"], json!([]));
     let page = s.get("/v1/audit?limit=1", Some(&globex.token)).await;
     let cursor = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();
     let foreign = s.get(&format!("/v1/audit?cursor={cursor}"), Some(&acme.token)).await;
-    assert_eq!(foreign.problem(422), "validation_failed");
+    assert_eq!(foreign.problem(404), "unknown_reference");
     let mine = s.get("/v1/audit?limit=200", Some(&acme.token)).await;
     let targets: Vec<&str> =
         mine.ok(200)["items"].as_array().unwrap().iter().map(|e| e["target_id"].as_str().unwrap()).collect();

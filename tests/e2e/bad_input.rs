@@ -161,9 +161,9 @@ async fn invitations_refuse_bad_input_and_write_nothing() {
 async fn reads_and_auth_endpoints_refuse_bad_input() {
     let s = stack().await;
     let acme = s.account().await;
-    for q in ["limit=0", "limit=201", "limit=abc", "cursor=forged.cursor", "sort=name"] {
+    for q in ["limit=0", "limit=201", "limit=abc", "cursor=forged.cursor", "sort=name", "q=a%00b", "role=superuser"] {
         let r = s.get(&format!("/v1/members?{q}"), Some(&acme.token)).await;
-        assert!(matches!(r.status.as_u16(), 400 | 422), "{q}: {}", r.text);
+        assert!(matches!(r.status.as_u16(), 400 | 404 | 422), "{q}: {}", r.text);
         assert_eq!(r.content_type, "application/problem+json");
     }
     assert_eq!(s.get("/v1/members/not-an-id", Some(&acme.token)).await.problem(404), "not_found");

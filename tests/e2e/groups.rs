@@ -317,6 +317,6 @@ async fn invitees_join_groups_at_once_and_take_turns_once_they_accept() {
     other["email"] = json!(format!("other@{}.test", acme.web_address));
     other["groups"] = json!(["01a20000000070008000000000000000"]);
     let r = s.post("/v1/invitations", Some(&acme.token), other).await;
-    assert_eq!(r.problem(422), "validation_failed");
+    assert_eq!(r.problem(404), "unknown_reference");
     assert_eq!(r.body["errors"][0]["code"], "unknown_group");
 }

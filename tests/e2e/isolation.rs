@@ -25,7 +25,7 @@ async fn a_member_of_one_account_cannot_see_another_accounts_members() {
     let page = s.get("/v1/members?limit=1", Some(&b.token)).await;
     let cursor = page.ok(200)["next_cursor"].as_str().unwrap().to_owned();
     let stolen = s.get(&format!("/v1/members?limit=1&cursor={cursor}"), Some(&a.token)).await;
-    assert_eq!(stolen.problem(422), "validation_failed");
+    assert_eq!(stolen.problem(404), "unknown_reference");
     assert_eq!(stolen.body["errors"][0]["field"], "cursor");
 }
 

@@ -89,12 +89,22 @@ async fn invitations_are_written_in_the_account_language_and_time_zone() {
 #[tokio::test]
 async fn unknown_links_get_a_clear_page_not_an_error_dump() {
     let s = stack().await;
-    for token in ["", "nope", "%00%ff", &"a".repeat(5000)] {
-        let page = s.get(&format!("/invitations/accept?token={token}"), None).await;
-        assert_eq!(page.status, 404, "{token}");
-        assert!(page.content_type.starts_with("text/html") && page.text.contains("This link does not work"));
+    for page in ["/invitations/accept", "/account/verify", "/password-reset"] {
+        for token in ["nope", "%00%ff", &"a".repeat(5000)] {
+            let answer = s.get(&format!("{page}?token={token}"), None).await;
+            assert_eq!(answer.status, 404, "{page} {token}");
+            assert!(answer.content_type.starts_with("text/html") && answer.text.contains("This link does not work"));
+        }
+        // No token at all (or an empty one) is an incomplete link: 400, the same page.
+        for query in ["", "?token="] {
+            let answer = s.get(&format!("{page}{query}"), None).await;
+            assert_eq!(answer.status, 400, "{page}{query}");
+            assert!(answer.text.contains("This link does not work"));
+        }
+        let post = s.send(s.http.post(format!("{}{page}", s.api)).body("\u{0}garbage=%%%")).await;
+        assert_eq!(post.status, 400, "{page}");
+        assert!(post.text.contains("This link does not work"));
+        let post = s.send(s.http.post(format!("{}{page}", s.api)).form(&[("token", "nope")])).await;
+        assert_eq!(post.status, 404, "{page}");
     }
-    let post = s.send(s.http.post(format!("{}/invitations/accept", s.api)).body("\u{0}garbage=%%%")).await;
-    assert_eq!(post.status, 404);
-    assert!(post.text.contains("This link does not work"));
 }

@@ -28,7 +28,7 @@ async fn a_custom_role_from_creation_to_deletion_with_its_members_moved() {
     let twin = s.post("/v1/roles", Some(&acme.token), json!({ "name": "night  SHIFT", "permissions": [] })).await;
     assert_eq!(twin.problem(409), "role_name_taken");
     let admin = s.post("/v1/roles", Some(&acme.token), json!({ "name": "Admin", "permissions": [] })).await;
-    assert_eq!(admin.problem(422), "validation_failed");
+    assert_eq!(admin.problem(409), "role_name_taken");
 
     let roles = s.get("/v1/roles", Some(&acme.token)).await;
     let ids: Vec<&str> = roles.ok(200)["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
@@ -197,7 +197,7 @@ async fn another_accounts_role_is_not_found_and_cannot_be_given() {
     let delete = s.json(Method::DELETE, &path, &acme.token, None, None).await;
     assert_eq!(delete.problem(404), "not_found");
     let invite = s.invite(&acme, &format!("x@{}.test", acme.web_address), role["id"].as_str().unwrap()).await;
-    assert_eq!(invite.problem(422), "validation_failed");
+    assert_eq!(invite.problem(404), "unknown_reference");
     assert_eq!(invite.body["errors"][0]["code"], "unknown_role");
     assert_eq!(s.partition_keys(&globex.id).await, before);
     assert_eq!(s.get(&path, Some(&globex.token)).await.ok(200)["name"], "Globex only");

@@ -2,17 +2,10 @@
 //! members with an agent-like role; one member at a time per ID, several IDs per member.
 use super::FieldError;
 
-pub const MAX_LEN: usize = 128;
-
 /// Letters, digits and `. _ : @ -`: what telephony and chat systems use, and safe in a URL path.
 pub fn parse(raw: &str) -> Result<String, FieldError> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || ".-_:@".contains(c);
-    if raw.is_empty() || raw.len() > MAX_LEN || !raw.chars().all(ok) {
-        return Err(FieldError::new(
-            "agent_id",
-            "invalid",
-            format!("an agent ID has 1–{MAX_LEN} letters, digits or . _ : @ -"),
-        ));
+    if !super::format::AGENT_ID.matches(raw) {
+        return Err(FieldError::new("agent_id", "invalid", "an agent ID has 1–128 letters, digits or . _ : @ -"));
     }
     Ok(raw.to_owned())
 }

@@ -8,25 +8,10 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Email(String);
 
-/// RFC 5321 limit for a forward path.
-const MAX_LEN: usize = 254;
-
 impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(FieldError::new(field, "required", "an email address is required"));
-        }
-        if trimmed.len() > MAX_LEN {
-            return Err(FieldError::new(field, "too_long", "an email address has at most 254 characters"));
-        }
-        // Display names ("Ann <ann@x>") are not addresses; email_address accepts them otherwise.
-        let plain = !trimmed.contains(['<', '>', ' ']);
-        let domain_ok = trimmed.rsplit_once('@').is_some_and(|(_, d)| d.contains('.') && !d.ends_with('.'));
-        if !plain || !domain_ok || !email_address::EmailAddress::is_valid(trimmed) {
-            return Err(FieldError::new(field, "invalid", "this is not a valid email address"));
-        }
-        Ok(Self(trimmed.to_lowercase()))
+        let address = super::format::EMAIL.check(field, raw, "is not an email address such as name@example.com")?;
+        Ok(Self(address.to_lowercase()))
     }
 
     /// An address no member has (the `.invalid` top-level domain is reserved): a stand-in for

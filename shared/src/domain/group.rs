@@ -4,13 +4,11 @@ use super::ids::{AccountId, GroupId, MemberId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub const NAME_MAX: usize = 100;
 /// Members per group: the rotation lives in the group item (one read per assignment), and a
 /// DynamoDB item holds 400 KB.
 pub const MAX_MEMBERS: usize = 2000;
 /// Member ids per add/remove call: each changes the member's item in the same transaction.
 pub const MAX_PER_CALL: usize = 90;
-pub const REF_MAX: usize = 200;
 
 /// A member's place in the group's rotation. `seat` numbers only grow, so the order is the
 /// order of joining and survives adds and removes without renumbering anyone.
@@ -107,7 +105,7 @@ impl Group {
 
 /// A group's name: trimmed text; what makes two names the same is case and runs of spaces.
 pub fn name(raw: &str) -> Result<String, FieldError> {
-    super::text::required_text("name", raw, NAME_MAX)
+    super::text::required_text("name", raw, &super::format::NAME)
 }
 
 pub fn name_key(name: &str) -> String {
@@ -116,15 +114,7 @@ pub fn name_key(name: &str) -> String {
 
 /// The ticketing system's reference for what is assigned: the idempotency key.
 pub fn reference(raw: &str) -> Result<String, FieldError> {
-    let r = raw.trim();
-    if r.is_empty() || r.chars().count() > REF_MAX || r.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "ref",
-            "invalid",
-            format!("ref has 1–{REF_MAX} characters, no control characters"),
-        ));
-    }
-    Ok(r.to_owned())
+    super::format::REFERENCE.check("ref", raw, "must not contain control characters").map(str::to_owned)
 }
 
 /// One assignment, recorded under its `ref`: the same ref asked again gets this answer.
@@ -210,7 +200,7 @@ mod tests {
     fn references_are_bounded_text() {
         assert_eq!(reference("  T-1042 ").unwrap(), "T-1042");
         assert!(reference("").is_err());
-        assert!(reference(&"x".repeat(REF_MAX + 1)).is_err());
+        assert!(reference(&"x".repeat(201)).is_err());
         assert!(reference("a\nb").is_err());
     }
 }

@@ -65,10 +65,12 @@ pub enum DateFormat {
 }
 
 impl DateFormat {
+    pub const NAMES: [&str; 2] = ["YYYY.MM.DD", "MM.DD.YYYY"];
+
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         match raw {
-            "YYYY.MM.DD" => Ok(Self::YearFirst),
-            "MM.DD.YYYY" => Ok(Self::MonthFirst),
+            r if r == Self::NAMES[0] => Ok(Self::YearFirst),
+            r if r == Self::NAMES[1] => Ok(Self::MonthFirst),
             _ => Err(FieldError::new(field, "invalid", "date display is YYYY.MM.DD or MM.DD.YYYY")),
         }
     }

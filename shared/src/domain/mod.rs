@@ -6,6 +6,7 @@ pub mod audit;
 pub mod digest;
 pub mod email;
 pub mod errors;
+pub mod format;
 pub mod group;
 pub mod ids;
 pub mod invitation;

@@ -3,6 +3,8 @@ use super::FieldError;
 
 const MIN: usize = 12;
 const MAX: usize = 128;
+/// The policy's lengths, for the OpenAPI document.
+pub const LENGTH: (usize, usize) = (MIN, MAX);
 
 /// A small list of passwords that attackers try first, lower-cased.
 const COMMON: &str = include_str!("common_passwords.txt");
@@ -36,14 +38,16 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// The list of common passwords.
+pub fn common() -> impl Iterator<Item = &'static str> {
+    COMMON.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 fn is_common(raw: &str) -> bool {
     let lower = raw.to_lowercase();
     // Padding a common word with digits or repeating it does not make it strong.
     let core = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!');
-    COMMON
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    common()
         .any(|common| lower == common || core == common || (core.len() >= 4 && core.split(common).all(str::is_empty)))
 }
 

@@ -6,18 +6,8 @@ use serde::{Deserialize, Serialize};
 /// A phone number as people type it: digits with `+`, spaces, dots, dashes and parentheses,
 /// 6–20 digits. No country rules: the account may be anywhere.
 pub fn phone(field: &str, raw: &str) -> Result<String, FieldError> {
-    let value = raw.trim();
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    let allowed = value.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-    let plus_ok = value.rfind('+').is_none_or(|i| i == 0);
-    if !allowed || !plus_ok || !(6..=20).contains(&digits) {
-        return Err(FieldError::new(
-            field,
-            "invalid",
-            format!("{field} is a phone number: 6–20 digits, optionally with +, spaces, dashes or parentheses"),
-        ));
-    }
-    Ok(value.to_owned())
+    let what = "is a phone number: 6–20 digits, optionally with +, spaces, dashes or parentheses";
+    super::format::PHONE.check(field, raw, what).map(str::to_owned)
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -110,18 +100,7 @@ pub fn sniff_image(bytes: &[u8]) -> Result<&'static str, FieldError> {
 
 /// An image address: absolute https, no credentials, nothing that could break out of an attribute.
 pub fn image_url(field: &str, raw: &str) -> Result<String, FieldError> {
-    let value = raw.trim();
-    let bad =
-        || FieldError::new(field, "invalid", format!("{field} is an https:// address of at most 2,000 characters"));
-    if value.len() > 2000 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(bad());
-    }
-    let rest = value.strip_prefix("https://").ok_or_else(bad)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains('@') || value.contains(['"', '<', '>', '\\']) {
-        return Err(bad());
-    }
-    Ok(value.to_owned())
+    super::format::IMAGE_URL.check(field, raw, "is an https:// address with a host").map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ const MIN: usize = 3;
 const MAX: usize = 40;
 
 /// Names that would collide with product hosts or confuse people.
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "www",
     "api",
     "admin",

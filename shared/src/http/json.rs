@@ -91,7 +91,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    integral_numbers_as_integers(&mut value);
     if !value.is_object() {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -106,6 +107,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
             .with_errors(vec![field])
     })
+}
+
+/// JSON (and JSON Schema) has one kind of number: `11.0` is the integer 11. Serde's integer
+/// fields would refuse it, so whole floats become integers before the typed read.
+fn integral_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every whole float below is exact
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < EXACT) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn malformed(e: &serde_json::Error) -> Problem {
@@ -163,6 +181,9 @@ mod tests {
         assert_eq!((wrong.errors[0].field.as_str(), wrong.errors[0].code), ("email", "invalid_type"));
         assert_eq!((err(b"[]").status, err(b"[]").errors[0].code), (422, "not_an_object"));
         assert_eq!(err(b"[\"a\", 3]").errors[0].code, "not_an_object");
+        // A whole number written as a float is that integer; a fraction is not.
+        assert_eq!(parse::<Body>(b"{\"email\":\"a\",\"age\":11.0}").unwrap().age, Some(11));
+        assert_eq!(err(b"{\"email\":\"a\",\"age\":11.5}").errors[0].code, "invalid_type");
         assert_eq!(err(b"\"a\"").errors[0].code, "not_an_object");
         let big = err(b"{\"email\":\"a\",\"age\":99999999999}");
         assert_eq!((big.status, big.errors[0].field.as_str()), (422, "age"));

@@ -93,11 +93,17 @@ impl Modify for FromRouteTable {
                 add("415", "the body is not of the documented type");
                 add("422", "the body does not hold valid values for the documented fields");
             }
+            let has_query =
+                op.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
             if route.path.contains('{') {
                 add("404", "nothing of this account at this address");
             }
+            // Ids in a body or a query (a group, a role, a cursor's page) may name nothing.
+            if route.access != Access::Public && (has_body || has_query) {
+                add("404", "the request names something this account does not have");
+            }
             // Query values are validated like body fields (a `limit` out of range, say).
-            if op.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query) {
+            if has_query {
                 add("422", "a query value is not valid");
             }
             if RATE_LIMITED.contains(&route.id) {
@@ -106,6 +112,134 @@ impl Modify for FromRouteTable {
         }
     }
 }
+
+/// Schemas of Roster's string formats (`#[schema(schema_with = field::…)]` targets), built from
+/// `domain::format`, the same patterns and lengths the validators use.
+pub mod field {
+    use crate::domain::format::{self, Format};
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
+
+    fn string(f: &Format, nullable: bool) -> ObjectBuilder {
+        let kind =
+            if nullable { SchemaType::from_iter([Type::String, Type::Null]) } else { SchemaType::new(Type::String) };
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .pattern(Some(f.pattern))
+            .min_length((f.min_chars > 0).then_some(f.min_chars))
+            .max_length(Some(f.max_chars))
+    }
+
+    macro_rules! formats {
+        ($($name:ident => $format:expr;)*) => {$(
+            pub fn $name() -> Object { string(&$format, false).build() }
+        )*};
+    }
+
+    /// The same, or `null` (each field's description says what `null` does).
+    macro_rules! or_null {
+        ($($name:ident => $format:expr;)*) => {$(
+            pub fn $name() -> Object { string(&$format, true).build() }
+        )*};
+    }
+
+    formats! {
+        name => format::NAME;
+        role_name => format::ROLE_NAME;
+        company => format::COMPANY;
+        description => format::DESCRIPTION;
+        reference => format::REFERENCE;
+        search => format::SEARCH;
+        filter => format::FILTER;
+        cursor => format::CURSOR;
+        email => format::EMAIL;
+        id => format::ID;
+        agent_id => format::AGENT_ID;
+        role => format::ROLE;
+        any_role => format::ANY_ROLE;
+    }
+
+    or_null! {
+        name_or_null => format::NAME;
+        role_name_or_null => format::ROLE_NAME;
+        company_or_null => format::COMPANY;
+        description_or_null => format::DESCRIPTION;
+        memo_or_null => format::MEMO;
+        email_or_null => format::EMAIL;
+        phone_or_null => format::PHONE;
+        image_url_or_null => format::IMAGE_URL;
+        id_or_null => format::ID;
+        role_or_null => format::ROLE;
+    }
+
+    /// A list of ids (members, groups).
+    pub fn ids() -> utoipa::openapi::schema::Array {
+        ArrayBuilder::new().items(string(&format::ID, false)).build()
+    }
+
+    /// None of `values` (served as `not: {enum}`, see `document`).
+    fn excluding<'a>(b: ObjectBuilder, values: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+        let values: Vec<&str> = values.into_iter().collect();
+        b.extensions(Some(ExtensionsBuilder::new().add(super::NOT_ONE_OF, values).build()))
+    }
+
+    /// A new password: 12–128 characters and none of the common passwords (variants of them
+    /// — padded with digits, repeated, other case — are refused too).
+    pub fn new_password() -> Object {
+        let (min, max) = crate::domain::password::LENGTH;
+        let string =
+            ObjectBuilder::new().schema_type(SchemaType::new(Type::String)).min_length(Some(min)).max_length(Some(max));
+        excluding(string, crate::domain::password::common().filter(|p| p.chars().count() >= min)).build()
+    }
+
+    /// A web address: its shape, and none of the reserved names.
+    pub fn web_address() -> Object {
+        excluding(string(&format::WEB_ADDRESS, false), crate::domain::web_address::RESERVED.iter().copied()).build()
+    }
+
+    /// One of `values`, or `null`.
+    fn one_of_or_null<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+        let choices: Vec<serde_json::Value> =
+            values.into_iter().map(serde_json::Value::from).chain([serde_json::Value::Null]).collect();
+        let kind = SchemaType::from_iter([Type::String, Type::Null]);
+        ObjectBuilder::new().schema_type(kind).enum_values(Some(choices)).build()
+    }
+
+    /// An IANA time zone name (the tz database's names), or `null`.
+    pub fn time_zone_or_null() -> Object {
+        one_of_or_null(chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()))
+    }
+
+    pub fn language_or_null() -> Object {
+        one_of_or_null(crate::domain::locale::Language::ALL.map(|l| l.tag()))
+    }
+
+    pub fn date_format_or_null() -> Object {
+        one_of_or_null(crate::domain::locale::DateFormat::NAMES)
+    }
+}
+
+/// The document as served: utoipa's, with the exclusions utoipa cannot spell (`not`), which
+/// the field schemas carry as `x-not-one-of`.
+pub fn document() -> serde_json::Value {
+    fn exclusions(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(values) = o.remove(NOT_ONE_OF) {
+                    o.insert("not".into(), serde_json::json!({ "enum": values }));
+                }
+                o.values_mut().for_each(exclusions);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(exclusions),
+            _ => {}
+        }
+    }
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    exclusions(&mut doc);
+    doc
+}
+
+const NOT_ONE_OF: &str = "x-not-one-of";
 
 struct BearerAuth;
 
@@ -123,7 +257,7 @@ mod tests {
 
     #[test]
     fn every_route_is_described_and_nothing_else() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document();
         assert_eq!(doc["openapi"], "3.1.0");
         let paths = doc["paths"].as_object().unwrap();
         for r in ROUTES {
@@ -144,7 +278,7 @@ mod tests {
     /// `$ref` resolves.
     #[test]
     fn every_route_has_schemas_and_its_error_answers() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let doc = document();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         let text = doc.to_string();
         for name in text.split("\"#/components/schemas/").skip(1).filter_map(|s| s.split('"').next()) {

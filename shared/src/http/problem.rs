@@ -99,6 +99,12 @@ impl From<Error> for Problem {
             ),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+            Error::Unknown(errors) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown_reference",
+                "the request names something this account does not have",
+            )
+            .with_errors(errors),
             Error::Conflict { code, message } => Problem::new(StatusCode::CONFLICT, code, message),
             Error::Gone => {
                 Problem::new(StatusCode::GONE, "account_deleted", "this account was deleted or is being deleted")

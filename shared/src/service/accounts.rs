@@ -3,12 +3,13 @@ use super::{Error, Result, Services, secrets};
 use crate::domain::account::{Account, AccountStatus};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
+use crate::domain::format::{COMPANY, NAME};
 use crate::domain::link::LinkPurpose;
 use crate::domain::locale::{Language, TimeZone};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
-use crate::domain::text::{COMPANY_MAX, NAME_MAX, required_text};
+use crate::domain::text::required_text;
 use crate::domain::web_address::WebAddress;
 use crate::domain::{FieldError, FieldErrors};
 use crate::mail::templates::{AccountLink, Notice, find_address, notice};
@@ -19,16 +20,24 @@ use crate::store::{ACCOUNT_CHANGED, Admission, EMAIL_TAKEN, StoreError, WEB_ADDR
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
     /// 3–40 lowercase letters and digits; becomes the account's address.
+    #[schema(schema_with = crate::http::openapi::field::web_address)]
     pub web_address: String,
+    #[schema(schema_with = crate::http::openapi::field::company)]
     pub company_name: String,
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub first_name: String,
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub last_name: String,
+    #[schema(schema_with = crate::http::openapi::field::email)]
     pub email: String,
     /// 12–128 characters, not a common password.
+    #[schema(schema_with = crate::http::openapi::field::new_password)]
     pub password: String,
     /// One of ko, en, ja, zh-Hans, zh-Hant, th, id, vi (default en).
+    #[schema(schema_with = crate::http::openapi::field::language_or_null)]
     pub language: Option<String>,
     /// IANA time zone (default UTC).
+    #[schema(schema_with = crate::http::openapi::field::time_zone_or_null)]
     pub time_zone: Option<String>,
 }
 
@@ -40,9 +49,9 @@ pub struct SignedUp {
 pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
     let mut errors = FieldErrors::new();
     let web_address = errors.take(WebAddress::parse("web_address", &cmd.web_address));
-    let company = errors.take(required_text("company_name", &cmd.company_name, COMPANY_MAX));
-    let first = errors.take(required_text("first_name", &cmd.first_name, NAME_MAX));
-    let last = errors.take(required_text("last_name", &cmd.last_name, NAME_MAX));
+    let company = errors.take(required_text("company_name", &cmd.company_name, &COMPANY));
+    let first = errors.take(required_text("first_name", &cmd.first_name, &NAME));
+    let last = errors.take(required_text("last_name", &cmd.last_name, &NAME));
     let email = errors.take(Email::parse("email", &cmd.email));
     let password = errors.take(Password::parse("password", &cmd.password));
     let language = errors.take(cmd.language.as_deref().map_or(Ok(Language::En), |l| Language::parse("language", l)));
@@ -109,9 +118,11 @@ pub(super) async fn reconfirmed_owner(caller: &super::Caller, password: String) 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OwnerTransfer {
+    #[schema(schema_with = crate::http::openapi::field::id)]
     pub member_id: String,
     /// The current owner's password.
     pub password: String,
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -165,7 +176,9 @@ pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: Owner
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebAddressChange {
+    #[schema(schema_with = crate::http::openapi::field::web_address)]
     pub web_address: String,
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -223,6 +236,7 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindWebAddress {
+    #[schema(schema_with = crate::http::openapi::field::email)]
     pub email: String,
 }
 

@@ -4,16 +4,18 @@ use crate::domain::FieldErrors;
 use crate::domain::account::AccountStatus;
 use crate::domain::api_key::{self, ApiKey};
 use crate::domain::audit::AuditEntry;
+use crate::domain::format::NAME;
 use crate::domain::ids::ApiKeyId;
 use crate::domain::member::MemberStatus;
 use crate::domain::permissions::Permission;
-use crate::domain::text::{NAME_MAX, required_text};
+use crate::domain::text::required_text;
 use chrono::{Duration, Utc};
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// What the key is for, e.g. "Ticketing system".
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub name: String,
     /// Permissions the key carries; each must be held by the creator.
     pub scopes: Vec<Permission>,
@@ -25,7 +27,7 @@ pub async fn create(s: &Services, caller: &Caller, cmd: NewApiKey) -> Result<(Ap
         return Err(Error::Forbidden("API keys are created by members, not by other keys"));
     };
     let mut errors = FieldErrors::new();
-    let name = errors.take(required_text("name", &cmd.name, NAME_MAX));
+    let name = errors.take(required_text("name", &cmd.name, &NAME));
     let scopes = errors.take(api_key::scopes(&cmd.scopes, caller.permissions()));
     errors.finish()?;
     let (Some(name), Some(scopes)) = (name, scopes) else {

@@ -18,8 +18,10 @@ const ASSIGN_ATTEMPTS: u32 = 100;
 pub struct AssignRequest {
     /// The ticket's reference: posting the same one again returns the first answer.
     #[serde(rename = "ref")]
+    #[schema(schema_with = crate::http::openapi::field::reference)]
     pub reference: String,
     /// Required when automatic assignment is off; refused when it is on.
+    #[schema(schema_with = crate::http::openapi::field::id_or_null)]
     pub member_id: Option<String>,
 }
 
@@ -31,7 +33,7 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
     let gid = GroupId::parse(id).ok_or_else(not_found)?;
     let named = match &req.member_id {
         None => None,
-        Some(raw) => Some(member_ids("member_id", std::slice::from_ref(raw))?[0]),
+        Some(raw) => member_ids("member_id", std::slice::from_ref(raw))?.into_iter().next(),
     };
     let a = caller.account_id();
     // Requests this process serves for one group take turns instead of colliding; other
@@ -66,11 +68,7 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
             })?,
             (false, Some(m)) => {
                 let seat = g.rotation.iter().find(|x| x.member == m).copied().ok_or_else(|| {
-                    Error::Validation(vec![FieldError::new(
-                        "member_id",
-                        "not_in_group",
-                        "this member is not in the group",
-                    )])
+                    Error::unknown("member_id", "not_in_group", "no member of this group has this id")
                 })?;
                 if !seat.eligible {
                     return Err(Error::conflict("member_unavailable", "this member is not active and available"));

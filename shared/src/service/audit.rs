@@ -29,37 +29,54 @@ pub struct AuditQuery {
     /// RFC 3339; entries at or before.
     pub to: Option<DateTime<Utc>>,
     /// The acting member's or API key's id.
+    #[param(schema_with = crate::http::openapi::field::filter)]
     pub actor: Option<String>,
     /// An exact action (`member.deleted`) or a prefix ending in `.` (`member.`).
+    #[param(schema_with = crate::http::openapi::field::filter)]
     pub action: Option<String>,
+    #[param(schema_with = crate::http::openapi::field::filter)]
     pub target_type: Option<String>,
+    #[param(schema_with = crate::http::openapi::field::filter)]
     pub target_id: Option<String>,
     #[param(inline)]
     pub category: Option<Category>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
+    #[param(schema_with = crate::http::openapi::field::cursor)]
     pub cursor: Option<String>,
 }
 
-fn filter(q: &AuditQuery) -> Result<AuditFilter> {
+/// The store's filter; `None` when `from` is after `to`, so nothing can match.
+fn filter(q: &AuditQuery) -> Result<Option<AuditFilter>> {
     let mut errors = Vec::new();
-    if let (Some(from), Some(to)) = (q.from, q.to)
-        && from > to
-    {
-        errors.push(FieldError::new("from", "invalid", "from is after to"));
-    }
     for (field, value) in
         [("actor", &q.actor), ("action", &q.action), ("target_type", &q.target_type), ("target_id", &q.target_id)]
     {
-        if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > 200) {
-            errors.push(FieldError::new(field, "invalid", format!("{field} has 1–200 characters")));
+        if value.as_ref().is_some_and(|v| !crate::domain::format::FILTER.matches(v)) {
+            errors.push(FieldError::new(
+                field,
+                "invalid",
+                format!("{field} has 1–200 characters, no control characters"),
+            ));
         }
+    }
+    // Validated for the export too, which reads every entry and ignores them.
+    if !(1..=200).contains(&q.limit.unwrap_or(50)) {
+        errors.push(FieldError::new("limit", "invalid", "limit is between 1 and 200"));
+    }
+    if q.cursor.as_ref().is_some_and(|c| !crate::domain::format::CURSOR.matches(c)) {
+        errors.push(FieldError::new("cursor", "invalid", "cursor is a next_cursor this API returned"));
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    Ok(AuditFilter {
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from > to
+    {
+        return Ok(None);
+    }
+    Ok(Some(AuditFilter {
         from: q.from,
         to: q.to,
         actor: q.actor.clone(),
@@ -70,17 +87,14 @@ fn filter(q: &AuditQuery) -> Result<AuditFilter> {
             Some(Category::SystemLog) => SYSTEM_LOG.to_vec(),
             None => Vec::new(),
         },
-    })
+    }))
 }
 
 /// One page, newest first; the cursor is bound to the caller's account.
 pub async fn list(s: &Services, caller: &Caller, q: &AuditQuery) -> Result<(Vec<AuditEntry>, Option<String>)> {
     caller.require(Permission::AuditRead)?;
-    let f = filter(q)?;
+    let filtered = filter(q)?;
     let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(vec![FieldError::new("limit", "invalid", "limit is between 1 and 200")].into());
-    }
     let before = match &q.cursor {
         None => None,
         Some(c) => Some(
@@ -90,6 +104,7 @@ pub async fn list(s: &Services, caller: &Caller, q: &AuditQuery) -> Result<(Vec<
                 .ok_or_else(Error::invalid_cursor)?,
         ),
     };
+    let Some(f) = filtered else { return Ok((Vec::new(), None)) };
     let (entries, last) = s.store.query_audit(caller.account_id(), &f, before, limit as usize).await?;
     Ok((entries, last.map(|sk| s.keys.sign_cursor(caller.account_id(), &sk))))
 }
@@ -114,8 +129,8 @@ pub async fn export_csv(s: &Services, caller: &Caller, q: &AuditQuery) -> Result
     ])
     .map_err(fail)?;
     let (mut before, mut written) = (None, 0);
-    loop {
-        let (entries, last) = s.store.query_audit(caller.account_id(), &f, before, 1000).await?;
+    while let Some(f) = &f {
+        let (entries, last) = s.store.query_audit(caller.account_id(), f, before, 1000).await?;
         for e in &entries {
             let (kind, id, name) = match &e.actor {
                 Actor::Member { id, name } => ("member", id.to_string(), name.clone()),

@@ -179,6 +179,7 @@ pub(super) async fn resolve_role(
 pub struct PasswordChange {
     pub current_password: String,
     /// 12–128 characters, not a common password.
+    #[schema(schema_with = crate::http::openapi::field::new_password)]
     pub new_password: String,
 }
 

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 pub struct AccountDeletion {
     pub web_address: String,
     pub password: String,
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 

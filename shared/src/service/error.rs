@@ -18,6 +18,10 @@ pub enum Error {
     EmailNotVerified,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Well-formed ids in the request that name nothing of this account (a group, a member, a
+    /// role, a cursor's page): 404 like a path to nothing, with the fields that name them.
+    #[error("the request names things this account does not have")]
+    Unknown(Vec<FieldError>),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("this account is being deleted")]
@@ -42,7 +46,11 @@ impl Error {
 
     /// A cursor that was not made for this listing or account (or was edited).
     pub fn invalid_cursor() -> Self {
-        FieldError::new("cursor", "invalid", "this cursor is not valid here").into()
+        Error::unknown("cursor", "unknown_cursor", "this cursor does not name a page of this list; start without one")
+    }
+
+    pub fn unknown(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Error::Unknown(vec![FieldError::new(field, code, message)])
     }
 
     /// The account item changed between the read and the write.

@@ -16,8 +16,10 @@ use chrono::Utc;
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGroup {
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::description)]
     pub description: String,
     /// Round-robin assignment (default off: assignments name the member).
     #[serde(default)]
@@ -27,9 +29,12 @@ pub struct NewGroup {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupChange {
+    #[schema(schema_with = crate::http::openapi::field::name_or_null)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::http::openapi::field::description_or_null)]
     pub description: Option<String>,
     pub auto_assign: Option<bool>,
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -38,8 +43,10 @@ pub struct GroupChange {
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::ids)]
     pub add: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::ids)]
     pub remove: Vec<String>,
 }
 
@@ -47,6 +54,7 @@ pub struct Membership {
 #[serde(deny_unknown_fields)]
 pub struct Leaders {
     /// Member ids; each must have a role that may manage groups.
+    #[schema(schema_with = crate::http::openapi::field::ids)]
     pub leaders: Vec<String>,
 }
 
@@ -195,9 +203,7 @@ pub async fn change_members(s: &Services, caller: &Caller, id: &str, m: Membersh
     let found = s.store.get_members(a, &wanted).await?;
     if let Some(missing) = wanted.iter().find(|w| !found.iter().any(|f| f.id == **w)) {
         let field = if add.contains(missing) { "add" } else { "remove" };
-        return Err(
-            vec![FieldError::new(field, "unknown_member", format!("no member {missing} in this account"))].into()
-        );
+        return Err(Error::unknown(field, "unknown_member", format!("no member {missing} in this account")));
     }
     let mut after = before.clone();
     after.add(&found.iter().filter(|f| add.contains(&f.id)).map(|f| (f.id, f.assignable())).collect::<Vec<_>>());
@@ -247,13 +253,10 @@ pub async fn set_leaders(s: &Services, caller: &Caller, id: &str, l: Leaders) ->
     let a = caller.account_id();
     let found = s.store.get_members(a, &leaders).await?;
     for id in &leaders {
-        let m = found.iter().find(|m| m.id == *id).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new(
-                "leaders",
-                "unknown_member",
-                format!("no member {id} in this account"),
-            )])
-        })?;
+        let m = found
+            .iter()
+            .find(|m| m.id == *id)
+            .ok_or_else(|| Error::unknown("leaders", "unknown_member", format!("no member {id} in this account")))?;
         let role = super::roles::resolve(s, a, m.role).await?;
         if !role.as_ref().is_some_and(|r| Role::permissions(r).contains(&Permission::GroupsManage)) {
             return Err(vec![FieldError::new(
@@ -430,13 +433,8 @@ pub(crate) fn group_ids(caller: &Caller, raw: &[String]) -> Result<Vec<GroupId>>
     }
     let mut ids = Vec::new();
     for r in raw {
-        let id = GroupId::parse(r).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new(
-                "groups",
-                "unknown_group",
-                format!("{r} is not one of your groups"),
-            )])
-        })?;
+        let id = GroupId::parse(r)
+            .ok_or_else(|| Error::unknown("groups", "unknown_group", format!("{r} is not one of your groups")))?;
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -454,13 +452,10 @@ pub(crate) async fn joining(
     let found = s.store.get_groups(caller.account_id(), groups).await?;
     let mut pairs = Vec::with_capacity(found.len());
     for id in groups {
-        let g = found.iter().find(|g| g.id == *id).ok_or_else(|| {
-            Error::Validation(vec![FieldError::new(
-                "groups",
-                "unknown_group",
-                format!("{id} is not one of your groups"),
-            )])
-        })?;
+        let g = found
+            .iter()
+            .find(|g| g.id == *id)
+            .ok_or_else(|| Error::unknown("groups", "unknown_group", format!("{id} is not one of your groups")))?;
         may_run(caller, g)?;
         if g.rotation.len() >= MAX_MEMBERS {
             return Err(Error::conflict("group_full", format!("{} has {MAX_MEMBERS} members already", g.name)));
@@ -472,10 +467,11 @@ pub(crate) async fn joining(
     Ok(pairs)
 }
 
-/// A group's members by seat, for the member list's group filter (422 for an unknown group).
+/// A group's members by seat, for the member list's group filter (404 for an unknown group).
 pub(crate) async fn members_of(s: &Services, caller: &Caller, id: &str) -> Result<Vec<(u64, MemberId)>> {
-    let g = find(s, caller, id).await.map_err(|_| {
-        Error::Validation(vec![FieldError::new("group", "unknown_group", "group is the id of one of your groups")])
+    let g = find(s, caller, id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::unknown("group", "unknown_group", "group is the id of one of your groups"),
+        other => other,
     })?;
     Ok(g.rotation.iter().map(|x| (x.seat, x.member)).collect())
 }

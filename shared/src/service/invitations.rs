@@ -5,12 +5,13 @@ use crate::domain::FieldErrors;
 use crate::domain::account::Account;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
+use crate::domain::format::NAME;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
 use crate::domain::member::{LinkWindow, Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
-use crate::domain::text::{NAME_MAX, required_text};
+use crate::domain::text::required_text;
 use crate::mail::templates;
 use crate::store::{EMAIL_TAKEN, InvitationAdmission, InvitationByToken, StoreError};
 use chrono::Utc;
@@ -18,16 +19,21 @@ use chrono::Utc;
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Invite {
+    #[schema(schema_with = crate::http::openapi::field::email)]
     pub email: String,
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub first_name: String,
+    #[schema(schema_with = crate::http::openapi::field::name)]
     pub last_name: String,
     /// admin, supervisor, pro_agent, agent, viewer or a custom role's id.
+    #[schema(schema_with = crate::http::openapi::field::role)]
     pub role: String,
     /// Conversation-platform permissions on top of the role.
     #[serde(default)]
     pub optional_permissions: Vec<OptionalPermission>,
     /// Ids of groups the member joins (they take turns once they have accepted).
     #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::ids)]
     pub groups: Vec<String>,
 }
 
@@ -42,8 +48,8 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     caller.require(Permission::InvitationsManage)?;
     let mut errors = FieldErrors::new();
     let email = errors.take(Email::parse("email", &cmd.email));
-    let first = errors.take(required_text("first_name", &cmd.first_name, NAME_MAX));
-    let last = errors.take(required_text("last_name", &cmd.last_name, NAME_MAX));
+    let first = errors.take(required_text("first_name", &cmd.first_name, &NAME));
+    let last = errors.take(required_text("last_name", &cmd.last_name, &NAME));
     errors.finish()?;
     let (Some(email), Some(first), Some(last)) = (email, first, last) else {
         return Err(Error::Internal("validation passed without values".into()));

@@ -103,6 +103,7 @@ pub async fn resend_verification(s: &Services, caller: &Caller) -> Result<()> {
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     pub web_address: String,
+    #[schema(schema_with = crate::http::openapi::field::email)]
     pub email: String,
 }
 

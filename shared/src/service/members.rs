@@ -3,11 +3,12 @@
 use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::audit::AuditEntry;
+use crate::domain::format::NAME;
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::member::{Member, MemberAction, MemberStatus, csv_safe};
 use crate::domain::permissions::{self, OptionalPermission, Permission};
 use crate::domain::role::{CustomRole, RoleRef};
-use crate::domain::text::{NAME_MAX, required_text};
+use crate::domain::text::required_text;
 use crate::store::{MEMBER_CHANGED, MemberFilter, ROTATION_CHANGED, StoreError};
 use chrono::Utc;
 
@@ -28,24 +29,28 @@ pub struct ListQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = crate::http::openapi::field::cursor)]
     pub cursor: Option<String>,
     /// Prefix of the email, the full name or the last name (case-insensitive).
+    #[param(schema_with = crate::http::openapi::field::search)]
     pub q: Option<String>,
     /// `invited`, `active` or `deactivated`.
     pub status: Option<MemberStatus>,
     /// A basic role's id or a custom role's id.
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = crate::http::openapi::field::any_role)]
     pub role: Option<RoleRef>,
     /// A group's id: its members, in the group's order.
+    #[param(schema_with = crate::http::openapi::field::id)]
     pub group: Option<String>,
 }
 
 pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
     caller.require(Permission::MembersRead)?;
-    let search = q.q.as_deref().map(str::trim).filter(|x| !x.is_empty()).map(str::to_lowercase);
-    if search.as_ref().is_some_and(|x| x.chars().count() > 100) {
-        return Err(vec![FieldError::new("q", "too_long", "search has at most 100 characters")].into());
-    }
+    let search = match q.q.as_deref() {
+        Some(raw) => Some(crate::domain::format::SEARCH.check("q", raw, "must not contain control characters")?),
+        None => None,
+    };
+    let search = search.filter(|x| !x.is_empty()).map(str::to_lowercase);
     let filter = MemberFilter { status: q.status, role: q.role, search };
     match &q.group {
         Some(g) => group_page(s, caller, g, &filter, q.limit, q.cursor.as_deref()).await,
@@ -139,12 +144,16 @@ async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Member> {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
+    #[schema(schema_with = crate::http::openapi::field::name_or_null)]
     pub first_name: Option<String>,
+    #[schema(schema_with = crate::http::openapi::field::name_or_null)]
     pub last_name: Option<String>,
     /// admin, supervisor, pro_agent, agent, viewer or a custom role's id.
+    #[schema(schema_with = crate::http::openapi::field::role_or_null)]
     pub role: Option<String>,
     pub optional_permissions: Option<Vec<OptionalPermission>>,
     /// Why (kept in the system log).
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -163,10 +172,10 @@ pub async fn update(
     let mut after = before.clone();
     let mut errors = crate::domain::FieldErrors::new();
     if let Some(f) = &change.first_name {
-        after.first_name = errors.take(required_text("first_name", f, NAME_MAX)).unwrap_or_default();
+        after.first_name = errors.take(required_text("first_name", f, &NAME)).unwrap_or_default();
     }
     if let Some(l) = &change.last_name {
-        after.last_name = errors.take(required_text("last_name", l, NAME_MAX)).unwrap_or_default();
+        after.last_name = errors.take(required_text("last_name", l, &NAME)).unwrap_or_default();
     }
     if let Some(p) = &change.optional_permissions {
         let mut p = p.clone();

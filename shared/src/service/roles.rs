@@ -18,8 +18,10 @@ pub const MOVES_PER_TRANSACTION: usize = 90;
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    #[schema(schema_with = crate::http::openapi::field::role_name)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::description)]
     pub description: String,
     pub permissions: Vec<Permission>,
     /// Its members handle conversations and can hold agent IDs (default false).
@@ -31,11 +33,14 @@ pub struct NewRole {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleChange {
+    #[schema(schema_with = crate::http::openapi::field::role_name_or_null)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::http::openapi::field::description_or_null)]
     pub description: Option<String>,
     pub permissions: Option<Vec<Permission>>,
     pub agent_like: Option<bool>,
     /// Why (kept in the system log).
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -45,8 +50,10 @@ pub struct RoleChange {
 pub struct RoleDeletion {
     /// Where the role's members go (a basic role id or another custom role's id). Required
     /// while anyone holds the role.
+    #[schema(schema_with = crate::http::openapi::field::role_or_null)]
     pub replacement_role: Option<String>,
     /// Why (kept in the system log).
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
@@ -75,11 +82,8 @@ pub(crate) async fn resolve(s: &Services, a: AccountId, id: RoleRef) -> Result<O
 /// caller's account and grant nothing the caller does not hold.
 pub(crate) async fn assignable(s: &Services, caller: &Caller, field: &str, raw: &str) -> Result<Role> {
     let unknown = || {
-        Error::Validation(vec![FieldError::new(
-            field,
-            "unknown_role",
-            format!("{field} is a basic role (admin, supervisor, pro_agent, agent, viewer) or a custom role's id"),
-        )])
+        let what = "is a basic role (admin, supervisor, pro_agent, agent, viewer) or a custom role's id";
+        Error::unknown(field, "unknown_role", format!("{field} {what}"))
     };
     let id = RoleRef::parse(raw.trim()).ok_or_else(unknown)?;
     let role = resolve(s, caller.account_id(), id).await?.ok_or_else(unknown)?;
@@ -111,6 +115,9 @@ pub async fn create(s: &Services, caller: &Caller, new: NewRole) -> Result<Custo
     let description = errors.take(crate::domain::text::description(&new.description));
     let permissions = errors.take(permissions::grantable("permissions", &new.permissions, caller.permissions()));
     errors.finish()?;
+    if name.as_deref().is_some_and(role::is_basic_name) {
+        return Err(name_taken());
+    }
     let now = Utc::now();
     let role = CustomRole {
         id: RoleId::new(),
@@ -169,6 +176,9 @@ pub async fn update(
     let mut errors = FieldErrors::new();
     if let Some(n) = &change.name {
         after.name = errors.take(role::name(n)).unwrap_or_default();
+        if role::is_basic_name(&after.name) {
+            return Err(name_taken());
+        }
     }
     if let Some(d) = &change.description {
         after.description = errors.take(crate::domain::text::description(d)).unwrap_or_default();

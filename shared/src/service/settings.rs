@@ -5,10 +5,11 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::account::{self, Account};
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
+use crate::domain::format::COMPANY;
 use crate::domain::locale::{DateFormat, Language, TimeZone};
 use crate::domain::role::RoleRef;
 use crate::domain::settings::{self, Design, Image, ImageSlot, TopMenu};
-use crate::domain::text::{COMPANY_MAX, required_text};
+use crate::domain::text::required_text;
 use crate::domain::{FieldError, FieldErrors};
 use crate::store::{ACCOUNT_CHANGED, StoredImage};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -44,15 +45,16 @@ impl From<&Account> for Registration {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationPatch {
+    #[schema(schema_with = crate::http::openapi::field::company_or_null)]
     pub company_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::email_or_null)]
     pub contact_email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::phone_or_null)]
     pub main_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::phone_or_null)]
     pub cell_phone: Option<Option<String>>,
     pub newsletter: Option<bool>,
 }
@@ -85,10 +87,13 @@ impl From<&Account> for Preferences {
 #[serde(deny_unknown_fields)]
 pub struct PreferencesPatch {
     /// One of ko, en, ja, zh-Hans, zh-Hant, th, id, vi.
+    #[schema(schema_with = crate::http::openapi::field::language_or_null)]
     pub language: Option<String>,
     /// IANA time zone name, e.g. Asia/Seoul.
+    #[schema(schema_with = crate::http::openapi::field::time_zone_or_null)]
     pub time_zone: Option<String>,
     /// `YYYY.MM.DD` or `MM.DD.YYYY`.
+    #[schema(schema_with = crate::http::openapi::field::date_format_or_null)]
     pub date_format: Option<String>,
     /// 1–30.
     #[schema(minimum = 1, maximum = 30)]
@@ -103,14 +108,14 @@ pub struct PreferencesPatch {
 pub struct DesignPatch {
     pub top_menu: Option<TopMenu>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::company_or_null)]
     pub website_name: Option<Option<String>>,
     /// An https address of the logo; `null` removes the logo (also an uploaded one).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::image_url_or_null)]
     pub logo_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::http::openapi::field::image_url_or_null)]
     pub favicon_url: Option<Option<String>>,
 }
 
@@ -130,7 +135,7 @@ pub fn etag(section: &impl Serialize) -> u64 {
 fn apply_registration(a: &mut Account, p: RegistrationPatch) -> Result<()> {
     let mut errors = FieldErrors::new();
     if let Some(name) = p.company_name {
-        a.company_name = errors.take(required_text("company_name", &name, COMPANY_MAX)).unwrap_or_default();
+        a.company_name = errors.take(required_text("company_name", &name, &COMPANY)).unwrap_or_default();
     }
     if let Some(email) = p.contact_email {
         a.contact_email = email.and_then(|e| errors.take(Email::parse("contact_email", &e)));
@@ -178,7 +183,7 @@ fn apply_design(a: &mut Account, p: DesignPatch) -> Result<Vec<ImageSlot>> {
         d.top_menu = t;
     }
     if let Some(name) = p.website_name {
-        d.website_name = name.and_then(|n| errors.take(required_text("website_name", &n, COMPANY_MAX)));
+        d.website_name = name.and_then(|n| errors.take(required_text("website_name", &n, &COMPANY)));
     }
     let mut dropped = Vec::new();
     for (slot, field, value) in

@@ -61,13 +61,12 @@ pub async fn list(
     Ok(Json(AuditList { items: entries.iter().map(AuditView::from).collect(), next_cursor }))
 }
 
-/// The same entries as CSV (at most 100,000, newest first; formula cells neutralized).
+/// The same entries as CSV (at most 100,000, newest first; formula cells neutralized). `limit`
+/// and `cursor` are checked like the list's and otherwise ignored: the export has every entry.
 #[utoipa::path(get, path = "/v1/audit/export.csv", tag = "audit", params(AuditQuery), security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", description = "id,at,actor_kind,actor_id,actor_name,action,target_type,target_id,memo,content"), (status = 403, body = Rendered)))]
 pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let mut q: AuditQuery = query(q)?;
-    q.limit = None;
-    q.cursor = None;
+    let q: AuditQuery = query(q)?;
     Ok(csv_attachment("system-log.csv", audit::export_csv(&s, &caller, &q).await?))
 }
 
@@ -89,5 +88,6 @@ pub async fn verify(
 #[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
     /// Continue a verification where the last answer's `next_cursor` left off.
+    #[param(schema_with = crate::http::openapi::field::cursor)]
     pub cursor: Option<String>,
 }

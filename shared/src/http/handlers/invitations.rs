@@ -57,6 +57,7 @@ pub struct PendingQuery {
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i32>,
+    #[param(schema_with = crate::http::openapi::field::cursor)]
     pub cursor: Option<String>,
 }
 

@@ -108,6 +108,16 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The path of one agent ID of one member.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by axum's `Path` as a tuple; this only describes it.
+pub struct AgentIdPath {
+    id: String,
+    #[param(schema_with = crate::http::openapi::field::agent_id)]
+    agent_id: String,
+}
+
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -117,7 +127,7 @@ pub struct AssignQuery {
 }
 
 /// Map an external agent ID to this member (one member at a time per ID).
-#[utoipa::path(put, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(("id" = String, Path), ("agent_id" = String, Path), AssignQuery),
+#[utoipa::path(put, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(AgentIdPath, AssignQuery),
     security(("bearer" = [])),
     responses((status = 200, body = MemberView), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "held by another member (named), or the role cannot hold agent IDs"), (status = 422, body = Rendered)))]
 pub async fn assign_agent_id(
@@ -131,7 +141,7 @@ pub async fn assign_agent_id(
 }
 
 /// Take an agent ID away from this member.
-#[utoipa::path(delete, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(("id" = String, Path), ("agent_id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(AgentIdPath),
     security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
 pub async fn release_agent_id(
     State(s): State<AppState>,

@@ -27,11 +27,44 @@ struct TokenForm {
     password_confirmation: String,
 }
 
+/// A link's query string, as documented.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read as a `TokenForm`; this only describes it.
+pub struct LinkQuery {
+    /// The link's token, from the email.
+    #[param(min_length = 1)]
+    token: String,
+}
+
+/// The form a link's page posts to confirm.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LinkForm {
+    #[schema(min_length = 1)]
+    token: String,
+}
+
+/// The form a link's page posts to set a password.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordForm {
+    #[schema(min_length = 1)]
+    token: String,
+    #[schema(schema_with = crate::http::openapi::field::new_password)]
+    password: String,
+    /// The same password again.
+    password_confirmation: String,
+}
+
 /// The form to set a password.
-#[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(("token" = String, Query)),
-    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link")))]
+#[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(LinkQuery),
+    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = queried(q);
+    let form = match queried(q) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match invitations::open_link(&s, &form.token).await? {
         LinkState::Usable(found) => form_page(&found.account, first_name(&found), &form.token, None),
         LinkState::Unusable(problem, account) => problem_page(problem, account.as_deref()),
@@ -40,10 +73,13 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
 
 /// Submit the password; the member becomes active.
 #[utoipa::path(post, path = "/invitations/accept", tag = "invitations",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
-    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: expired, used or cancelled link"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = posted(&body);
+    let form = match posted(&body) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
         AcceptOutcome::Accepted(found) => {
             let lang = found.account.language;
@@ -71,25 +107,39 @@ pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
     })
 }
 
-/// A form as posted; anything unreadable or too large is an empty form (which no link matches).
-fn posted(body: &Bytes) -> TokenForm {
-    if body.len() <= crate::http::BODY_LIMIT {
+/// A form as posted; anything unreadable or too large is an empty form. Without a token there
+/// is no link to look up: the page says the link is incomplete (400).
+fn posted(body: &Bytes) -> Result<TokenForm, Response> {
+    let form = if body.len() <= crate::http::BODY_LIMIT {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
         TokenForm::default()
-    }
+    };
+    with_token(form)
 }
 
-fn queried(q: Option<String>) -> TokenForm {
-    serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default()
+fn queried(q: Option<String>) -> Result<TokenForm, Response> {
+    with_token(serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default())
+}
+
+fn with_token(form: TokenForm) -> Result<TokenForm, Response> {
+    if form.token.is_empty() {
+        let mut page = link_problem_page(None);
+        *page.status_mut() = StatusCode::BAD_REQUEST;
+        return Err(page);
+    }
+    Ok(form)
 }
 
 /// The page confirming the owner's email: one button, so a mail scanner that follows the link
 /// confirms nothing.
-#[utoipa::path(get, path = "/account/verify", tag = "accounts", params(("token" = String, Query)),
-    responses((status = 200, description = "HTML page with a button", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+#[utoipa::path(get, path = "/account/verify", tag = "accounts", params(LinkQuery),
+    responses((status = 200, description = "HTML page with a button", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn verify_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = queried(q);
+    let form = match queried(q) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match links::open(&s, &form.token, LinkPurpose::VerifyEmail).await? {
         Opened::Usable { account, member } => {
             let lang = account.language;
@@ -110,10 +160,13 @@ pub async fn verify_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
 
 /// Confirm the owner's email.
 #[utoipa::path(post, path = "/account/verify", tag = "accounts",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token"),
-    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+    request_body(content = LinkForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn verify_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = posted(&body);
+    let form = match posted(&body) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match links::verify_email(&s, &form.token).await? {
         Opened::Usable { account, .. } => {
             let lang = account.language;
@@ -125,10 +178,13 @@ pub async fn verify_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
 }
 
 /// The form to choose a new password.
-#[utoipa::path(get, path = "/password-reset", tag = "auth", params(("token" = String, Query)),
-    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 410, description = "HTML page: link unusable")))]
+#[utoipa::path(get, path = "/password-reset", tag = "auth", params(LinkQuery),
+    responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn reset_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = queried(q);
+    let form = match queried(q) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match links::open(&s, &form.token, LinkPurpose::ResetPassword).await? {
         Opened::Usable { account, member } => reset_page(&account, &member.first_name, &form.token, None),
         Opened::Unusable(account) => link_problem_page(account.as_deref()),
@@ -137,10 +193,13 @@ pub async fn reset_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
 
 /// Set the new password; every session of the member ends.
 #[utoipa::path(post, path = "/password-reset", tag = "auth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token, password, password_confirmation"),
-    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: link unusable")))]
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn reset_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = posted(&body);
+    let form = match posted(&body) {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
     Ok(match links::reset_password(&s, &form.token, &form.password, &form.password_confirmation).await? {
         ResetOutcome::Done(account) => {
             let lang = account.language;
@@ -170,7 +229,7 @@ fn reset_page(account: &Account, first_name: &str, token: &str, error: Option<&s
 fn link_problem_page(account: Option<&Account>) -> Response {
     let lang = account.map_or(Language::En, |a| a.language);
     let body = format!("<p>{}</p>", text(&t(lang, "once-link-invalid", &[])));
-    page(StatusCode::GONE, lang, &t(lang, "once-link-invalid-title", &[]), &body)
+    page(StatusCode::NOT_FOUND, lang, &t(lang, "once-link-invalid-title", &[]), &body)
 }
 
 /// A form that sets a password: intro, optional error, password twice, the rules, a button.

@@ -75,22 +75,16 @@ impl From<&crate::domain::account::Account> for AccountView {
 #[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Memo {
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
 
 impl Memo {
-    pub const MAX: usize = 1000;
-
+    /// The trimmed memo; blank is none.
     pub fn validated(self) -> Result<Option<String>, crate::service::Error> {
-        match self.memo.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()) {
-            Some(m) if m.chars().count() > Self::MAX => Err(vec![crate::domain::FieldError::new(
-                "memo",
-                "too_long",
-                format!("a memo has at most {} characters", Self::MAX),
-            )]
-            .into()),
-            other => Ok(other),
-        }
+        let Some(raw) = self.memo else { return Ok(None) };
+        let memo = crate::domain::format::MEMO.check("memo", &raw, "must not contain control characters")?;
+        Ok((!memo.is_empty()).then(|| memo.to_owned()))
     }
 }
 
