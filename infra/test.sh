@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Roster's whole test suite: template checks, lint, unit tests and end-to-end tests against a
-# local stack of its own (free ports), stopped again at the end. Exits non-zero on any failure.
+# Roster's whole test suite: template checks, lint, unit tests, end-to-end tests and
+# schemathesis against a local stack of its own (free ports), stopped again at the end.
+# Exits non-zero on any failure.
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+source "$ROOT/infra/fuzz.sh"
 cd "$ROOT"
 
 ensure_debian_packages
 ensure_venv stack
 ensure_venv lint
+ensure_venv fuzz
 ensure_node_modules
 
 export SAM_CLI_TELEMETRY=0
@@ -27,5 +30,11 @@ start_stack "$STATE" "$(free_port)" "$(free_port)" "$(free_port)"
 start_api "$STATE" "$ROOT/target/debug/roster-local"
 
 log "running the tests (stack logs in .stack/test/)"
-# Arguments, if any, filter the tests by name (e.g. `bash infra/test.sh groups::`).
+# Arguments, if any, filter the tests by name (e.g. `bash infra/test.sh groups::`) and skip
+# the fuzzer.
 cargo test -q --workspace --no-fail-fast ${1:+-- "$@"}
+
+if [ $# -eq 0 ]; then
+  # The independent check: the API against its own OpenAPI document (issue 10).
+  fuzz_api
+fi

@@ -21,7 +21,7 @@ async fn the_owner_hands_the_account_to_an_active_member_and_becomes_admin() {
     assert_eq!(by_admin.problem(403), "forbidden");
     let wrong =
         transfer(acme.token.clone(), json!({ "member_id": admin_id, "password": "not the password at all" })).await;
-    assert_eq!(wrong.problem(422), "validation_failed");
+    assert_eq!(wrong.problem(403), "not_confirmed");
     let to_invited = transfer(acme.token.clone(), json!({ "member_id": invited, "password": PASSWORD })).await;
     assert_eq!(to_invited.problem(409), "member_not_active");
 

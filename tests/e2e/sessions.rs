@@ -160,7 +160,7 @@ async fn a_password_change_ends_every_other_session() {
         s.post("/v1/me/password", Some(&acme.token), json!({ "current_password": current, "new_password": new }))
     };
     let wrong = change("not my password at all", "a brand new passphrase").await;
-    assert_eq!(wrong.problem(422), "validation_failed");
+    assert_eq!(wrong.problem(403), "not_confirmed");
     assert_eq!(wrong.body["errors"][0]["field"], "current_password");
     let weak = change(PASSWORD, "short").await;
     assert_eq!(weak.body["errors"][0]["field"], "new_password");

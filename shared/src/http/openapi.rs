@@ -2,7 +2,7 @@
 use super::auth::Access;
 use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
 use super::routes::ROUTES;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
@@ -62,6 +62,7 @@ impl Modify for FromRouteTable {
             };
             let Some(op) = op else { continue };
             op.operation_id = Some(route.id.to_owned());
+            op.security = credentials(route.access);
             // The pages a person opens answer HTML, errors included.
             if !route.path.starts_with("/v1/") {
                 continue;
@@ -105,6 +106,11 @@ impl Modify for FromRouteTable {
             // Query values are validated like body fields (a `limit` out of range, say).
             if has_query {
                 add("422", "a query value is not valid");
+            }
+            // Any write can lose a race on an invariant (answered 409, retry), besides the
+            // conflicts with current state each route names.
+            if route.method != "get" && route.access != Access::Public {
+                add("409", "the change conflicts with the current state or a concurrent change");
             }
             if RATE_LIMITED.contains(&route.id) {
                 add("429", "too many requests; see Retry-After");
@@ -241,12 +247,34 @@ pub fn document() -> serde_json::Value {
 
 const NOT_ONE_OF: &str = "x-not-one-of";
 
+/// The two credentials: a member's access token (from login) and an API key (`rk_…`), both
+/// sent as `Authorization: Bearer`.
+const MEMBER: &str = "member";
+const API_KEY: &str = "api_key";
+
+/// Which credentials a route takes: members' own routes (and the owner's) need a member's token;
+/// a permission can come from either.
+fn credentials(access: Access) -> Option<Vec<SecurityRequirement>> {
+    let one = |scheme: &str| SecurityRequirement::new(scheme, Vec::<String>::new());
+    match access {
+        Access::Public => None,
+        Access::Member | Access::Owner => Some(vec![one(MEMBER)]),
+        Access::Permission(_) => Some(vec![one(API_KEY), one(MEMBER)]),
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        let mut member = Http::new(HttpAuthScheme::Bearer);
+        member.bearer_format = Some("JWT".into());
+        member.description = Some("A member's access token from /v1/auth/login.".into());
+        components.add_security_scheme(MEMBER, SecurityScheme::Http(member));
+        let mut key = Http::new(HttpAuthScheme::Bearer);
+        key.description = Some("An API key (rk_…) from /v1/api-keys: its scopes, within its creator's role.".into());
+        components.add_security_scheme(API_KEY, SecurityScheme::Http(key));
     }
 }
 
@@ -308,6 +336,19 @@ mod tests {
             if r.access != Access::Public {
                 assert!(responses.contains_key("401") && responses.contains_key("403"), "{}", r.id);
             }
+            // The credentials a route takes are the route table's, never a handler's guess.
+            let schemes: Vec<&str> = op["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|req| req.as_object()?.keys().next().map(String::as_str))
+                .collect();
+            let expected: &[&str] = match r.access {
+                Access::Public => &[],
+                Access::Member | Access::Owner => &[MEMBER],
+                Access::Permission(_) => &[API_KEY, MEMBER],
+            };
+            assert_eq!(schemes, expected, "{}", r.id);
             if let Some(body) = op["requestBody"].as_object() {
                 assert!(body["content"].as_object().is_some_and(|c| !c.is_empty()), "{}: body without a schema", r.id);
                 assert!(responses.contains_key("422") && responses.contains_key("415"), "{}", r.id);

@@ -98,6 +98,10 @@ impl From<Error> for Problem {
                 "until the owner confirms their email (see the sign-up email), the account can invite 20 people",
             ),
             Error::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", m),
+            Error::NotConfirmed(field) => {
+                Problem::new(StatusCode::FORBIDDEN, "not_confirmed", "the confirmation does not match")
+                    .with_errors(vec![field])
+            }
             Error::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
             Error::Unknown(errors) => Problem::new(
                 StatusCode::NOT_FOUND,

@@ -108,7 +108,7 @@ pub(super) async fn reconfirmed_owner(caller: &super::Caller, password: String) 
         .filter(|m| m.role == RoleRef::OWNER)
         .ok_or(Error::Forbidden("only the account owner can do this"))?;
     if !secrets::verify_password(password, owner.password_hash.clone()).await {
-        return Err(FieldError::new("password", "incorrect", "the password is not correct").into());
+        return Err(Error::NotConfirmed(FieldError::new("password", "incorrect", "the password is not correct")));
     }
     Ok(owner)
 }

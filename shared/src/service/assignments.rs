@@ -47,21 +47,18 @@ pub async fn assign(s: &Services, caller: &Caller, id: &str, req: AssignRequest)
             return Ok((x, false));
         }
         let seat = match (g.auto_assign, named) {
+            // The group's setting decides who chooses: a request that disagrees conflicts with it.
             (true, Some(_)) => {
-                return Err(vec![FieldError::new(
-                    "member_id",
-                    "automatic",
-                    "automatic assignment is on: the group chooses the member",
-                )]
-                .into());
+                return Err(Error::conflict(
+                    "assignment_is_automatic",
+                    "automatic assignment is on: the group chooses the member; send no member_id",
+                ));
             }
             (false, None) => {
-                return Err(vec![FieldError::new(
-                    "member_id",
-                    "required",
-                    "automatic assignment is off: name the member",
-                )]
-                .into());
+                return Err(Error::conflict(
+                    "member_required",
+                    "automatic assignment is off: name the member in member_id",
+                ));
             }
             (true, None) => g.next_in_turn().ok_or_else(|| {
                 Error::conflict("no_one_available", "no member of this group is active and available")

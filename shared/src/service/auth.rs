@@ -200,7 +200,8 @@ pub async fn change_password(s: &Services, caller: &Caller, cmd: PasswordChange)
     };
     let new = crate::domain::password::Password::parse("new_password", &cmd.new_password)?;
     if !secrets::verify_password(cmd.current_password, member.password_hash.clone()).await {
-        return Err(FieldError::new("current_password", "incorrect", "this is not your current password").into());
+        let wrong = FieldError::new("current_password", "incorrect", "this is not your current password");
+        return Err(Error::NotConfirmed(wrong));
     }
     let mut after = member.clone();
     after.password_hash = Some(secrets::hash_password(new.expose().to_owned()).await?);

@@ -22,7 +22,8 @@ pub struct AccountDeletion {
 pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Result<()> {
     let account = &caller.account;
     if cmd.web_address != account.web_address.as_str() {
-        return Err(FieldError::new("web_address", "mismatch", "type the account's web address to confirm").into());
+        let typed = FieldError::new("web_address", "mismatch", "type the account's web address to confirm");
+        return Err(Error::NotConfirmed(typed));
     }
     let owner = super::accounts::reconfirmed_owner(caller, cmd.password).await?;
     let mut deleting = account.clone();

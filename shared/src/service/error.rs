@@ -13,6 +13,10 @@ pub enum Error {
     KeyCreatorInactive,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A re-confirmation (the current password, the web address typed again) did not match:
+    /// the credential alone does not allow the act.
+    #[error("the confirmation does not match")]
+    NotConfirmed(FieldError),
     /// The owner has not confirmed their email and the account's few invitations are used.
     #[error("the owner's email is not verified")]
     EmailNotVerified,

@@ -29,7 +29,7 @@ pub async fn create(
 
 /// Hand the account to another active member (owner only, re-confirmed with the password).
 /// The old owner becomes Admin; both are emailed.
-#[utoipa::path(post, path = "/v1/account/owner", tag = "accounts", request_body = OwnerTransfer, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/account/owner", tag = "accounts", request_body = OwnerTransfer,
     responses((status = 200, body = MemberView, description = "the new owner"), (status = 403, body = Rendered), (status = 404, body = Rendered), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn transfer_owner(
     State(s): State<AppState>,
@@ -41,7 +41,7 @@ pub async fn transfer_owner(
 }
 
 /// Change the web address — once. The old address stops resolving and becomes free.
-#[utoipa::path(put, path = "/v1/account/web-address", tag = "accounts", request_body = WebAddressChange, security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/account/web-address", tag = "accounts", request_body = WebAddressChange,
     responses((status = 200, body = AccountView), (status = 403, body = Rendered), (status = 409, body = Rendered, description = "taken, or already changed once"), (status = 422, body = Rendered)))]
 pub async fn change_web_address(
     State(s): State<AppState>,
@@ -79,7 +79,7 @@ pub struct DeletionAccepted {
 
 /// Delete the account and everything in it (owner only; repeat the web address and password).
 /// Answers at once; the purge runs in the background and frees the web address at its end.
-#[utoipa::path(delete, path = "/v1/account", tag = "accounts", request_body = AccountDeletion, security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/account", tag = "accounts", request_body = AccountDeletion,
     responses((status = 202, body = DeletionAccepted), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,
@@ -93,7 +93,7 @@ pub async fn delete(
 }
 
 /// Send the owner a new link to confirm their email (the previous one stops working).
-#[utoipa::path(post, path = "/v1/account/verification", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/account/verification", tag = "accounts",
     responses((status = 202, body = Accepted), (status = 401, body = Rendered), (status = 403, body = Rendered), (status = 409, body = Rendered)))]
 pub async fn resend_verification(
     State(s): State<AppState>,

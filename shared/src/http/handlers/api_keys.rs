@@ -52,7 +52,7 @@ pub struct ApiKeyList {
 }
 
 /// Create an API key scoped to permissions you hold. The secret is in this answer only.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewApiKey, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = NewApiKey,
     responses((status = 201, body = CreatedApiKey), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -64,7 +64,7 @@ pub async fn create(
 }
 
 /// The account's API keys (never their secrets).
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
     responses((status = 200, body = ApiKeyList), (status = 403, body = Rendered)))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<ApiKeyList>, Problem> {
     let keys = api_keys::list(&s, &caller).await?;
@@ -73,7 +73,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<ApiK
 
 /// Revoke an API key: it stops working on its next request.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = String, Path)), request_body = Option<Memo>,
-    security(("bearer" = [])), responses((status = 200, body = ApiKeyView), (status = 404, body = Rendered)))]
+    responses((status = 200, body = ApiKeyView), (status = 404, body = Rendered)))]
 pub async fn revoke(
     State(s): State<AppState>,
     caller: Caller,

@@ -49,7 +49,7 @@ pub struct AuditList {
 }
 
 /// The system log, newest first, by time range, actor, action, target or category.
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditList), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -63,7 +63,7 @@ pub async fn list(
 
 /// The same entries as CSV (at most 100,000, newest first; formula cells neutralized). `limit`
 /// and `cursor` are checked like the list's and otherwise ignored: the export has every entry.
-#[utoipa::path(get, path = "/v1/audit/export.csv", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/audit/export.csv", tag = "audit", params(AuditQuery),
     responses((status = 200, content_type = "text/csv", description = "id,at,actor_kind,actor_id,actor_name,action,target_type,target_id,memo,content"), (status = 403, body = Rendered)))]
 pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, Problem> {
     let q: AuditQuery = query(q)?;
@@ -72,7 +72,7 @@ pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQ
 
 /// Recompute the system log's digest chain: `ok`, or the first digest or entry that no longer
 /// matches (edited, deleted or inserted), and how many recent entries are not sealed yet.
-#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(VerifyQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit", params(VerifyQuery),
     responses((status = 200, body = Verification), (status = 400, body = Rendered), (status = 403, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn verify(
     State(s): State<AppState>,

@@ -57,7 +57,7 @@ pub async fn refresh(
 }
 
 /// End the current session: its access and refresh tokens stop working.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     responses((status = 204), (status = 401, body = Rendered)))]
 pub async fn logout(State(s): State<AppState>, caller: Caller) -> Result<StatusCode, Problem> {
     auth::logout(&s, &caller).await?;
@@ -66,7 +66,7 @@ pub async fn logout(State(s): State<AppState>, caller: Caller) -> Result<StatusC
 
 /// Change your password (the current one is re-checked). Every session ends, this one too; the
 /// answer holds the tokens of a new one.
-#[utoipa::path(post, path = "/v1/me/password", tag = "auth", request_body = auth::PasswordChange, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/me/password", tag = "auth", request_body = auth::PasswordChange,
     responses((status = 200, body = TokenResponse), (status = 401, body = Rendered), (status = 422, body = Rendered), (status = 429, body = Rendered)))]
 pub async fn change_password(
     State(s): State<AppState>,

@@ -119,7 +119,7 @@ pub struct Team {
 }
 
 /// The account's groups.
-#[utoipa::path(get, path = "/v1/groups", tag = "groups", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/groups", tag = "groups",
     responses((status = 200, body = GroupList), (status = 403, body = Rendered)))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<GroupList>, Problem> {
     let groups = groups::list(&s, &caller).await?;
@@ -127,7 +127,7 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Grou
 }
 
 /// Create a group (name unique in the account, ignoring case).
-#[utoipa::path(post, path = "/v1/groups", tag = "groups", request_body = NewGroup, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/groups", tag = "groups", request_body = NewGroup,
     responses((status = 201, body = GroupView), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -138,7 +138,7 @@ pub async fn create(
 }
 
 /// One group with its members in round-robin order (`ETag` for its settings).
-#[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)),
     responses((status = 200, body = GroupView), (status = 404, body = Rendered)))]
 pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(view(&groups::get(&s, &caller, &id).await?))
@@ -146,7 +146,6 @@ pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<Strin
 
 /// Rename, describe, switch automatic assignment (`If-Match`: 412 when stale).
 #[utoipa::path(patch, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = GroupChange,
-    security(("bearer" = [])),
     responses((status = 200, body = GroupView), (status = 404, body = Rendered), (status = 409, body = Rendered), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update(
     State(s): State<AppState>,
@@ -161,7 +160,7 @@ pub async fn update(
 
 /// Delete a group; its memberships go with it (in the system log).
 #[utoipa::path(delete, path = "/v1/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = Option<Memo>,
-    security(("bearer" = [])), responses((status = 204), (status = 404, body = Rendered)))]
+    responses((status = 204), (status = 404, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
@@ -175,7 +174,7 @@ pub async fn delete(
 /// Add and remove members (up to 90 ids in one call, one transaction). New members join the
 /// end of the rotation.
 #[utoipa::path(post, path = "/v1/groups/{id}/members", tag = "groups", params(("id" = String, Path)), request_body = Membership,
-    security(("bearer" = [])), responses((status = 200, body = GroupView), (status = 404, body = Rendered), (status = 422, body = Rendered)))]
+    responses((status = 200, body = GroupView), (status = 404, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn members(
     State(s): State<AppState>,
     caller: Caller,
@@ -187,7 +186,7 @@ pub async fn members(
 
 /// Set the group's leaders (members whose role may manage groups).
 #[utoipa::path(put, path = "/v1/groups/{id}/leaders", tag = "groups", params(("id" = String, Path)), request_body = Leaders,
-    security(("bearer" = [])), responses((status = 200, body = GroupView), (status = 404, body = Rendered), (status = 422, body = Rendered)))]
+    responses((status = 200, body = GroupView), (status = 404, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn leaders(
     State(s): State<AppState>,
     caller: Caller,
@@ -200,7 +199,6 @@ pub async fn leaders(
 /// Who gets this ticket: round robin (automatic assignment on) or the named member (off).
 /// 201 for a new assignment, 200 with the first answer when the `ref` was assigned before.
 #[utoipa::path(post, path = "/v1/groups/{id}/assignments", tag = "groups", params(("id" = String, Path)), request_body = AssignRequest,
-    security(("bearer" = [])),
     responses((status = 201, body = AssignmentView), (status = 200, body = AssignmentView), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "nobody available"), (status = 422, body = Rendered)))]
 pub async fn assign(
     State(s): State<AppState>,
@@ -214,7 +212,7 @@ pub async fn assign(
 
 /// The group's assignments, oldest first.
 #[utoipa::path(get, path = "/v1/groups/{id}/assignments", tag = "groups", params(("id" = String, Path), PageQuery),
-    security(("bearer" = [])), responses((status = 200, body = AssignmentList), (status = 404, body = Rendered)))]
+    responses((status = 200, body = AssignmentList), (status = 404, body = Rendered)))]
 pub async fn assignments(
     State(s): State<AppState>,
     caller: Caller,
@@ -227,7 +225,7 @@ pub async fn assignments(
 }
 
 /// Set yourself available or unavailable for automatic assignment.
-#[utoipa::path(put, path = "/v1/me/availability", tag = "groups", request_body = Availability, security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/me/availability", tag = "groups", request_body = Availability,
     responses((status = 200, body = MemberView), (status = 422, body = Rendered)))]
 pub async fn my_availability(
     State(s): State<AppState>,
@@ -239,7 +237,7 @@ pub async fn my_availability(
 
 /// Set a member of your team (or, for an admin, anyone) available or unavailable.
 #[utoipa::path(put, path = "/v1/members/{id}/availability", tag = "groups", params(("id" = String, Path)), request_body = Availability,
-    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+    responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn member_availability(
     State(s): State<AppState>,
     caller: Caller,
@@ -250,7 +248,7 @@ pub async fn member_availability(
 }
 
 /// "My team": the members of the groups you lead.
-#[utoipa::path(get, path = "/v1/me/team", tag = "groups", security(("bearer" = [])), responses((status = 200, body = Team)))]
+#[utoipa::path(get, path = "/v1/me/team", tag = "groups", responses((status = 200, body = Team)))]
 pub async fn team(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     let members = groups::team(&s, &caller).await?;
     Ok(Json(Team { items: members.iter().map(MemberView::from).collect() }).into_response())

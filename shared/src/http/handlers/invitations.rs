@@ -19,7 +19,7 @@ pub struct InviteResponse {
 }
 
 /// Invite one member: they get an email with a one-time link to set a password.
-#[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = invitations::Invite, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/invitations", tag = "invitations", request_body = invitations::Invite,
     responses((status = 201, body = InviteResponse), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -62,7 +62,7 @@ pub struct PendingQuery {
 }
 
 /// Pending invitations (members who have not set a password yet).
-#[utoipa::path(get, path = "/v1/invitations", tag = "invitations", params(PendingQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/invitations", tag = "invitations", params(PendingQuery),
     responses((status = 200, body = PendingList), (status = 403, body = Rendered)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -86,7 +86,7 @@ pub async fn list(
 
 /// Send the invitation again with a new link; the old link stops working.
 #[utoipa::path(post, path = "/v1/invitations/{member_id}/resend", tag = "invitations", params(("member_id" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = InviteResponse), (status = 404, body = Rendered)))]
+    responses((status = 200, body = InviteResponse), (status = 404, body = Rendered)))]
 pub async fn resend(
     State(s): State<AppState>,
     caller: Caller,
@@ -102,7 +102,7 @@ pub async fn resend(
 
 /// Cancel a pending invitation: its link stops working and the email can be invited again.
 #[utoipa::path(delete, path = "/v1/invitations/{member_id}", tag = "invitations", params(("member_id" = String, Path)),
-    request_body = Option<Memo>, security(("bearer" = [])), responses((status = 204), (status = 404, body = Rendered)))]
+    request_body = Option<Memo>, responses((status = 204), (status = 404, body = Rendered)))]
 pub async fn cancel(
     State(s): State<AppState>,
     caller: Caller,

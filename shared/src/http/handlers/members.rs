@@ -39,7 +39,7 @@ fn with_etag(member: &crate::domain::member::Member) -> Response {
 }
 
 /// List the account's members, oldest first, with search and filters.
-#[utoipa::path(get, path = "/v1/members", tag = "members", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members", tag = "members", params(ListQuery),
     responses((status = 200, body = MemberList), (status = 401, body = Rendered), (status = 403, body = Rendered)))]
 pub async fn list(
     State(s): State<AppState>,
@@ -51,7 +51,7 @@ pub async fn list(
 }
 
 /// One member of the account (`ETag` carries its version).
-#[utoipa::path(get, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)),
     responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
 pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(with_etag(&members::get(&s, &caller, &id).await?))
@@ -59,7 +59,6 @@ pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<Strin
 
 /// Edit a member's name, role or optional permissions (`If-Match` optional).
 #[utoipa::path(patch, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = MemberChange,
-    security(("bearer" = [])),
     responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update(
     State(s): State<AppState>,
@@ -73,7 +72,7 @@ pub async fn update(
 
 /// Deactivate: the member can no longer log in and every session ends at once.
 #[utoipa::path(post, path = "/v1/members/{id}/deactivate", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
-    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+    responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn deactivate(
     State(s): State<AppState>,
     caller: Caller,
@@ -85,7 +84,7 @@ pub async fn deactivate(
 
 /// Reactivate a deactivated member (their old sessions stay ended).
 #[utoipa::path(post, path = "/v1/members/{id}/reactivate", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
-    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+    responses((status = 200, body = MemberView), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn reactivate(
     State(s): State<AppState>,
     caller: Caller,
@@ -97,7 +96,7 @@ pub async fn reactivate(
 
 /// Delete a member (the system log keeps who they were).
 #[utoipa::path(delete, path = "/v1/members/{id}", tag = "members", params(("id" = String, Path)), request_body = Option<Memo>,
-    security(("bearer" = [])), responses((status = 204), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
+    responses((status = 204), (status = 403, body = Rendered), (status = 404, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
@@ -128,7 +127,6 @@ pub struct AssignQuery {
 
 /// Map an external agent ID to this member (one member at a time per ID).
 #[utoipa::path(put, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(AgentIdPath, AssignQuery),
-    security(("bearer" = [])),
     responses((status = 200, body = MemberView), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "held by another member (named), or the role cannot hold agent IDs"), (status = 422, body = Rendered)))]
 pub async fn assign_agent_id(
     State(s): State<AppState>,
@@ -142,7 +140,7 @@ pub async fn assign_agent_id(
 
 /// Take an agent ID away from this member.
 #[utoipa::path(delete, path = "/v1/members/{id}/agent-ids/{agent_id}", tag = "members", params(AgentIdPath),
-    security(("bearer" = [])), responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
+    responses((status = 200, body = MemberView), (status = 404, body = Rendered)))]
 pub async fn release_agent_id(
     State(s): State<AppState>,
     caller: Caller,
@@ -152,21 +150,21 @@ pub async fn release_agent_id(
 }
 
 /// Counts of active, invited, admin and standard members.
-#[utoipa::path(get, path = "/v1/members/stats", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members/stats", tag = "members",
     responses((status = 200, body = Stats), (status = 403, body = Rendered)))]
 pub async fn stats(State(s): State<AppState>, caller: Caller) -> Result<Json<Stats>, Problem> {
     Ok(Json(members::stats(&s, &caller).await?))
 }
 
 /// All members as CSV (admins only).
-#[utoipa::path(get, path = "/v1/members/export.csv", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/members/export.csv", tag = "members",
     responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,role_name,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
 pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
     Ok(csv_attachment("members.csv", members::export_csv(&s, &caller).await?))
 }
 
 /// The calling member and their account.
-#[utoipa::path(get, path = "/v1/me", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me", tag = "members",
     responses((status = 200, body = MeResponse), (status = 401, body = Rendered)))]
 pub async fn me(caller: Caller) -> Result<Json<MeResponse>, Problem> {
     let member = caller.member().ok_or(Error::Forbidden("an API key has no member profile"))?;

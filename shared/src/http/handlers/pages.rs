@@ -61,10 +61,7 @@ pub struct PasswordForm {
 #[utoipa::path(get, path = "/invitations/accept", tag = "invitations", params(LinkQuery),
     responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 410, description = "HTML page: expired, used or cancelled link"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = match queried(q) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = queried(q) else { return Ok(incomplete_link()) };
     Ok(match invitations::open_link(&s, &form.token).await? {
         LinkState::Usable(found) => form_page(&found.account, first_name(&found), &form.token, None),
         LinkState::Unusable(problem, account) => problem_page(problem, account.as_deref()),
@@ -76,10 +73,7 @@ pub async fn accept_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: unknown link"), (status = 422, description = "HTML form with the error"), (status = 410, description = "HTML page: expired, used or cancelled link"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = match posted(&body) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = posted(&body) else { return Ok(incomplete_link()) };
     Ok(match invitations::accept(&s, &form.token, &form.password, &form.password_confirmation).await? {
         AcceptOutcome::Accepted(found) => {
             let lang = found.account.language;
@@ -107,28 +101,27 @@ pub async fn accept_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
     })
 }
 
-/// A form as posted; anything unreadable or too large is an empty form. Without a token there
-/// is no link to look up: the page says the link is incomplete (400).
-fn posted(body: &Bytes) -> Result<TokenForm, Response> {
-    let form = if body.len() <= crate::http::BODY_LIMIT {
+/// A form as posted; anything unreadable or too large is an empty form. `None` without a
+/// token: there is no link to look up (see `incomplete_link`).
+fn posted(body: &Bytes) -> Option<TokenForm> {
+    let form: TokenForm = if body.len() <= crate::http::BODY_LIMIT {
         serde_urlencoded::from_bytes(body).unwrap_or_default()
     } else {
         TokenForm::default()
     };
-    with_token(form)
+    (!form.token.is_empty()).then_some(form)
 }
 
-fn queried(q: Option<String>) -> Result<TokenForm, Response> {
-    with_token(serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default())
+fn queried(q: Option<String>) -> Option<TokenForm> {
+    let form: TokenForm = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).unwrap_or_default();
+    (!form.token.is_empty()).then_some(form)
 }
 
-fn with_token(form: TokenForm) -> Result<TokenForm, Response> {
-    if form.token.is_empty() {
-        let mut page = link_problem_page(None);
-        *page.status_mut() = StatusCode::BAD_REQUEST;
-        return Err(page);
-    }
-    Ok(form)
+/// The page for a link without its token: the same words as for a link that does not work, 400.
+fn incomplete_link() -> Response {
+    let mut page = link_problem_page(None);
+    *page.status_mut() = StatusCode::BAD_REQUEST;
+    page
 }
 
 /// The page confirming the owner's email: one button, so a mail scanner that follows the link
@@ -136,10 +129,7 @@ fn with_token(form: TokenForm) -> Result<TokenForm, Response> {
 #[utoipa::path(get, path = "/account/verify", tag = "accounts", params(LinkQuery),
     responses((status = 200, description = "HTML page with a button", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn verify_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = match queried(q) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = queried(q) else { return Ok(incomplete_link()) };
     Ok(match links::open(&s, &form.token, LinkPurpose::VerifyEmail).await? {
         Opened::Usable { account, member } => {
             let lang = account.language;
@@ -163,10 +153,7 @@ pub async fn verify_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Re
     request_body(content = LinkForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn verify_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = match posted(&body) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = posted(&body) else { return Ok(incomplete_link()) };
     Ok(match links::verify_email(&s, &form.token).await? {
         Opened::Usable { account, .. } => {
             let lang = account.language;
@@ -181,10 +168,7 @@ pub async fn verify_submit(State(s): State<AppState>, body: Bytes) -> Result<Res
 #[utoipa::path(get, path = "/password-reset", tag = "auth", params(LinkQuery),
     responses((status = 200, description = "HTML form", content_type = "text/html"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn reset_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let form = match queried(q) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = queried(q) else { return Ok(incomplete_link()) };
     Ok(match links::open(&s, &form.token, LinkPurpose::ResetPassword).await? {
         Opened::Usable { account, member } => reset_page(&account, &member.first_name, &form.token, None),
         Opened::Unusable(account) => link_problem_page(account.as_deref()),
@@ -196,10 +180,7 @@ pub async fn reset_form(State(s): State<AppState>, RawQuery(q): RawQuery) -> Res
     request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "HTML page: done", content_type = "text/html"), (status = 422, description = "HTML form with the error"), (status = 404, description = "HTML page: the link does not work (unknown, used or expired)"), (status = 400, description = "HTML page: the link has no token")))]
 pub async fn reset_submit(State(s): State<AppState>, body: Bytes) -> Result<Response, Problem> {
-    let form = match posted(&body) {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
+    let Some(form) = posted(&body) else { return Ok(incomplete_link()) };
     Ok(match links::reset_password(&s, &form.token, &form.password, &form.password_confirmation).await? {
         ResetOutcome::Done(account) => {
             let lang = account.language;

@@ -66,7 +66,7 @@ pub struct RoleList {
 }
 
 /// The six basic roles, then the account's custom roles.
-#[utoipa::path(get, path = "/v1/roles", tag = "roles", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/roles", tag = "roles",
     responses((status = 200, body = RoleList), (status = 403, body = Rendered)))]
 pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<RoleList>, Problem> {
     let roles = roles::list(&s, &caller).await?;
@@ -74,14 +74,14 @@ pub async fn list(State(s): State<AppState>, caller: Caller) -> Result<Json<Role
 }
 
 /// One role (`ETag` carries a custom role's version).
-#[utoipa::path(get, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)),
     responses((status = 200, body = RoleView), (status = 404, body = Rendered)))]
 pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(view(roles::get(&s, &caller, &id).await?))
 }
 
 /// Create a custom role from permissions you hold.
-#[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = NewRole, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/roles", tag = "roles", request_body = NewRole,
     responses((status = 201, body = RoleView), (status = 409, body = Rendered, description = "name taken"), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,
@@ -95,7 +95,6 @@ pub async fn create(
 /// Edit a custom role (`If-Match` recommended: a stale one gets 412). Holders get the new
 /// permissions on their next request.
 #[utoipa::path(patch, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)), request_body = RoleChange,
-    security(("bearer" = [])),
     responses((status = 200, body = RoleView), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "basic role, or name taken"), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update(
     State(s): State<AppState>,
@@ -111,7 +110,6 @@ pub async fn update(
 /// Delete a custom role. Refused (409) while members hold it, unless `replacement_role` names
 /// where they go: they move and the role is deleted together. Written to the system log.
 #[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles", params(("id" = String, Path)), request_body = Option<RoleDeletion>,
-    security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Rendered), (status = 409, body = Rendered, description = "held and no replacement, or a basic role"), (status = 422, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,

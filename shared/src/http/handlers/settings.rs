@@ -60,14 +60,14 @@ fn design_view(s: &AppState, a: &Account) -> Response {
 }
 
 /// Company or team name, contact email, phones, newsletter.
-#[utoipa::path(get, path = "/v1/account/registration", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/account/registration", tag = "settings",
     responses((status = 200, body = Registration, headers(("ETag" = String))), (status = 403, body = Rendered)))]
 pub async fn registration(caller: Caller) -> Response {
     section(Registration::from(&caller.account))
 }
 
 /// Change registration information; `null` clears an optional field.
-#[utoipa::path(patch, path = "/v1/account/registration", tag = "settings", request_body = RegistrationPatch, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/account/registration", tag = "settings", request_body = RegistrationPatch,
     responses((status = 200, body = Registration), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update_registration(
     State(s): State<AppState>,
@@ -80,13 +80,13 @@ pub async fn update_registration(
 }
 
 /// Language, time zone and date display: how Roster writes to the account's people.
-#[utoipa::path(get, path = "/v1/account/preferences", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/account/preferences", tag = "settings",
     responses((status = 200, body = Preferences, headers(("ETag" = String))), (status = 401, body = Rendered)))]
 pub async fn preferences(caller: Caller) -> Response {
     section(Preferences::from(&caller.account))
 }
 
-#[utoipa::path(patch, path = "/v1/account/preferences", tag = "settings", request_body = PreferencesPatch, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/account/preferences", tag = "settings", request_body = PreferencesPatch,
     responses((status = 200, body = Preferences), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update_preferences(
     State(s): State<AppState>,
@@ -99,13 +99,13 @@ pub async fn update_preferences(
 }
 
 /// Top-menu display, website name, logo and favicon.
-#[utoipa::path(get, path = "/v1/account/design", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/account/design", tag = "settings",
     responses((status = 200, body = DesignView, headers(("ETag" = String))), (status = 401, body = Rendered)))]
 pub async fn design(State(s): State<AppState>, caller: Caller) -> Response {
     design_view(&s, &caller.account)
 }
 
-#[utoipa::path(patch, path = "/v1/account/design", tag = "settings", request_body = DesignPatch, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/v1/account/design", tag = "settings", request_body = DesignPatch,
     responses((status = 200, body = DesignView), (status = 412, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn update_design(
     State(s): State<AppState>,
@@ -123,7 +123,7 @@ fn slot(raw: &str) -> Result<ImageSlot, Problem> {
 
 /// Upload the logo or favicon as the raw request body: PNG, JPEG, WebP or ICO, at most 256 KB.
 /// The type is read from the bytes; SVG is refused.
-#[utoipa::path(put, path = "/v1/account/design/{image}", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/account/design/{image}", tag = "settings",
     params(("image" = String, Path, description = "logo or favicon")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = DesignView), (status = 413, body = Rendered), (status = 422, body = Rendered)))]
@@ -146,7 +146,7 @@ pub async fn upload_image(
 }
 
 /// The uploaded image, with the type its bytes were recognised as.
-#[utoipa::path(get, path = "/v1/account/design/{image}", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/account/design/{image}", tag = "settings",
     params(("image" = String, Path, description = "logo or favicon")),
     responses((status = 200, description = "the image", content_type = "image/*"), (status = 404, body = Rendered)))]
 pub async fn image(State(s): State<AppState>, caller: Caller, Path(image): Path<String>) -> Result<Response, Problem> {
