@@ -132,11 +132,12 @@ async fn the_same_ref_gets_the_same_answer_and_explicit_mode_needs_a_member() {
         )
         .await;
     assert_eq!(stale.problem(412), "precondition_failed");
-    assert_eq!(s.post(&path, Some(&acme.token), json!({ "ref": "T-3" })).await.problem(422), "validation_failed");
+    // Explicit mode needs a member: a request without one conflicts with the group's setting.
+    assert_eq!(s.post(&path, Some(&acme.token), json!({ "ref": "T-3" })).await.problem(409), "member_required");
     let named = s.post(&path, Some(&acme.token), json!({ "ref": "T-3", "member_id": team[1].0 })).await;
     assert_eq!(named.ok(201)["member_id"], team[1].0.as_str());
     let outsider = s.post(&path, Some(&acme.token), json!({ "ref": "T-4", "member_id": acme.owner_id })).await;
-    assert_eq!(outsider.problem(422), "validation_failed");
+    assert_eq!(outsider.problem(404), "unknown_reference");
 }
 
 #[tokio::test]
@@ -288,7 +289,7 @@ async fn another_accounts_group_is_not_found() {
         assert_eq!(r.problem(404), "not_found", "{method} {path}");
     }
     let filtered = s.get(&format!("/v1/members?group={gid}"), Some(&acme.token)).await;
-    assert_eq!(filtered.problem(422), "validation_failed");
+    assert_eq!(filtered.problem(404), "unknown_reference");
     assert_eq!(s.partition_keys(&globex.id).await, before);
 }
 

@@ -210,7 +210,7 @@ async fn verification_walks_a_long_chain_in_bounded_steps() {
     // A cursor of another account, or an edited one, is refused.
     let other = s.account().await;
     let foreign = s.get(&format!("/v1/audit/verify?cursor={cursor}"), Some(&other.token)).await;
-    assert_eq!(foreign.problem(422), "validation_failed");
+    assert_eq!(foreign.problem(404), "unknown_reference");
 
     // The sealing job's walk records the whole chain's result.
     assert_eq!(first["last_complete"], Value::Null);

@@ -81,12 +81,11 @@ pub(crate) async fn resolve(s: &Services, a: AccountId, id: RoleRef) -> Result<O
 /// The role a client asks to give someone (`field` names it in errors): it must exist in the
 /// caller's account and grant nothing the caller does not hold.
 pub(crate) async fn assignable(s: &Services, caller: &Caller, field: &str, raw: &str) -> Result<Role> {
-    let unknown = || {
-        let what = "is a basic role (admin, supervisor, pro_agent, agent, viewer) or a custom role's id";
-        Error::unknown(field, "unknown_role", format!("{field} {what}"))
-    };
-    let id = RoleRef::parse(raw.trim()).ok_or_else(unknown)?;
-    let role = resolve(s, caller.account_id(), id).await?.ok_or_else(unknown)?;
+    let what = "is a basic role (admin, supervisor, pro_agent, agent, viewer) or a custom role's id";
+    let id = RoleRef::parse(raw).ok_or_else(|| FieldError::new(field, "invalid", format!("{field} {what}")))?;
+    let role = resolve(s, caller.account_id(), id)
+        .await?
+        .ok_or_else(|| Error::unknown(field, "unknown_role", format!("no role {raw} in this account")))?;
     role.assignable_by(caller.permissions()).map_err(|mut e| {
         e.field = field.to_owned();
         Error::Validation(vec![e])
