@@ -125,7 +125,7 @@ async fn design_images_are_sniffed_stored_and_served_back() {
     };
     // Needs a logo before showing one.
     let r = s.json(Method::PATCH, "/v1/account/design", &acme.token, Some(json!({ "top_menu": "logo" })), None).await;
-    assert_eq!(r.problem(422), "validation_failed");
+    assert_eq!(r.problem(409), "logo_required");
 
     let mut png = PNG.to_vec();
     png.extend_from_slice(&[7u8; 1000]);

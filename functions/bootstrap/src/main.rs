@@ -17,14 +17,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     roster::init_tracing();
     let name = std::env::var("_HANDLER").map_err(|_| "_HANDLER is not set")?;
     let services = Arc::new(Services::from_env().await?);
-    if let Some(job) = jobs::find(&name) {
+    if name == jobs::RUNNER {
         return lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
             let services = services.clone();
             async move {
                 let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
                 let left = Duration::from_millis((event.context.deadline as u128).saturating_sub(now_ms) as u64);
                 let deadline = tokio::time::Instant::now() + left.saturating_sub(JOB_MARGIN);
-                job.run(&services, deadline).await.map_err(|e| lambda_http::Error::from(e.to_string()))
+                let report =
+                    jobs::run_due(&services, deadline).await.map_err(|e| lambda_http::Error::from(e.to_string()))?;
+                serde_json::to_value(report).map_err(|e| lambda_http::Error::from(e.to_string()))
             }
         }))
         .await;

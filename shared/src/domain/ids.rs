@@ -36,6 +36,10 @@ macro_rules! id_type {
             pub fn nil() -> Self {
                 Self(Uuid::nil())
             }
+            /// A fixed, well-known id (a recurring system job's).
+            pub const fn fixed(n: u128) -> Self {
+                Self(Uuid::from_u128(n))
+            }
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
@@ -62,6 +66,7 @@ id_type!(AuditId);
 id_type!(ApiKeyId);
 id_type!(RoleId);
 id_type!(GroupId);
+id_type!(JobId);
 
 #[cfg(test)]
 mod tests {

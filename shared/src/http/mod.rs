@@ -2,6 +2,7 @@
 //! Handlers are thin: parse → call a service → render.
 pub mod auth;
 pub mod handlers;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod problem;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
-use super::routes::ROUTES;
+use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -63,6 +63,10 @@ impl Modify for FromRouteTable {
             let Some(op) = op else { continue };
             op.operation_id = Some(route.id.to_owned());
             op.security = credentials(route.access);
+            let idempotent = IDEMPOTENT.contains(&route.id);
+            if idempotent {
+                op.parameters.get_or_insert_default().push(field::idempotency_key());
+            }
             // The pages a person opens answer HTML, errors included.
             if !route.path.starts_with("/v1/") {
                 continue;
@@ -111,6 +115,10 @@ impl Modify for FromRouteTable {
             // conflicts with current state each route names.
             if route.method != "get" && route.access != Access::Public {
                 add("409", "the change conflicts with the current state or a concurrent change");
+            }
+            if idempotent {
+                add("409", "the first request with this Idempotency-Key is still running");
+                add("422", "this Idempotency-Key was used for another request");
             }
             if RATE_LIMITED.contains(&route.id) {
                 add("429", "too many requests; see Retry-After");
@@ -176,6 +184,27 @@ pub mod field {
         image_url_or_null => format::IMAGE_URL;
         id_or_null => format::ID;
         role_or_null => format::ROLE;
+    }
+
+    /// The `Idempotency-Key` header of a creating POST.
+    pub fn idempotency_key() -> utoipa::openapi::path::Parameter {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        let max = crate::http::idempotency::KEY_MAX;
+        let schema = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(format!("^[!-~]{{1,{max}}}$")))
+            .min_length(Some(1))
+            .max_length(Some(max));
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .description(Some(
+                "A fresh key (a UUID) per request: repeating the request with the same key replays the \
+                 first answer (header `Idempotent-Replayed: true`) for 24 hours, instead of doing it twice.",
+            ))
+            .schema(Some(schema))
+            .build()
     }
 
     /// A list of ids (members, groups).

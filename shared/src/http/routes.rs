@@ -3,6 +3,7 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
+use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
 use super::{AppState, TRANSPORT_LIMIT};
 use crate::domain::permissions::Permission;
@@ -104,6 +105,10 @@ route_table! {
     "openapi":                 get  "/openapi.json"       => docs::openapi,          Public;
 }
 
+/// The creating POSTs that honour `Idempotency-Key` (`http/idempotency.rs`).
+pub const IDEMPOTENT: &[&str] =
+    &["accounts-create", "invitations-create", "roles-create", "groups-create", "groups-assign", "api-keys-create"];
+
 pub fn find(id: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.id == id)
 }
@@ -115,9 +120,17 @@ pub fn router(state: AppState, only: Option<&str>) -> Router {
         let Some(handler) = method_router(route.id) else {
             continue;
         };
-        // Outer layer first: record the route's access rule, then enforce it.
-        let handler =
-            handler.route_layer(from_fn_with_state(state.clone(), authorize)).route_layer(Extension(route.access));
+        // Innermost first: idempotency (which needs the caller), then the access rule's check,
+        // then what the outer layers record (the route's id and access rule).
+        let handler = if IDEMPOTENT.contains(&route.id) {
+            handler.route_layer(from_fn_with_state(state.clone(), idempotent))
+        } else {
+            handler
+        };
+        let handler = handler
+            .route_layer(from_fn_with_state(state.clone(), authorize))
+            .route_layer(Extension(route.access))
+            .route_layer(Extension(RouteId(route.id)));
         app = app.route(route.path, handler);
     }
     app.fallback(not_found)

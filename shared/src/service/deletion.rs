@@ -4,10 +4,11 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::account::AccountStatus;
 use crate::domain::audit::AuditEntry;
+use crate::domain::ids::AccountId;
+use crate::jobs::{Job, Kind};
 use crate::mail::templates::{Notice, notice};
 use crate::store::{ACCOUNT_CHANGED, Tombstone};
-use chrono::Utc;
-use tokio::time::Instant;
+use chrono::{DateTime, Utc};
 
 /// `DELETE /v1/account`: the owner repeats the web address and their password.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -37,7 +38,13 @@ pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Res
         serde_json::json!({ "web_address": account.web_address, "company_name": account.company_name }),
     );
     audit.memo = cmd.memo;
-    match s.store.request_deletion(&deleting, account.version, &audit).await {
+    let purge = Job::new(
+        Kind::PurgeAccount,
+        None,
+        serde_json::json!({ "account_id": account.id, "requested_at": audit.at }),
+        audit.at,
+    );
+    match s.store.request_deletion(&deleting, account.version, &audit, &purge).await {
         Ok(()) => {}
         Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
             return Err(Error::account_changed());
@@ -54,54 +61,27 @@ pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Res
     Ok(())
 }
 
-#[derive(Debug, Default, serde::Serialize)]
-pub struct PurgeReport {
-    pub accounts_purged: usize,
-    pub items_deleted: usize,
-    /// Accounts still queued when the time ran out (the next run resumes them).
-    pub accounts_left: usize,
-}
-
-/// Purge queued accounts until `deadline`. Every step is safe to interrupt: what is deleted
-/// stays deleted, and the next run picks up from what is left.
-pub async fn purge(s: &Services, deadline: Instant) -> Result<PurgeReport> {
-    let mut report = PurgeReport::default();
-    let queue = s.store.purge_queue().await?;
-    let queued_count = queue.len();
-    for (i, queued) in queue.into_iter().enumerate() {
-        let id = &queued.account_id;
-        let Some(account) = s.store.get_account(*id).await? else {
-            // Finished by another run between its last step and the queue read.
-            s.store.dequeue_purge(*id).await?;
-            continue;
-        };
-        if account.status != AccountStatus::Deleting {
-            s.store.dequeue_purge(*id).await?;
-            continue;
-        }
-        loop {
-            if Instant::now() >= deadline {
-                report.accounts_left = queued_count - i;
-                return Ok(report);
-            }
-            let deleted = s.store.purge_step(*id).await?;
-            report.items_deleted += deleted;
-            if deleted == 0 {
-                break;
-            }
-        }
-        let now = Utc::now();
-        let tombstone = Tombstone {
-            account_id: account.id,
-            web_address: account.web_address.to_string(),
-            deletion_requested_at: queued.requested_at,
-            deleted_at: now,
-        };
-        match s.store.finish_purge(&account, &tombstone).await {
-            Ok(()) => report.accounts_purged += 1,
-            Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {}
-            Err(e) => return Err(e.into()),
-        }
+/// One step of an account's purge (the `purge_account` job): up to one chunk of its items.
+/// `Some(n)`: `n` items went and more may be left; `None`: the account is gone, tombstone left
+/// (or was already, by another run). Safe to interrupt and to repeat.
+pub async fn purge_step(s: &Services, a: AccountId, requested_at: DateTime<Utc>) -> Result<Option<usize>> {
+    let Some(account) = s.store.get_account(a).await? else { return Ok(None) };
+    if account.status != AccountStatus::Deleting {
+        return Ok(None);
     }
-    Ok(report)
+    let deleted = s.store.purge_step(a).await?;
+    if deleted > 0 {
+        return Ok(Some(deleted));
+    }
+    let tombstone = Tombstone {
+        account_id: account.id,
+        web_address: account.web_address.to_string(),
+        deletion_requested_at: requested_at,
+        deleted_at: Utc::now(),
+    };
+    match s.store.finish_purge(&account, &tombstone).await {
+        Ok(()) => Ok(None),
+        Err(e) if e.is_conflict(ACCOUNT_CHANGED) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

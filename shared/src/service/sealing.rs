@@ -7,7 +7,6 @@ use crate::domain::seal::{self, ChainPosition, DIGEST_MAX_ENTRIES, Digest, Findi
 use crate::store::{CompleteVerification, DIGEST_EXISTS, Walk};
 use chrono::{Duration, Utc};
 use serde::Serialize;
-use tokio::time::Instant;
 
 /// Entries younger than this are left for the next run: their transactions (which made their
 /// ids a little earlier) may still be committing. Far above any function's timeout.
@@ -35,38 +34,6 @@ pub async fn seal_account(s: &Services, a: AccountId, margin: Duration) -> Resul
             Err(e) => return Err(e.into()),
         }
         last = Some(digest);
-    }
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct SealReport {
-    pub accounts: usize,
-    pub entries_sealed: usize,
-    /// The run ended at its deadline before reaching every account.
-    pub unfinished: bool,
-}
-
-/// The scheduled job: every account, in id order, resuming where the last run stopped.
-pub async fn seal_all(s: &Services, deadline: Instant) -> Result<SealReport> {
-    let mut report = SealReport::default();
-    let mut after = s.store.job_cursor("seal-audit").await?;
-    loop {
-        let page = s.store.accounts_after(after, 100).await?;
-        if page.is_empty() {
-            s.store.set_job_cursor("seal-audit", None).await?;
-            return Ok(report);
-        }
-        for a in page {
-            if Instant::now() >= deadline {
-                s.store.set_job_cursor("seal-audit", after).await?;
-                report.unfinished = true;
-                return Ok(report);
-            }
-            report.entries_sealed += seal_account(s, a, margin()).await?;
-            continue_verification(s, a).await?;
-            report.accounts += 1;
-            after = Some(a);
-        }
     }
 }
 

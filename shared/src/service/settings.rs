@@ -2,6 +2,7 @@
 //! section has its own ETag (a hash of its content), so editing one never conflicts with a
 //! concurrent edit of another; the write itself is guarded by the account's version.
 use super::{Caller, Error, Result, Services};
+use crate::domain::FieldErrors;
 use crate::domain::account::{self, Account};
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
@@ -10,7 +11,6 @@ use crate::domain::locale::{DateFormat, Language, TimeZone};
 use crate::domain::role::RoleRef;
 use crate::domain::settings::{self, Design, Image, ImageSlot, TopMenu};
 use crate::domain::text::required_text;
-use crate::domain::{FieldError, FieldErrors};
 use crate::store::{ACCOUNT_CHANGED, StoredImage};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
@@ -196,10 +196,14 @@ fn apply_design(a: &mut Account, p: DesignPatch) -> Result<Vec<ImageSlot>> {
         }
         *image = value.and_then(|u| errors.take(settings::image_url(field, &u))).map(|url| Image::Url { url });
     }
-    if d.top_menu != TopMenu::Name && d.logo.is_none() {
-        errors.push(FieldError::new("top_menu", "logo_required", "showing a logo in the top menu needs a logo"));
-    }
     errors.finish()?;
+    // Well-formed, but the design would show a logo it does not have: a conflict with its state.
+    if d.top_menu != TopMenu::Name && d.logo.is_none() {
+        return Err(Error::conflict(
+            "logo_required",
+            "showing a logo in the top menu needs a logo; set logo_url or upload one",
+        ));
+    }
     Ok(dropped)
 }
 

@@ -9,7 +9,7 @@ use crate::domain::email::Email;
 use crate::domain::ids::AccountId;
 use crate::domain::rate_limit::{self, Limit};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::HashMap;
 
 /// What a counted event may do.
@@ -177,28 +177,5 @@ impl Store {
     /// A find-web-address request for an email (known or not).
     pub async fn admit_find_address(&self, e: &Email, now: i64) -> StoreResult<Admission> {
         self.admit(&keys::find_address_requests(e), rate_limit::FIND_ADDRESS, false, now).await
-    }
-}
-
-/// Where a scheduled job that walks every account stopped (global item per job).
-#[derive(Serialize, Deserialize)]
-struct JobCursor {
-    after: Option<AccountId>,
-}
-
-impl Store {
-    pub async fn job_cursor(&self, job: &str) -> StoreResult<Option<AccountId>> {
-        Ok(self.get::<JobCursor>(&keys::job_cursor(job)).await?.and_then(|c| c.after))
-    }
-
-    pub async fn set_job_cursor(&self, job: &str, after: Option<AccountId>) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(super::to_item(&keys::job_cursor(job), &JobCursor { after })?))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! query can never cross tenants; the few global lookups are their own items, listed here.
 use super::Item;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, AuditId, GroupId, MemberId, RoleId, SessionId};
+use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, RoleId, SessionId};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -101,15 +101,29 @@ pub fn verification(a: AccountId) -> Key {
 }
 
 /// Global: where a scheduled job stopped.
-pub fn job_cursor(job: &str) -> Key {
-    Key::new("JOBCURSOR".into(), job.to_owned())
+/// Where a job lives: in its account's partition (purged with it), or with Roster's own
+/// upkeep jobs when it works across accounts.
+pub fn job_pk(account: Option<AccountId>) -> String {
+    account.map_or_else(|| "JOBS#SYSTEM".to_owned(), account_pk)
 }
 
-/// Global: the partition of accounts waiting to be purged.
-pub const PURGE_QUEUE: &str = "PURGEQUEUE";
+pub fn job(account: Option<AccountId>, id: JobId) -> Key {
+    Key::new(job_pk(account), format!("JOB#{id}"))
+}
 
-pub fn purge_queue(a: AccountId) -> Key {
-    Key::new(PURGE_QUEUE.into(), format!("ACCOUNT#{a}"))
+/// One entry of a job's result log, by the item's number in the job's input.
+pub fn job_result(account: Option<AccountId>, id: JobId, index: u64) -> Key {
+    Key::new(job_pk(account), format!("JOBRESULT#{id}#{index:020}"))
+}
+
+/// An idempotency key's claim and kept answer: in the account's partition (purged with it), or
+/// for sign-up under the client's hashed address.
+pub fn idempotency(scope: &super::idempotency::Scope, key_id: &str) -> Key {
+    use super::idempotency::Scope;
+    match scope {
+        Scope::Account(a) => Key::new(account_pk(*a), format!("IDEMPOTENCY#{key_id}")),
+        Scope::Client(client) => Key::new(format!("IDEMPOTENCY#{client}"), format!("IDEMPOTENCY#{key_id}")),
+    }
 }
 
 /// Global: what remains of a deleted account (outside its partition, which is emptied).

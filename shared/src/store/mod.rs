@@ -8,7 +8,9 @@ mod counters;
 mod digests;
 mod error;
 mod groups;
+mod idempotency;
 mod invitations;
+mod jobs;
 pub mod keys;
 mod limits;
 mod links;
@@ -30,7 +32,9 @@ pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
 };
+pub use idempotency::{Answer, Claim, Scope};
 pub use invitations::{INVITATION_CHANGED, InvitationByToken};
+pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
@@ -126,6 +130,28 @@ impl Store {
         } else {
             Err(StoreError::Unavailable("batch read still had unprocessed keys after retries".into()))
         }
+    }
+
+    /// One BatchWriteItem (at most 25 requests, DynamoDB's limit: callers chunk), asking again
+    /// with backoff for what DynamoDB left unprocessed.
+    async fn write_batch(&self, mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> StoreResult<()> {
+        for attempt in 0..limits::RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(limits::backoff(attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable("writes stayed unprocessed after retries".into()))
     }
 
     /// A query over one kind of item in the account (sort keys starting with `prefix`).

@@ -1,13 +1,15 @@
 //! Account deletion: marking, the purge queue, deleting a partition in resumable chunks, and
 //! the tombstone that remains.
 use super::accounts::{ACCOUNT_CHANGED, account_item, release_web_address};
+use super::jobs::{JOB_EXISTS, job_item};
 use super::keys::{self, Key};
 use super::limits;
 use super::tx::{Condition, Tx, s};
-use super::{Store, StoreError, StoreResult, from_item};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::AccountId;
+use crate::jobs::Job;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,42 +23,24 @@ pub struct Tombstone {
     pub deleted_at: DateTime<Utc>,
 }
 
-/// An account waiting for the purge.
-#[derive(Serialize, Deserialize)]
-pub struct Queued {
-    pub account_id: AccountId,
-    pub requested_at: DateTime<Utc>,
-}
-
 /// Items one purge step reads (and deletes) at most: keys only, so one query page holds them.
 const STEP: i32 = 5000;
 
 impl Store {
     /// Mark the account deleting (every request of its members answers 410 from now on) and
-    /// queue it for the purge, with the audit entry.
-    pub async fn request_deletion(&self, deleting: &Account, expected: u64, audit: &AuditEntry) -> StoreResult<()> {
+    /// create its purge job, with the audit entry.
+    pub async fn request_deletion(
+        &self,
+        deleting: &Account,
+        expected: u64,
+        audit: &AuditEntry,
+        purge: &Job,
+    ) -> StoreResult<()> {
         let mut tx = Tx::new();
         tx.replace_versioned(ACCOUNT_CHANGED, account_item(deleting)?, expected)?;
-        tx.put(&keys::purge_queue(deleting.id), &Queued { account_id: deleting.id, requested_at: audit.at })?;
+        tx.create_raw(JOB_EXISTS, job_item(purge)?)?;
         tx.audit(deleting.id, audit)?;
         tx.commit(self).await
-    }
-
-    /// Accounts waiting to be purged, oldest request first.
-    pub async fn purge_queue(&self) -> StoreResult<Vec<Queued>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(keys::PURGE_QUEUE))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let mut queued: Vec<Queued> =
-            out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<_>>()?;
-        queued.sort_by_key(|q| q.requested_at);
-        Ok(queued)
     }
 
     /// Delete up to one step of the account's items (and the global lookups they own),
@@ -111,7 +95,7 @@ impl Store {
     }
 
     async fn delete_batch(&self, keys: Vec<Key>) -> StoreResult<()> {
-        let mut pending: Vec<WriteRequest> = keys
+        let pending: Vec<WriteRequest> = keys
             .iter()
             .map(|k| {
                 DeleteRequest::builder()
@@ -121,26 +105,10 @@ impl Store {
                     .map_err(StoreError::build)
             })
             .collect::<StoreResult<_>>()?;
-        for attempt in 0..limits::RETRIES {
-            if attempt > 0 {
-                tokio::time::sleep(limits::backoff(attempt)).await;
-            }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable("deletes stayed unprocessed; the next run resumes".into()))
+        self.write_batch(pending).await
     }
 
-    /// The last step: the account item, its web address and its queue entry go, the tombstone
+    /// The last step: the account item and its web address go, the tombstone
     /// comes — together. A conflict means another run finished it first.
     pub async fn finish_purge(&self, account: &Account, tombstone: &Tombstone) -> StoreResult<()> {
         let mut tx = Tx::new();
@@ -157,21 +125,8 @@ impl Store {
         if let Some(hash) = &account.verification_link {
             tx.delete(&keys::link(hash))?;
         }
-        tx.delete(&keys::purge_queue(account.id))?;
         tx.put(&keys::tombstone(account.id), tombstone)?;
         tx.commit(self).await
-    }
-
-    /// A queue entry whose account is already gone (finished by another run).
-    pub async fn dequeue_purge(&self, a: AccountId) -> StoreResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::purge_queue(a).to_item()))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
     }
 
     pub async fn tombstone(&self, a: AccountId) -> StoreResult<Option<Tombstone>> {

@@ -2,8 +2,11 @@
 //! router the Lambda functions run. `--init` first creates the table and the signing secret in
 //! the local stack if they are missing; `--jobs-every` also runs the scheduled jobs (purge,
 //! audit sealing) in the background, as EventBridge would.
+use axum::extract::ConnectInfo;
+use roster::http::idempotency::ClientAddress;
 use roster::http::routes;
 use roster::service::Services;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -35,21 +38,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(address = %listener.local_addr()?, "Roster local API listening");
-    axum::serve(listener, routes::router(services, None)).await?;
+    // With the peer's address, which sign-up's idempotency keys are scoped by.
+    let app = routes::router(services, None)
+        .layer(axum::middleware::from_fn(with_client_address))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).await?;
     Ok(())
 }
 
-/// What the scheduler does in AWS: every job, over and over, each run with a deadline.
+/// What API Gateway tells a function in AWS: who is asking.
+async fn with_client_address(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    req.extensions_mut().insert(ClientAddress(peer.ip().to_string()));
+    next.run(req).await
+}
+
+/// What the schedule does in AWS: the job runner, over and over, each run with a deadline.
 async fn run_jobs(services: Arc<Services>, every: std::time::Duration) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        // Owned values only: a borrow held across `.await` trips rustc's `Send` check.
-        let jobs: Vec<roster::jobs::Job> = roster::jobs::JOBS.iter().map(|(_, job)| *job).collect();
-        for job in jobs {
-            if let Err(e) = job.run(&services, tokio::time::Instant::now() + every).await {
-                tracing::warn!(?job, error = %e, "scheduled job failed; the next run resumes");
-            }
+        if let Err(e) = roster::jobs::run_due(&services, tokio::time::Instant::now() + every).await {
+            tracing::warn!(error = %e, "job run failed; the next run resumes");
         }
     }
 }

@@ -1,0 +1,207 @@
+//! The runner: claims due jobs, drives each kind step by step under its lease, and writes the
+//! job after every step, so a crash, a timeout or a second runner loses at most one step's
+//! work, which the next claim redoes from the last checkpoint.
+use super::job::{Job, Kind, LEASE, Status};
+use super::kinds::{Outcome, Purge, SEAL_JOB, Seal, Work};
+use crate::service::{Error, Result, Services};
+use crate::store::{JOB_EXISTS, JOB_LOST, JobResult};
+use chrono::{Duration, Utc};
+use tokio::time::Instant;
+
+/// The scheduled function's id (`Handler` in `template.yaml`).
+pub const RUNNER: &str = "job-runner";
+
+/// Due jobs one query asks for.
+const DUE_PAGE: i32 = 25;
+/// How often the sealing job comes round.
+const SEAL_EVERY: Duration = Duration::minutes(1);
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunReport {
+    pub jobs_claimed: usize,
+    pub steps: usize,
+    pub jobs_finished: usize,
+    /// Steps that failed (their jobs wait for a retry, or failed for good).
+    pub steps_failed: usize,
+    /// Jobs taken from this runner meanwhile (cancelled, paused, or their lease ran out).
+    pub jobs_lost: usize,
+    /// Jobs this runner left at its deadline, checkpointed, for the next run.
+    pub jobs_left: usize,
+}
+
+/// Work on due jobs until `deadline`, then stop between steps. Safe to run several at once.
+pub async fn run_due(s: &Services, deadline: Instant) -> Result<RunReport> {
+    ensure_recurring(s).await?;
+    let holder = format!("runner-{}", uuid::Uuid::new_v4());
+    let mut report = RunReport::default();
+    while Instant::now() < deadline {
+        let due = s.store.due_jobs(Utc::now(), DUE_PAGE).await?;
+        let mut claimed = false;
+        for key in due {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let now = Utc::now();
+            let Some(job) = s.store.claim_job(&key, &holder, now, now + LEASE).await? else { continue };
+            claimed = true;
+            report.jobs_claimed += 1;
+            drive(s, job, &holder, deadline, &mut report).await?;
+        }
+        // Nothing due that nobody else holds.
+        if !claimed {
+            break;
+        }
+    }
+    tracing::info!(report = ?report, "job runner");
+    Ok(report)
+}
+
+/// Roster's own recurring upkeep exists once: created by the first runner that misses it.
+async fn ensure_recurring(s: &Services) -> Result<()> {
+    if s.store.get_job(None, SEAL_JOB).await?.is_some() {
+        return Ok(());
+    }
+    match s.store.create_job(&Job::recurring(SEAL_JOB, Kind::SealAudit, SEAL_EVERY)).await {
+        Err(e) if !e.is_conflict(JOB_EXISTS) => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+async fn drive(s: &Services, job: Job, holder: &str, deadline: Instant, report: &mut RunReport) -> Result<()> {
+    match job.kind {
+        Kind::PurgeAccount => drive_kind::<Purge>(s, job, holder, deadline, report).await,
+        Kind::SealAudit => drive_kind::<Seal>(s, job, holder, deadline, report).await,
+    }
+}
+
+async fn drive_kind<W: Work>(
+    s: &Services,
+    mut job: Job,
+    holder: &str,
+    deadline: Instant,
+    report: &mut RunReport,
+) -> Result<()> {
+    let mut at: W::Checkpoint = if job.checkpoint.is_null() {
+        // A new round of a recurring job counts afresh (the last round's counts stay until now).
+        if job.every_seconds.is_some() {
+            job.progress.clear();
+        }
+        W::Checkpoint::default()
+    } else {
+        match serde_json::from_value(job.checkpoint.clone()) {
+            Ok(at) => at,
+            Err(e) => {
+                // Nothing can resume from it: the job ends, saying why.
+                job.attempts = super::MAX_ATTEMPTS;
+                return failed(s, job, holder, &format!("unreadable checkpoint: {e}"), report).await;
+            }
+        }
+    };
+    loop {
+        if Instant::now() >= deadline {
+            // Released, not finished: the next runner takes it at once.
+            job.lease_holder = None;
+            job.lease_until_ms = None;
+            report.jobs_left += 1;
+            return save(s, &job, holder, report).await.map(drop);
+        }
+        let step = match W::step(s, &job, at).await {
+            Ok(step) => step,
+            Err(e) => return failed(s, job, holder, &e.to_string(), report).await,
+        };
+        report.steps += 1;
+        let now = Utc::now();
+        record(s, &mut job, step.outcomes).await?;
+        for (name, n) in step.counts {
+            *job.progress.entry(name.to_owned()).or_default() += n;
+        }
+        job.attempts = 0;
+        job.error = None;
+        job.updated_at = now;
+        match step.next {
+            Some(next) => {
+                job.checkpoint = serde_json::to_value(&next).map_err(|e| Error::Internal(e.to_string()))?;
+                job.lease_until_ms = Some((now + LEASE).timestamp_millis());
+                if !save(s, &job, holder, report).await? {
+                    return Ok(());
+                }
+                at = next;
+            }
+            None => {
+                finish(&mut job, now);
+                report.jobs_finished += 1;
+                return save(s, &job, holder, report).await.map(drop);
+            }
+        }
+    }
+}
+
+/// Number the step's outcomes after the ones already logged and write them before the
+/// checkpoint: a step redone from the same checkpoint writes the same entries again.
+async fn record(s: &Services, job: &mut Job, outcomes: Vec<Outcome>) -> Result<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let at = Utc::now();
+    let results: Vec<JobResult> = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| JobResult { index: job.results + i as u64, outcome: o.outcome.to_owned(), detail: o.detail, at })
+        .collect();
+    s.store.put_job_results(job, &results).await?;
+    job.results += results.len() as u64;
+    Ok(())
+}
+
+/// Done: over, or (recurring) queued for its next round from the start.
+fn finish(job: &mut Job, now: chrono::DateTime<Utc>) {
+    job.lease_holder = None;
+    job.lease_until_ms = None;
+    match job.next_round(now) {
+        Some(next) => {
+            job.status = Status::Queued;
+            job.run_at = next;
+            job.run_at_ms = next.timestamp_millis();
+            job.checkpoint = serde_json::Value::Null;
+            job.results = 0;
+        }
+        None => {
+            job.status = Status::Succeeded;
+            job.finished_at = Some(now);
+        }
+    }
+}
+
+/// A failed step: the job waits for a retry (from its last checkpoint), or fails for good.
+async fn failed(s: &Services, mut job: Job, holder: &str, error: &str, report: &mut RunReport) -> Result<()> {
+    tracing::warn!(job = %job.id, kind = ?job.kind, error, "job step failed");
+    report.steps_failed += 1;
+    let now = Utc::now();
+    let (status, run_at, attempts) = job.after_failure(now);
+    job.status = status;
+    job.run_at = run_at;
+    job.run_at_ms = run_at.timestamp_millis();
+    job.attempts = attempts;
+    job.error = Some(error.to_owned());
+    job.lease_holder = None;
+    job.lease_until_ms = None;
+    job.updated_at = now;
+    if status == Status::Failed {
+        job.finished_at = Some(now);
+    }
+    save(s, &job, holder, report).await.map(drop)
+}
+
+/// Write the job if this runner still holds it. `false`: it was taken meanwhile (cancelled,
+/// paused, or its lease ran out and another runner has it) and this runner must let it go —
+/// not an error of the run.
+async fn save(s: &Services, job: &Job, holder: &str, report: &mut RunReport) -> Result<bool> {
+    match s.store.save_held_job(job, holder).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.is_conflict(JOB_LOST) => {
+            report.jobs_lost += 1;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
