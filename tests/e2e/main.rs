@@ -7,6 +7,7 @@ mod audit;
 mod audit_coverage;
 mod authorization;
 mod bad_input;
+mod bulk;
 mod concurrency;
 mod deletion;
 mod edges;

@@ -3,6 +3,7 @@ pub mod account;
 pub mod agent_id;
 pub mod api_key;
 pub mod audit;
+pub mod bulk;
 pub mod digest;
 pub mod email;
 pub mod errors;

@@ -126,6 +126,40 @@ fn integral_numbers_as_integers(value: &mut serde_json::Value) {
     }
 }
 
+/// A JSON list of objects (bulk bodies): at most `max`; each element read like a body, errors
+/// naming `[i].field`.
+pub fn parse_list<T: DeserializeOwned>(bytes: &[u8], max: usize) -> Result<Vec<T>, Problem> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    integral_numbers_as_integers(&mut value);
+    let invalid = |field: FieldError| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
+            .with_errors(vec![field])
+    };
+    let serde_json::Value::Array(items) = value else {
+        return Err(invalid(FieldError::new("", "not_a_list", "send a JSON list of rows, e.g. [{\"email\": …}]")));
+    };
+    if items.len() > max {
+        return Err(invalid(FieldError::new("", "too_many", format!("at most {max} rows per request"))));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            if !item.is_object() {
+                return Err(invalid(FieldError::new(&format!("[{i}]"), "not_an_object", "each row is a JSON object")));
+            }
+            serde_path_to_error::deserialize(item).map_err(|e| {
+                let path = e.path().to_string();
+                let path = if path == "." { format!("[{i}]") } else { format!("[{i}].{path}") };
+                invalid(field_error(&path, &e.into_inner().to_string()))
+            })
+        })
+        .collect()
+}
+
 fn malformed(e: &serde_json::Error) -> Problem {
     Problem::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
 }

@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
         accounts::create, accounts::transfer_owner, accounts::change_web_address, accounts::delete, accounts::find_web_address, auth::login, auth::refresh, auth::logout, auth::change_password, auth::request_password_reset, accounts::resend_verification, pages::verify_form, pages::verify_submit, pages::reset_form, pages::reset_submit, members::me, members::list, members::get,
         members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
         members::assign_agent_id, members::release_agent_id,
-        invitations::create, invitations::list, invitations::resend, invitations::cancel,
+        invitations::create, invitations::bulk, invitations::list, invitations::resend, invitations::cancel,
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
@@ -205,6 +205,11 @@ pub mod field {
             ))
             .schema(Some(schema))
             .build()
+    }
+
+    /// A list of names (groups, as a spreadsheet names them).
+    pub fn names() -> utoipa::openapi::schema::Array {
+        ArrayBuilder::new().items(string(&format::NAME, false)).build()
     }
 
     /// A list of ids (members, groups).

@@ -70,6 +70,7 @@ route_table! {
     "members-stats":           get  "/v1/members/stats"   => members::stats,         Access::Permission(P::MembersRead);
     "members-export":          get  "/v1/members/export.csv" => members::export,     Access::Permission(P::MembersManage);
     "invitations-create":      post "/v1/invitations"     => invitations::create,    Access::Permission(P::InvitationsManage);
+    "invitations-bulk":        post "/v1/invitations/bulk" => invitations::bulk,     Access::Permission(P::InvitationsManage);
     "invitations-list":        get  "/v1/invitations"     => invitations::list,      Access::Permission(P::InvitationsManage);
     "invitations-resend":      post "/v1/invitations/{member_id}/resend" => invitations::resend, Access::Permission(P::InvitationsManage);
     "invitations-cancel":      delete "/v1/invitations/{member_id}" => invitations::cancel, Access::Permission(P::InvitationsManage);
@@ -106,8 +107,15 @@ route_table! {
 }
 
 /// The creating POSTs that honour `Idempotency-Key` (`http/idempotency.rs`).
-pub const IDEMPOTENT: &[&str] =
-    &["accounts-create", "invitations-create", "roles-create", "groups-create", "groups-assign", "api-keys-create"];
+pub const IDEMPOTENT: &[&str] = &[
+    "accounts-create",
+    "invitations-create",
+    "invitations-bulk",
+    "roles-create",
+    "groups-create",
+    "groups-assign",
+    "api-keys-create",
+];
 
 pub fn find(id: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.id == id)

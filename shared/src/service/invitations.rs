@@ -4,6 +4,7 @@ use crate::domain::FieldError;
 use crate::domain::FieldErrors;
 use crate::domain::account::Account;
 use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::bulk::{INLINE_MAX, Numbered, Outcome, Row, first_of_each_email, reason};
 use crate::domain::email::Email;
 use crate::domain::format::NAME;
 use crate::domain::ids::MemberId;
@@ -326,4 +327,118 @@ pub async fn accept(s: &Services, token: &str, password: &str, confirmation: &st
         }
     }
     Ok(AcceptOutcome::Rejected(LinkState::Unusable(LinkProblem::Used, Some(Box::new(found.account.clone())))))
+}
+
+/// What became of one row of a bulk invitation.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RowResult {
+    /// The CSV line (the header is line 1), or the position in the JSON list from 1.
+    pub line: u64,
+    pub email: String,
+    pub outcome: Outcome,
+    /// Why the row was not invited.
+    pub reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub member_id: Option<crate::domain::ids::MemberId>,
+    /// For an invited row: whether its email went out (otherwise resend it).
+    pub email_sent: Option<bool>,
+}
+
+/// Invite every row that can be, each exactly as a single invitation would (the same checks,
+/// the same transaction, the same mail), and say what became of every row. Roles and groups may
+/// be named as people write them (names in any case) or by id.
+pub async fn invite_rows(
+    s: &Services,
+    caller: &Caller,
+    rows: Vec<Numbered<std::result::Result<Row, String>>>,
+) -> Result<Vec<RowResult>> {
+    caller.require(Permission::InvitationsManage)?;
+    if rows.len() > INLINE_MAX {
+        let message = format!("at most {INLINE_MAX} rows per request; send larger lists as an invitation job");
+        return Err(FieldError::new("rows", "too_many", message).into());
+    }
+    let a = caller.account_id();
+    let (roles, groups) = (s.store.list_roles(a).await?, s.store.list_groups(a).await?);
+    let firsts = first_of_each_email(&rows);
+    let mut out = Vec::with_capacity(rows.len());
+    let mut limited = false;
+    for (r, first) in rows.into_iter().zip(firsts) {
+        let email = r.row.as_ref().map(|x| x.email.trim().to_owned()).unwrap_or_default();
+        let result = |outcome, reason: Option<String>| RowResult {
+            line: r.line,
+            email: email.clone(),
+            outcome,
+            reason,
+            member_id: None,
+            email_sent: None,
+        };
+        let row = match (r.row.clone(), first) {
+            (Err(reason), _) => {
+                out.push(result(Outcome::Invalid, Some(reason)));
+                continue;
+            }
+            (Ok(_), Some(first)) => {
+                out.push(result(Outcome::SkippedDuplicateRow, Some(format!("the same email as line {first}"))));
+                continue;
+            }
+            (Ok(_), None) if limited => {
+                out.push(result(Outcome::RateLimited, Some("the account's invitation limit was reached".into())));
+                continue;
+            }
+            (Ok(row), None) => row,
+        };
+        let cmd = Invite {
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            role: role_id(&roles, &row.role),
+            optional_permissions: Vec::new(),
+            groups: row.groups.iter().map(|g| group_id(&groups, g)).collect(),
+        };
+        out.push(match invite(s, caller, cmd).await {
+            Ok(done) => RowResult {
+                member_id: Some(done.member.id),
+                email_sent: Some(done.email_sent),
+                ..result(Outcome::Invited, None)
+            },
+            Err(Error::Conflict { code: "already_member", message }) => result(Outcome::SkippedExisting, Some(message)),
+            Err(Error::Validation(e) | Error::Unknown(e)) => result(Outcome::Invalid, Some(reason(&e))),
+            Err(Error::Forbidden(m)) => result(Outcome::Invalid, Some(m.to_owned())),
+            Err(Error::RateLimited { message, .. }) => {
+                limited = true;
+                result(Outcome::RateLimited, Some(message.to_owned()))
+            }
+            Err(Error::EmailNotVerified) => {
+                limited = true;
+                result(Outcome::RateLimited, Some("the owner's email is not confirmed yet".into()))
+            }
+            Err(other) => return Err(other),
+        });
+    }
+    Ok(out)
+}
+
+/// A role as a person writes it: its id, or its name in any case and spacing.
+fn role_id(custom: &[crate::domain::role::CustomRole], raw: &str) -> String {
+    let key = crate::domain::role::name_key(raw);
+    let basic = crate::domain::permissions::BasicRole::ALL
+        .into_iter()
+        .map(crate::domain::role::Role::Basic)
+        .find(|r| crate::domain::role::name_key(r.name()) == key || r.id().to_string() == raw.trim());
+    match basic {
+        Some(r) => r.id().to_string(),
+        None => custom
+            .iter()
+            .find(|c| crate::domain::role::name_key(&c.name) == key || c.id.to_string() == raw.trim())
+            .map_or_else(|| raw.trim().to_owned(), |c| c.id.to_string()),
+    }
+}
+
+/// A group as a person writes it: its id, or its name in any case and spacing.
+fn group_id(groups: &[crate::domain::group::Group], raw: &str) -> String {
+    let key = crate::domain::group::name_key(raw);
+    groups
+        .iter()
+        .find(|g| crate::domain::group::name_key(&g.name) == key || g.id.to_string() == raw.trim())
+        .map_or_else(|| raw.trim().to_owned(), |g| g.id.to_string())
 }

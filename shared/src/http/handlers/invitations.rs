@@ -1,11 +1,14 @@
 use super::views::{MemberView, Memo};
+use crate::domain::bulk;
 use crate::http::AppState;
-use crate::http::json::{ApiJson, OptionalJson};
+use crate::http::BODY_LIMIT;
+use crate::http::json::{ApiJson, OptionalJson, parse_list};
 use crate::http::problem::{Problem, Rendered};
 use crate::service::{Caller, invitations};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -111,4 +114,123 @@ pub async fn cancel(
 ) -> Result<StatusCode, Problem> {
     invitations::cancel(&s, &caller, &member_id, body.validated()?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The rows of a JSON bulk body (at most 100).
+pub struct BulkRows;
+
+impl utoipa::PartialSchema for BulkRows {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::ArrayBuilder;
+        let rows = ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name("Row"))
+            .min_items(Some(1))
+            .max_items(Some(bulk::INLINE_MAX));
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Array(rows.build()))
+    }
+}
+
+impl ToSchema for BulkRows {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("Row".into(), <bulk::Row as utoipa::PartialSchema>::schema()));
+        <bulk::Row as ToSchema>::schemas(schemas);
+    }
+}
+
+#[derive(Serialize, Default, ToSchema)]
+pub struct BulkSummary {
+    pub invited: usize,
+    pub skipped_existing: usize,
+    pub skipped_duplicate_row: usize,
+    pub invalid: usize,
+    pub rate_limited: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub summary: BulkSummary,
+    /// One per row, in the order sent.
+    pub rows: Vec<invitations::RowResult>,
+}
+
+/// Invite up to 100 people at once: a JSON list of rows, or a CSV file (`text/csv`: UTF-8, a
+/// header with `email,first_name,last_name,role` and optionally `groups` — `;`-separated names
+/// or ids; roles by id or name). Each row is invited exactly like a single invitation, and each
+/// gets an outcome: `invited`, `skipped_existing`, `skipped_duplicate_row`, `invalid` (with the
+/// reason and its line) or `rate_limited`. A JSON row that breaks the documented shape refuses the
+/// whole list (422); in a CSV file only that line is `invalid`.
+#[utoipa::path(post, path = "/v1/invitations/bulk", tag = "invitations",
+    request_body(content((BulkRows = "application/json"), (String = "text/csv"))),
+    responses((status = 200, body = BulkResult), (status = 422, body = Rendered)))]
+pub async fn bulk(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BulkResult>, Problem> {
+    let rows = bulk_rows(&headers, &body)?;
+    let rows = invitations::invite_rows(&s, &caller, rows).await?;
+    let mut summary = BulkSummary::default();
+    for r in &rows {
+        *match r.outcome {
+            bulk::Outcome::Invited => &mut summary.invited,
+            bulk::Outcome::SkippedExisting => &mut summary.skipped_existing,
+            bulk::Outcome::SkippedDuplicateRow => &mut summary.skipped_duplicate_row,
+            bulk::Outcome::Invalid => &mut summary.invalid,
+            bulk::Outcome::RateLimited => &mut summary.rate_limited,
+        } += 1;
+    }
+    Ok(Json(BulkResult { summary, rows }))
+}
+
+type Rows = Vec<bulk::Numbered<Result<bulk::Row, String>>>;
+
+/// The rows of the body by its type. JSON rows are held to the document (their shape and
+/// formats); CSV lines are what people typed, each judged on its own.
+fn bulk_rows(headers: &HeaderMap, body: &Bytes) -> Result<Rows, Problem> {
+    if body.len() > BODY_LIMIT {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {BODY_LIMIT} bytes"),
+        ));
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match media.as_str() {
+        "text/csv" => bulk::parse_csv(body).map_err(|bulk::NotCsv(why)| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_csv",
+                format!("the body is not the expected CSV: {why}"),
+            )
+        }),
+        "application/json" => {
+            let rows: Vec<bulk::Row> = parse_list(body, bulk::INLINE_MAX)?;
+            let mut errors = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                errors.extend(bulk::shape_errors(row).into_iter().map(|mut e| {
+                    e.field = format!("[{i}].{}", e.field);
+                    e
+                }));
+            }
+            if !errors.is_empty() {
+                return Err(crate::service::Error::Validation(errors).into());
+            }
+            Ok(rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, row)| bulk::Numbered { line: i as u64 + 1, row: Ok(row) })
+                .collect())
+        }
+        _ => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the rows as application/json or text/csv",
+        )),
+    }
 }
