@@ -137,6 +137,25 @@ impl ToSchema for BulkRows {
     }
 }
 
+/// A CSV bulk body, as documented: the header in its plain form, then at most 100 lines (the
+/// reader also takes other spellings and orders of the header, and a BOM).
+pub struct CsvRows;
+
+impl utoipa::PartialSchema for CsvRows {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let header = bulk::COLUMNS[..4].join(",");
+        let csv = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(format!("^{header}(?:,groups)?(?:\\r?\\n[^\\r\\n]*){{0,{}}}$", bulk::INLINE_MAX)))
+            // Characters, so that even four-byte ones stay within the body limit.
+            .max_length(Some(BODY_LIMIT / 4));
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(csv.build()))
+    }
+}
+
+impl ToSchema for CsvRows {}
+
 #[derive(Serialize, Default, ToSchema)]
 pub struct BulkSummary {
     pub invited: usize,
@@ -160,7 +179,7 @@ pub struct BulkResult {
 /// reason and its line) or `rate_limited`. A JSON row that breaks the documented shape refuses the
 /// whole list (422); in a CSV file only that line is `invalid`.
 #[utoipa::path(post, path = "/v1/invitations/bulk", tag = "invitations",
-    request_body(content((BulkRows = "application/json"), (String = "text/csv"))),
+    request_body(content((BulkRows = "application/json"), (CsvRows = "text/csv"))),
     responses((status = 200, body = BulkResult), (status = 422, body = Rendered)))]
 pub async fn bulk(
     State(s): State<AppState>,
@@ -212,6 +231,9 @@ fn bulk_rows(headers: &HeaderMap, body: &Bytes) -> Result<Rows, Problem> {
         "application/json" => {
             let rows: Vec<bulk::Row> = parse_list(body, bulk::INLINE_MAX)?;
             let mut errors = Vec::new();
+            if rows.is_empty() {
+                errors.push(crate::domain::FieldError::new("", "empty", "send at least one row"));
+            }
             for (i, row) in rows.iter().enumerate() {
                 errors.extend(bulk::shape_errors(row).into_iter().map(|mut e| {
                     e.field = format!("[{i}].{}", e.field);
