@@ -179,6 +179,10 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
             let body = json!({ "email": format!("walk@{}.test", acme.web_address), "first_name": "W", "last_name": "K", "role": "agent" });
             call(M::POST, route.path.into(), Some(body))
         }
+        "invitations-bulk" => {
+            let row = |who: &str| json!({ "email": format!("{who}@{}.test", acme.web_address), "first_name": "B", "last_name": "K", "role": "viewer" });
+            call(M::POST, route.path.into(), Some(json!([row("bulk-1"), row("bulk-2")])))
+        }
         "invitations-resend" => call(M::POST, format!("/v1/invitations/{}/resend", invited(s, fx).await.0), None),
         "invitations-cancel" => call(M::DELETE, format!("/v1/invitations/{}", invited(s, fx).await.0), None),
         "invitations-accept" => {
