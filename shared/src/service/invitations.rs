@@ -361,61 +361,87 @@ pub async fn invite_rows(
     let (roles, groups) = (s.store.list_roles(a).await?, s.store.list_groups(a).await?);
     let firsts = first_of_each_email(&rows);
     let mut out = Vec::with_capacity(rows.len());
+    let mut pending: Vec<_> = rows.into_iter().zip(firsts).collect();
     let mut limited = false;
-    for (r, first) in rows.into_iter().zip(firsts) {
-        let email = r.row.as_ref().map(|x| x.email.trim().to_owned()).unwrap_or_default();
-        let result = |outcome, reason: Option<String>| RowResult {
-            line: r.line,
-            email: email.clone(),
-            outcome,
-            reason,
-            member_id: None,
-            email_sent: None,
+    while !pending.is_empty() {
+        // Rows that join groups go one at a time: side by side they would contend for the
+        // groups' rotations.
+        let joins = |(r, _): &(Numbered<std::result::Result<Row, String>>, Option<u64>)| {
+            r.row.as_ref().is_ok_and(|row| !row.groups.is_empty())
         };
-        let row = match (r.row.clone(), first) {
-            (Err(reason), _) => {
-                out.push(result(Outcome::Invalid, Some(reason)));
-                continue;
-            }
-            (Ok(_), Some(first)) => {
-                out.push(result(Outcome::SkippedDuplicateRow, Some(format!("the same email as line {first}"))));
-                continue;
-            }
-            (Ok(_), None) if limited => {
-                out.push(result(Outcome::RateLimited, Some("the account's invitation limit was reached".into())));
-                continue;
-            }
-            (Ok(row), None) => row,
+        let take = match pending.iter().position(joins) {
+            Some(0) => 1,
+            Some(i) => i.min(ROWS_AT_ONCE),
+            None => ROWS_AT_ONCE.min(pending.len()),
         };
-        let cmd = Invite {
-            email: row.email,
-            first_name: row.first_name,
-            last_name: row.last_name,
-            role: role_id(&roles, &row.role),
-            optional_permissions: Vec::new(),
-            groups: row.groups.iter().map(|g| group_id(&groups, g)).collect(),
-        };
-        out.push(match invite(s, caller, cmd).await {
-            Ok(done) => RowResult {
-                member_id: Some(done.member.id),
-                email_sent: Some(done.email_sent),
-                ..result(Outcome::Invited, None)
-            },
-            Err(Error::Conflict { code: "already_member", message }) => result(Outcome::SkippedExisting, Some(message)),
-            Err(Error::Validation(e) | Error::Unknown(e)) => result(Outcome::Invalid, Some(reason(&e))),
-            Err(Error::Forbidden(m)) => result(Outcome::Invalid, Some(m.to_owned())),
-            Err(Error::RateLimited { message, .. }) => {
-                limited = true;
-                result(Outcome::RateLimited, Some(message.to_owned()))
-            }
-            Err(Error::EmailNotVerified) => {
-                limited = true;
-                result(Outcome::RateLimited, Some("the owner's email is not confirmed yet".into()))
-            }
-            Err(other) => return Err(other),
-        });
+        let batch: Vec<_> = pending.drain(..take).collect();
+        let done = futures::future::join_all(
+            batch.into_iter().map(|(r, first)| invite_row(s, caller, &roles, &groups, r, first, limited)),
+        )
+        .await;
+        for row in done {
+            let row = row?;
+            limited |= row.outcome == Outcome::RateLimited;
+            out.push(row);
+        }
     }
     Ok(out)
+}
+
+/// Rows invited side by side (each its own transaction and mail).
+const ROWS_AT_ONCE: usize = 4;
+
+async fn invite_row(
+    s: &Services,
+    caller: &Caller,
+    roles: &[crate::domain::role::CustomRole],
+    groups: &[crate::domain::group::Group],
+    r: Numbered<std::result::Result<Row, String>>,
+    first: Option<u64>,
+    limited: bool,
+) -> Result<RowResult> {
+    let email = r.row.as_ref().map(|x| x.email.trim().to_owned()).unwrap_or_default();
+    let result = |outcome, reason: Option<String>| RowResult {
+        line: r.line,
+        email: email.clone(),
+        outcome,
+        reason,
+        member_id: None,
+        email_sent: None,
+    };
+    let row = match (r.row.clone(), first) {
+        (Err(reason), _) => return Ok(result(Outcome::Invalid, Some(reason))),
+        (Ok(_), Some(first)) => {
+            return Ok(result(Outcome::SkippedDuplicateRow, Some(format!("the same email as line {first}"))));
+        }
+        (Ok(_), None) if limited => {
+            return Ok(result(Outcome::RateLimited, Some("the account's invitation limit was reached".into())));
+        }
+        (Ok(row), None) => row,
+    };
+    let cmd = Invite {
+        email: row.email,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        role: role_id(roles, &row.role),
+        optional_permissions: Vec::new(),
+        groups: row.groups.iter().map(|g| group_id(groups, g)).collect(),
+    };
+    Ok(match invite(s, caller, cmd).await {
+        Ok(done) => RowResult {
+            member_id: Some(done.member.id),
+            email_sent: Some(done.email_sent),
+            ..result(Outcome::Invited, None)
+        },
+        Err(Error::Conflict { code: "already_member", message }) => result(Outcome::SkippedExisting, Some(message)),
+        Err(Error::Validation(e) | Error::Unknown(e)) => result(Outcome::Invalid, Some(reason(&e))),
+        Err(Error::Forbidden(m)) => result(Outcome::Invalid, Some(m.to_owned())),
+        Err(Error::RateLimited { message, .. }) => result(Outcome::RateLimited, Some(message.to_owned())),
+        Err(Error::EmailNotVerified) => {
+            result(Outcome::RateLimited, Some("the owner's email is not confirmed yet".into()))
+        }
+        Err(other) => return Err(other),
+    })
 }
 
 /// A role as a person writes it: its id, or its name in any case and spacing.
