@@ -14,7 +14,10 @@ pub const RUNNER: &str = "job-runner";
 /// Due jobs one query asks for.
 const DUE_PAGE: i32 = 25;
 /// How often the sealing job comes round.
-const SEAL_EVERY: Duration = Duration::minutes(1);
+const SEAL_EVERY: Duration = Duration::minutes(5);
+/// How long one job runs before the others due get their turn (it goes to the back of the
+/// due list and continues when it comes round again).
+const SLICE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RunReport {
@@ -25,7 +28,8 @@ pub struct RunReport {
     pub steps_failed: usize,
     /// Jobs taken from this runner meanwhile (cancelled, paused, or their lease ran out).
     pub jobs_lost: usize,
-    /// Jobs this runner left at its deadline, checkpointed, for the next run.
+    /// Turns that ended before their job did (the slice or the run's time was up): the job is
+    /// checkpointed and due again.
     pub jobs_left: usize,
 }
 
@@ -97,11 +101,16 @@ async fn drive_kind<W: Work>(
             }
         }
     };
+    let turn_ends = (Instant::now() + SLICE).min(deadline);
     loop {
-        if Instant::now() >= deadline {
-            // Released, not finished: the next runner takes it at once.
+        if Instant::now() >= turn_ends {
+            // Released, not finished, and due again behind the jobs already waiting: the next
+            // turn (this runner's or another's) continues from the checkpoint.
+            let now = Utc::now();
             job.lease_holder = None;
             job.lease_until_ms = None;
+            job.run_at = now;
+            job.run_at_ms = now.timestamp_millis();
             report.jobs_left += 1;
             return save(s, &job, holder, report).await.map(drop);
         }

@@ -38,6 +38,18 @@ impl StoreError {
         }
     }
 
+    /// `from_sdk` for a request with one condition, which names as `guard` when it fails.
+    pub(crate) fn guarded<E, R>(guard: &'static str) -> impl FnOnce(SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        move |err| match Self::from_sdk(err) {
+            StoreError::Conflict(_) => StoreError::Conflict(guard),
+            other => other,
+        }
+    }
+
     pub(crate) fn build(err: impl std::fmt::Display) -> Self {
         StoreError::Other(format!("request could not be built: {err}"))
     }

@@ -61,10 +61,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(|e| match StoreError::from_sdk(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(JOB_EXISTS),
-                other => other,
-            })?;
+            .map_err(StoreError::guarded(JOB_EXISTS))?;
         Ok(())
     }
 
@@ -150,10 +147,7 @@ impl Store {
             .expression_attribute_values(":running", super::to_attribute(&Status::Running)?)
             .send()
             .await
-            .map_err(|e| match StoreError::from_sdk(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(JOB_LOST),
-                other => other,
-            })?;
+            .map_err(StoreError::guarded(JOB_LOST))?;
         Ok(())
     }
 
@@ -180,37 +174,13 @@ impl Store {
             .expression_attribute_values(":s3", super::to_attribute(&finals[2])?)
             .send()
             .await
-            .map_err(|e| match StoreError::from_sdk(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(JOB_NOT_ACTIVE),
-                other => other,
-            })?;
+            .map_err(StoreError::guarded(JOB_NOT_ACTIVE))?;
         Ok(changed)
     }
 
     /// The jobs of an account (or Roster's own, for `None`), oldest first.
     pub async fn jobs_of(&self, account: Option<AccountId>) -> StoreResult<Vec<Job>> {
-        let mut all = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :job)")
-                .expression_attribute_values(":pk", s(keys::job_pk(account)))
-                .expression_attribute_values(":job", s("JOB#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items.unwrap_or_default() {
-                all.push(from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(all);
-            }
-        }
+        self.query_all(keys::job_pk(account), "JOB#").await
     }
 
     /// Make a queued job due now (a person's "run now", a test's clock). `JOB_NOT_ACTIVE` unless
@@ -230,10 +200,7 @@ impl Store {
             .expression_attribute_values(":due", s(due_sort_key(now.timestamp_millis(), id)))
             .send()
             .await
-            .map_err(|e| match StoreError::from_sdk(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(JOB_NOT_ACTIVE),
-                other => other,
-            })?;
+            .map_err(StoreError::guarded(JOB_NOT_ACTIVE))?;
         Ok(())
     }
 

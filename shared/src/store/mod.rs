@@ -190,11 +190,23 @@ impl Store {
 
     /// Every item of one kind in the account (small collections: keys, roles), oldest first.
     async fn query_prefix<T: DeserializeOwned>(&self, a: AccountId, prefix: &str) -> StoreResult<Vec<T>> {
+        self.query_all(keys::account_pk(a), prefix).await
+    }
+
+    /// Every item of one kind in a partition, in sort-key order, page after page.
+    async fn query_all<T: DeserializeOwned>(&self, pk: String, prefix: &str) -> StoreResult<Vec<T>> {
         let mut all = Vec::new();
         let mut start = None;
         loop {
             let out = self
-                .prefix_query(a, prefix)
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
