@@ -225,10 +225,17 @@ async fn verification_walks_a_long_chain_in_bounded_steps() {
     let foreign = s.get(&format!("/v1/audit/verify?cursor={cursor}"), Some(&other.token)).await;
     assert_eq!(foreign.problem(404), "unknown_reference");
 
-    // The sealing job's walk records the whole chain's result.
-    assert_eq!(first["last_complete"], Value::Null);
+    // The sealing job's walk records the whole chain's result. (The recurring job may walk this
+    // chain meanwhile in another test's runner, and record a shorter chain just after us: a walk
+    // of ours that ends after its walk records all of it.)
     let services = Services::from_env().await.unwrap();
-    sealing::continue_verification(&services, AccountId::parse(&acme.id).unwrap()).await.unwrap();
-    let recorded = verify(&s, &acme).await["last_complete"].clone();
+    let mut recorded = Value::Null;
+    for _ in 0..5 {
+        sealing::continue_verification(&services, AccountId::parse(&acme.id).unwrap()).await.unwrap();
+        recorded = verify(&s, &acme).await["last_complete"].clone();
+        if recorded["digests"] == 25 {
+            break;
+        }
+    }
     assert_eq!((recorded["ok"].clone(), recorded["digests"].clone()), (json!(true), json!(25)), "{recorded}");
 }
