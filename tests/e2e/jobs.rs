@@ -6,7 +6,7 @@ use roster::domain::ids::AccountId;
 use roster::jobs::{Job, Kind, LEASE, MAX_ATTEMPTS, Status, run_due};
 use roster::service::Services;
 use roster::store::{JOB_LOST, JOB_NOT_ACTIVE, keys};
-use roster_tests::run_jobs_until;
+use roster_tests::{heavy_load, run_jobs_until};
 use serde_json::json;
 
 /// A purge job for an account that does not exist: a real kind whose steps end at once.
@@ -71,6 +71,8 @@ async fn a_cancelled_job_is_never_picked_up_and_its_runner_stops() {
 
 #[tokio::test]
 async fn a_job_runs_to_its_end_and_a_failing_one_retries_with_growing_waits_then_fails() {
+    // Its runs may do a whole sealing round: heavy work, kept away from the timing test.
+    let _load = heavy_load().await;
     let services = Services::from_env().await.unwrap();
     let good = purge_job(&services).await;
     // Input the kind cannot read: every step fails.

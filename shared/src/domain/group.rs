@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub const MAX_MEMBERS: usize = 2000;
 /// Member ids per add/remove call: each changes the member's item in the same transaction.
 pub const MAX_PER_CALL: usize = 90;
+/// Members one call adds, and members it removes: half each, so together they fit one call.
+pub const MAX_CHANGES: usize = MAX_PER_CALL / 2;
+/// Groups an invitation names at most.
+pub const MAX_INVITE_GROUPS: usize = 20;
 
 /// A member's place in the group's rotation. `seat` numbers only grow, so the order is the
 /// order of joining and survives adds and removes without renumbering anyone.

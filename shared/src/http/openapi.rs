@@ -212,9 +212,23 @@ pub mod field {
         ArrayBuilder::new().items(string(&format::NAME, false)).build()
     }
 
-    /// A list of ids (members, groups).
-    pub fn ids() -> utoipa::openapi::schema::Array {
-        ArrayBuilder::new().items(string(&format::ID, false)).build()
+    fn ids_at_most(max: usize) -> utoipa::openapi::schema::Array {
+        ArrayBuilder::new().items(string(&format::ID, false)).max_items(Some(max)).build()
+    }
+
+    /// Members one call adds (or removes).
+    pub fn member_changes() -> utoipa::openapi::schema::Array {
+        ids_at_most(crate::domain::group::MAX_CHANGES)
+    }
+
+    /// A group's leaders.
+    pub fn leaders() -> utoipa::openapi::schema::Array {
+        ids_at_most(crate::domain::group::MAX_PER_CALL)
+    }
+
+    /// The groups an invitation names.
+    pub fn invite_groups() -> utoipa::openapi::schema::Array {
+        ids_at_most(crate::domain::group::MAX_INVITE_GROUPS)
     }
 
     /// None of `values` (served as `not: {enum}`, see `document`).

@@ -3,7 +3,7 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::FieldErrors;
 use crate::domain::audit::AuditEntry;
-use crate::domain::group::{self, Group, MAX_MEMBERS, MAX_PER_CALL};
+use crate::domain::group::{self, Group, MAX_CHANGES, MAX_INVITE_GROUPS, MAX_MEMBERS, MAX_PER_CALL};
 use crate::domain::ids::{GroupId, MemberId};
 use crate::domain::member::Member;
 use crate::domain::permissions::Permission;
@@ -38,15 +38,15 @@ pub struct GroupChange {
     pub memo: Option<String>,
 }
 
-/// Members joining and leaving in one call (together at most 90).
+/// Members joining and leaving in one call (at most 45 each; an id in both lists stays as it is).
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     #[serde(default)]
-    #[schema(schema_with = crate::http::openapi::field::ids)]
+    #[schema(schema_with = crate::http::openapi::field::member_changes)]
     pub add: Vec<String>,
     #[serde(default)]
-    #[schema(schema_with = crate::http::openapi::field::ids)]
+    #[schema(schema_with = crate::http::openapi::field::member_changes)]
     pub remove: Vec<String>,
 }
 
@@ -54,7 +54,7 @@ pub struct Membership {
 #[serde(deny_unknown_fields)]
 pub struct Leaders {
     /// Member ids; each must have a role that may manage groups.
-    #[schema(schema_with = crate::http::openapi::field::ids)]
+    #[schema(schema_with = crate::http::openapi::field::leaders)]
     pub leaders: Vec<String>,
 }
 
@@ -189,13 +189,17 @@ pub(crate) fn member_ids(field: &str, raw: &[String]) -> Result<Vec<MemberId>> {
 /// Add and remove members in one transaction: the group's rotation and each member's item.
 pub async fn change_members(s: &Services, caller: &Caller, id: &str, m: Membership) -> Result<Group> {
     caller.require(Permission::GroupsManage)?;
+    for (field, list) in [("add", &m.add), ("remove", &m.remove)] {
+        if list.len() > MAX_CHANGES {
+            return Err(FieldError::new(field, "too_many", format!("at most {MAX_CHANGES} members per call")).into());
+        }
+    }
     let (add, remove) = (member_ids("add", &m.add)?, member_ids("remove", &m.remove)?);
-    if add.len() + remove.len() > MAX_PER_CALL {
-        return Err(vec![FieldError::new("add", "too_many", format!("at most {MAX_PER_CALL} members per call"))].into());
-    }
-    if let Some(both) = add.iter().find(|x| remove.contains(x)) {
-        return Err(vec![FieldError::new("remove", "invalid", format!("{both} is both added and removed"))].into());
-    }
+    // Named in both lists: asked to come and go at once, the member stays as they are.
+    let (add, remove): (Vec<MemberId>, Vec<MemberId>) = (
+        add.iter().filter(|x| !remove.contains(x)).copied().collect(),
+        remove.iter().filter(|x| !add.contains(x)).copied().collect(),
+    );
     let before = find(s, caller, id).await?;
     may_run(caller, &before)?;
     let a = caller.account_id();
@@ -428,8 +432,8 @@ pub(crate) fn group_ids(caller: &Caller, raw: &[String]) -> Result<Vec<GroupId>>
         return Ok(Vec::new());
     }
     caller.require(Permission::GroupsManage)?;
-    if raw.len() > 20 {
-        return Err(vec![FieldError::new("groups", "too_many", "at most 20 groups")].into());
+    if raw.len() > MAX_INVITE_GROUPS {
+        return Err(FieldError::new("groups", "too_many", format!("at most {MAX_INVITE_GROUPS} groups")).into());
     }
     let mut ids = Vec::new();
     for r in raw {

@@ -34,7 +34,7 @@ pub struct Invite {
     pub optional_permissions: Vec<OptionalPermission>,
     /// Ids of groups the member joins (they take turns once they have accepted).
     #[serde(default)]
-    #[schema(schema_with = crate::http::openapi::field::ids)]
+    #[schema(schema_with = crate::http::openapi::field::invite_groups)]
     pub groups: Vec<String>,
 }
 
