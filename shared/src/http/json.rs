@@ -88,11 +88,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 /// Bodies are JSON objects: parsed to a value first, so an array can never fill a struct's
 /// fields by position, and every error after the syntax check is about a field (422).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
-    }
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
-    integral_numbers_as_integers(&mut value);
+    let value = read_value(bytes)?;
     if !value.is_object() {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,6 +103,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
             .with_errors(vec![field])
     })
+}
+
+/// The body as a JSON value: UTF-8 and well-formed (400 otherwise), whole floats as integers.
+fn read_value(bytes: &[u8]) -> Result<serde_json::Value, Problem> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
+    integral_numbers_as_integers(&mut value);
+    Ok(value)
 }
 
 /// JSON (and JSON Schema) has one kind of number: `11.0` is the integer 11. Serde's integer
@@ -129,11 +135,7 @@ fn integral_numbers_as_integers(value: &mut serde_json::Value) {
 /// A JSON list of objects (bulk bodies): at most `max`; each element read like a body, errors
 /// naming `[i].field`.
 pub fn parse_list<T: DeserializeOwned>(bytes: &[u8], max: usize) -> Result<Vec<T>, Problem> {
-    if std::str::from_utf8(bytes).is_err() {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid_utf8", "the body is not valid UTF-8"));
-    }
-    let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
-    integral_numbers_as_integers(&mut value);
+    let value = read_value(bytes)?;
     let invalid = |field: FieldError| {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "some fields are not valid")
             .with_errors(vec![field])

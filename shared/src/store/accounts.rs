@@ -103,6 +103,12 @@ impl Store {
         self.get(&keys::account(id)).await
     }
 
+    /// Several accounts in one batch read (missing ones are absent).
+    pub async fn get_accounts(&self, ids: &[AccountId]) -> StoreResult<Vec<Account>> {
+        let wanted: Vec<_> = ids.iter().map(|a| keys::account(*a)).collect();
+        self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?.into_iter().map(super::from_item).collect()
+    }
+
     /// Write settings read at `expected` version, with the design images that come (`Some`) or
     /// go (`None`) and the audit entry.
     pub async fn update_account(

@@ -25,15 +25,19 @@ impl Work for Seal {
 
     async fn step(s: &Services, _job: &Job, at: SealCheckpoint) -> Result<Step<SealCheckpoint>> {
         let page = s.store.accounts_after(at.after, ACCOUNTS_PER_STEP).await?;
+        // A deleting account's partition is being emptied: writing into it would leave items
+        // behind the purge.
+        let active: Vec<AccountId> = s
+            .store
+            .get_accounts(&page)
+            .await?
+            .into_iter()
+            .filter(|x| x.status == AccountStatus::Active)
+            .map(|x| x.id)
+            .collect();
         let mut outcomes = Vec::new();
         let mut sealed_total = 0;
-        for a in &page {
-            // A deleting account's partition is being emptied: writing into it would leave items
-            // behind the purge.
-            let active = s.store.get_account(*a).await?.is_some_and(|x| x.status == AccountStatus::Active);
-            if !active {
-                continue;
-            }
+        for a in page.iter().filter(|a| active.contains(a)) {
             let sealed = sealing::seal_account(s, *a, sealing::margin()).await?;
             sealing::continue_verification(s, *a).await?;
             sealed_total += sealed as u64;
