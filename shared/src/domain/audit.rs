@@ -1,5 +1,5 @@
 //! System-log entries (SPEC §8): written in the same transaction as the change they describe.
-use super::ids::{ApiKeyId, AuditId, MemberId};
+use super::ids::{ApiKeyId, AuditId, JobId, MemberId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,30 @@ pub enum Actor {
         id: ApiKeyId,
         name: String,
     },
+    /// Background work someone started (a job; later a directory-sync run or a SCIM client),
+    /// acting with that person's authority as it is when each change is made.
+    Job {
+        #[schema(value_type = String)]
+        id: JobId,
+        /// What the job does (`invite_rows`).
+        job_kind: String,
+        /// The member or API key that started it.
+        #[schema(no_recursion)]
+        on_behalf_of: Box<Actor>,
+    },
     System,
+}
+
+impl Actor {
+    /// The one it names (`kind`, id, name): for a job, the job itself.
+    pub fn parts(&self) -> (&'static str, String, String) {
+        match self {
+            Actor::Member { id, name } => ("member", id.to_string(), name.clone()),
+            Actor::ApiKey { id, name } => ("api_key", id.to_string(), name.clone()),
+            Actor::Job { id, job_kind, .. } => ("job", id.to_string(), job_kind.clone()),
+            Actor::System => ("system", String::new(), String::new()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

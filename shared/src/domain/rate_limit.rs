@@ -52,6 +52,14 @@ impl Limit {
     }
 }
 
+/// Of `wanted` events counted at once, bringing the window's count to `count`: how many fit
+/// under `max` (the others go back).
+pub fn allowed_of(count: i64, wanted: u32, max: u32) -> u32 {
+    let before = count - i64::from(wanted);
+    let room = (i64::from(max) - before).clamp(0, i64::from(wanted));
+    u32::try_from(room).unwrap_or(0)
+}
+
 /// A lockout's length for the `strike`-th offence (1-based): the window, doubling, capped.
 pub fn lockout_secs(limit: Limit, strike: u32) -> i64 {
     let doubled = limit.window_secs.saturating_mul(1i64 << strike.saturating_sub(1).min(20));
@@ -69,6 +77,14 @@ pub fn next_strike(previous: u32, last_strike_at: Option<i64>, now: i64) -> u32 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_gets_what_is_left_of_the_window() {
+        assert_eq!(allowed_of(30, 30, 500), 30, "plenty of room");
+        assert_eq!(allowed_of(520, 30, 500), 10, "ten left");
+        assert_eq!(allowed_of(600, 30, 500), 0, "none left");
+        assert_eq!(allowed_of(500, 500, 500), 500, "exactly the limit");
+    }
 
     #[test]
     fn windows_are_numbered_and_end_on_time() {

@@ -130,7 +130,7 @@ impl From<Error> for Problem {
                     "a service Roster depends on is busy; retry shortly",
                 )
             }
-            Error::Internal(m) => {
+            Error::Refused(m) | Error::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
             }

@@ -14,6 +14,30 @@ pub enum Kind {
     PurgeAccount,
     /// Seal older system-log entries of every account into its digest chain (recurring).
     SealAudit,
+    /// Invite the rows of a spreadsheet or list (an invitation job), and send their mail.
+    InviteRows,
+    /// Deliver the mail one change caused (an invitation, a resend): the outbox entry.
+    SendMail,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::PurgeAccount => "purge_account",
+            Kind::SealAudit => "seal_audit",
+            Kind::InviteRows => "invite_rows",
+            Kind::SendMail => "send_mail",
+        }
+    }
+
+    /// Where in its partition a job of this kind is kept: mail has its own shelf, so listing
+    /// an account's jobs does not read one outbox entry per invitation.
+    pub fn shelf(self) -> &'static str {
+        match self {
+            Kind::SendMail => "MAIL#",
+            _ => "JOB#",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -123,6 +147,21 @@ impl Job {
         let mut job = Self::new(kind, None, serde_json::Value::Null, Utc::now());
         job.id = id;
         job.every_seconds = Some(every.num_seconds());
+        job
+    }
+
+    /// The job as it is after a step reached `checkpoint` and counted `counts` (what a kind
+    /// writes in its own transaction; the runner then holds the same).
+    pub fn advanced(&self, checkpoint: serde_json::Value, counts: &[(&'static str, u64)], now: DateTime<Utc>) -> Self {
+        let mut job = self.clone();
+        job.checkpoint = checkpoint;
+        for (name, n) in counts {
+            *job.progress.entry((*name).to_owned()).or_default() += n;
+        }
+        job.attempts = 0;
+        job.error = None;
+        job.updated_at = now;
+        job.lease_until_ms = Some((now + LEASE).timestamp_millis());
         job
     }
 

@@ -8,5 +8,5 @@ mod kinds;
 mod runner;
 
 pub use job::{Job, Kind, LEASE, MAX_ATTEMPTS, RESULTS_KEPT, Status, retry_delay};
-pub use kinds::{Outcome, SEAL_JOB, Step, Work};
-pub use runner::{RUNNER, RunReport, run_due};
+pub use kinds::{InviteCheckpoint, InviteInput, Outcome, SEAL_JOB, Step, Work};
+pub use runner::{RUNNER, RunReport, run_due, run_one};

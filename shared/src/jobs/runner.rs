@@ -2,9 +2,9 @@
 //! job after every step, so a crash, a timeout or a second runner loses at most one step's
 //! work, which the next claim redoes from the last checkpoint.
 use super::job::{Job, Kind, LEASE, Status};
-use super::kinds::{Outcome, Purge, SEAL_JOB, Seal, Work};
+use super::kinds::{InviteRows, Outcome, Purge, SEAL_JOB, Seal, SendMail, Work};
 use crate::service::{Error, Result, Services};
-use crate::store::{JOB_EXISTS, JOB_LOST, JobResult};
+use crate::store::{JOB_EXISTS, JOB_LOST, JobResult, ResultPage};
 use chrono::{Duration, Utc};
 use tokio::time::Instant;
 
@@ -71,10 +71,24 @@ async fn ensure_recurring(s: &Services) -> Result<()> {
     }
 }
 
+/// Claim one job and work on it now, as a runner would (the mail a request causes goes out
+/// before the answer): the job as it was left, or `None` when another runner has it.
+pub async fn run_one(s: &Services, job: &Job) -> Result<Option<Job>> {
+    let holder = format!("inline-{}", uuid::Uuid::new_v4());
+    let key = crate::store::keys::job_of(job.account_id, job.kind, job.id);
+    let now = Utc::now();
+    let Some(claimed) = s.store.claim_job(&key, &holder, now, now + LEASE).await? else { return Ok(None) };
+    let mut report = RunReport::default();
+    drive(s, claimed, &holder, Instant::now() + SLICE, &mut report).await?;
+    Ok(s.store.get_job_of(job.account_id, job.kind, job.id).await?)
+}
+
 async fn drive(s: &Services, job: Job, holder: &str, deadline: Instant, report: &mut RunReport) -> Result<()> {
     match job.kind {
         Kind::PurgeAccount => drive_kind::<Purge>(s, job, holder, deadline, report).await,
         Kind::SealAudit => drive_kind::<Seal>(s, job, holder, deadline, report).await,
+        Kind::InviteRows => drive_kind::<InviteRows>(s, job, holder, deadline, report).await,
+        Kind::SendMail => drive_kind::<SendMail>(s, job, holder, deadline, report).await,
     }
 }
 
@@ -96,8 +110,7 @@ async fn drive_kind<W: Work>(
             Ok(at) => at,
             Err(e) => {
                 // Nothing can resume from it: the job ends, saying why.
-                job.attempts = super::MAX_ATTEMPTS;
-                return failed(s, job, holder, &format!("unreadable checkpoint: {e}"), report).await;
+                return failed(s, job, holder, (&format!("unreadable checkpoint: {e}"), true), report).await;
             }
         }
     };
@@ -116,27 +129,33 @@ async fn drive_kind<W: Work>(
         }
         let step = match W::step(s, &job, at).await {
             Ok(step) => step,
-            Err(e) => return failed(s, job, holder, &e.to_string(), report).await,
+            Err(e) => return failed(s, job, holder, (&e.to_string(), e.is_lasting()), report).await,
         };
         report.steps += 1;
         let now = Utc::now();
         record(s, &mut job, step.outcomes).await?;
-        for (name, n) in step.counts {
-            *job.progress.entry(name.to_owned()).or_default() += n;
-        }
-        job.attempts = 0;
-        job.error = None;
-        job.updated_at = now;
-        match step.next {
-            Some(next) => {
-                job.checkpoint = serde_json::to_value(&next).map_err(|e| Error::Internal(e.to_string()))?;
-                job.lease_until_ms = Some((now + LEASE).timestamp_millis());
-                if !save(s, &job, holder, report).await? {
+        let next = match &step.next {
+            Some(next) => Some(serde_json::to_value(next).map_err(|e| Error::Internal(e.to_string()))?),
+            None => None,
+        };
+        job = job.advanced(next.clone().unwrap_or(serde_json::Value::Null), &step.counts, now);
+        match (step.next, step.wait) {
+            (Some(_), Some(until)) => {
+                // Released until then; it stays due (and running) for whichever runner comes.
+                job.lease_holder = None;
+                job.lease_until_ms = None;
+                job.run_at = until;
+                job.run_at_ms = until.timestamp_millis();
+                report.jobs_left += 1;
+                return save(s, &job, holder, report).await.map(drop);
+            }
+            (Some(next), None) => {
+                if !step.saved && !save(s, &job, holder, report).await? {
                     return Ok(());
                 }
                 at = next;
             }
-            None => {
+            (None, _) => {
                 finish(&mut job, now);
                 report.jobs_finished += 1;
                 return save(s, &job, holder, report).await.map(drop);
@@ -145,20 +164,22 @@ async fn drive_kind<W: Work>(
     }
 }
 
-/// Number the step's outcomes after the ones already logged and write them before the
-/// checkpoint: a step redone from the same checkpoint writes the same entries again.
+/// Number the step's outcomes after the ones already logged and write them as one page before
+/// the checkpoint: a step redone from the same checkpoint writes the same page again.
 async fn record(s: &Services, job: &mut Job, outcomes: Vec<Outcome>) -> Result<()> {
     if outcomes.is_empty() {
         return Ok(());
     }
     let at = Utc::now();
-    let results: Vec<JobResult> = outcomes
+    let entries: Vec<JobResult> = outcomes
         .into_iter()
         .enumerate()
         .map(|(i, o)| JobResult { index: job.results + i as u64, outcome: o.outcome.to_owned(), detail: o.detail, at })
         .collect();
-    s.store.put_job_results(job, &results).await?;
-    job.results += results.len() as u64;
+    let count = entries.len() as u64;
+    let page = ResultPage { first: job.results, entries, about: serde_json::Value::Null, notes: serde_json::Value::Null };
+    s.store.put_result_pages(job, &[page]).await?;
+    job.results += count;
     Ok(())
 }
 
@@ -182,10 +203,20 @@ fn finish(job: &mut Job, now: chrono::DateTime<Utc>) {
 }
 
 /// A failed step: the job waits for a retry (from its last checkpoint), or fails for good.
-async fn failed(s: &Services, mut job: Job, holder: &str, error: &str, report: &mut RunReport) -> Result<()> {
+async fn failed(
+    s: &Services,
+    mut job: Job,
+    holder: &str,
+    (error, lasting): (&str, bool),
+    report: &mut RunReport,
+) -> Result<()> {
     tracing::warn!(job = %job.id, kind = ?job.kind, error, "job step failed");
     report.steps_failed += 1;
     let now = Utc::now();
+    if lasting {
+        // Trying again would meet the same answer (the starter lost the right, say).
+        job.attempts = job.attempts.max(super::MAX_ATTEMPTS - 1);
+    }
     let (status, run_at, attempts) = job.after_failure(now);
     job.status = status;
     job.run_at = run_at;

@@ -1,4 +1,5 @@
 //! Email: per-language templates (Fluent) and sending through SES v2.
+pub mod bulk;
 pub mod i18n;
 pub mod templates;
 

@@ -14,16 +14,48 @@ pub struct InvitationMail<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The invitation as it reads (the template filled with the mail's values).
+#[cfg(test)]
 pub fn invitation(m: &InvitationMail<'_>) -> Mail {
-    let lang = m.locale.language;
+    let template = invitation_template(m.locale.language).content;
+    super::bulk::render(&template, &invitation_data(m))
+}
+
+/// The invitation in `lang` as a stored template: the values are `{{{name}}}` placeholders in
+/// the text and subject, and `{{{h_name}}}` (the HTML-escaped value) in the HTML part.
+pub fn invitation_template(lang: Language) -> super::bulk::StoredTemplate {
+    let parts = |p: &str| {
+        let v = |name: &str| format!("{{{{{{{p}{name}}}}}}}");
+        let (name, inviter, company, expires) = (v("first_name"), v("inviter"), v("company"), v("expires"));
+        let greeting = t(lang, "invitation-greeting", &[("name", &name)]);
+        let body = t(lang, "invitation-body", &[("inviter", &inviter), ("company", &company)]);
+        let action = t(lang, "invitation-action", &[]);
+        let expiry = t(lang, "invitation-expiry", &[("expires", &expires)]);
+        let ignore = t(lang, "invitation-ignore", &[]);
+        let subject = t(lang, "invitation-subject", &[("company", &company)]);
+        button_mail(lang, subject, [&greeting, &body], (&action, &v("link")), [&expiry, &ignore])
+    };
+    let (plain, html) = (parts(""), parts("h_"));
+    super::bulk::StoredTemplate::new(
+        "invitation",
+        lang.tag(),
+        Mail { subject: plain.subject, text: plain.text, html: html.html },
+    )
+}
+
+/// One invitation's values for `invitation_template`: each as written and HTML-escaped.
+pub fn invitation_data(m: &InvitationMail<'_>) -> serde_json::Value {
     let expires = m.locale.format_datetime(m.expires_at);
-    let greeting = t(lang, "invitation-greeting", &[("name", m.invitee_first_name)]);
-    let body = t(lang, "invitation-body", &[("inviter", m.inviter), ("company", m.company)]);
-    let action = t(lang, "invitation-action", &[]);
-    let expiry = t(lang, "invitation-expiry", &[("expires", &expires)]);
-    let ignore = t(lang, "invitation-ignore", &[]);
-    let subject = t(lang, "invitation-subject", &[("company", m.company)]);
-    button_mail(lang, subject, [&greeting, &body], (&action, m.link), [&expiry, &ignore])
+    let mut data = serde_json::Map::new();
+    for (name, value) in
+        [("first_name", m.invitee_first_name), ("inviter", m.inviter), ("company", m.company), ("expires", &expires)]
+    {
+        data.insert(name.to_owned(), value.into());
+        data.insert(format!("h_{name}"), text(value).into_owned().into());
+    }
+    data.insert("link".into(), m.link.into());
+    data.insert("h_link".into(), attr(m.link).into_owned().into());
+    serde_json::Value::Object(data)
 }
 
 /// A mail whose point is one link: two paragraphs, the link as a button, two closing lines.

@@ -105,5 +105,5 @@ pub async fn authenticate(s: &Services, token: &str) -> Result<Caller> {
     {
         tracing::warn!(error = %e, "could not record API key use");
     }
-    Ok(Caller { account, principal: Principal::ApiKey { key, scopes } })
+    Ok(Caller { account, principal: Principal::ApiKey { key, scopes }, job: None })
 }

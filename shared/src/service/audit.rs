@@ -2,7 +2,7 @@
 //! transaction; nothing here writes.
 use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
-use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::audit::AuditEntry;
 use crate::domain::member::csv_safe;
 use crate::domain::permissions::Permission;
 use crate::store::AuditFilter;
@@ -132,11 +132,7 @@ pub async fn export_csv(s: &Services, caller: &Caller, q: &AuditQuery) -> Result
     while let Some(f) = &f {
         let (entries, last) = s.store.query_audit(caller.account_id(), f, before, 1000).await?;
         for e in &entries {
-            let (kind, id, name) = match &e.actor {
-                Actor::Member { id, name } => ("member", id.to_string(), name.clone()),
-                Actor::ApiKey { id, name } => ("api_key", id.to_string(), name.clone()),
-                Actor::System => ("system", String::new(), String::new()),
-            };
+            let (kind, id, name) = e.actor.parts();
             w.write_record([
                 e.id.to_string(),
                 e.at.to_rfc3339(),

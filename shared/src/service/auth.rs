@@ -154,7 +154,7 @@ pub async fn authenticate(s: &Services, bearer: &str) -> Result<Caller> {
         .filter(|x| x.member_id == member.id && x.expires_at > Utc::now() && member.session_valid(x.created_at))
         .ok_or_else(ended)?;
     let role = resolve_role(s, &member, records.role).await?;
-    Ok(Caller { account, principal: super::Principal::Member { member, session: session.id, role } })
+    Ok(Caller { account, principal: super::Principal::Member { member, session: Some(session.id), role }, job: None })
 }
 
 /// A member's role, read fresh: from `prefetched` (read in the caller's batch) when it is the

@@ -2,7 +2,7 @@ use super::{Error, Result};
 use crate::domain::account::Account;
 use crate::domain::api_key::ApiKey;
 use crate::domain::audit::Actor;
-use crate::domain::ids::{AccountId, MemberId, SessionId};
+use crate::domain::ids::{AccountId, JobId, MemberId, SessionId};
 use crate::domain::member::Member;
 use crate::domain::permissions::Permission;
 use crate::domain::role::Role;
@@ -14,7 +14,8 @@ use crate::domain::role::Role;
 pub enum Principal {
     Member {
         member: Member,
-        session: SessionId,
+        /// The session of a logged-in member; `None` for a job acting for them.
+        session: Option<SessionId>,
         role: Role,
     },
     /// A key and what it may do now (its scopes ∩ its creator's current permissions).
@@ -30,6 +31,15 @@ pub enum Principal {
 pub struct Caller {
     pub account: Account,
     pub principal: Principal,
+    /// Set when a job acts for the principal: the system log names the job, on their behalf.
+    pub job: Option<JobRef>,
+}
+
+/// The job a caller's changes are made by.
+#[derive(Debug, Clone, Copy)]
+pub struct JobRef {
+    pub id: JobId,
+    pub kind: &'static str,
 }
 
 impl Caller {
@@ -50,7 +60,7 @@ impl Caller {
 
     pub fn session(&self) -> Option<SessionId> {
         match &self.principal {
-            Principal::Member { session, .. } => Some(*session),
+            Principal::Member { session, .. } => *session,
             Principal::ApiKey { .. } => None,
         }
     }
@@ -69,9 +79,13 @@ impl Caller {
 
     /// How the caller appears in the system log and in emails.
     pub fn actor(&self) -> Actor {
-        match &self.principal {
+        let principal = match &self.principal {
             Principal::Member { member, .. } => Actor::Member { id: member.id, name: member.full_name() },
             Principal::ApiKey { key, .. } => Actor::ApiKey { id: key.id, name: key.name.clone() },
+        };
+        match self.job {
+            Some(job) => Actor::Job { id: job.id, job_kind: job.kind.to_owned(), on_behalf_of: Box::new(principal) },
+            None => principal,
         }
     }
 
@@ -89,4 +103,43 @@ impl Caller {
             Principal::ApiKey { .. } => self.account.company_name.clone(),
         }
     }
+}
+
+/// The caller a job acts as at this moment: whoever started it, read again now, with only the
+/// authority they hold now (a key: its scopes ∩ its creator's role). Refused once they are no
+/// longer active, or the key is revoked, or the account is being deleted.
+pub async fn for_job(s: &super::Services, account: AccountId, by: &Actor, job: JobRef) -> super::Result<Caller> {
+    use crate::domain::account::AccountStatus;
+    use crate::domain::member::MemberStatus;
+    let gone = |what: &'static str| Error::Forbidden(what);
+    let (account, principal) = match by {
+        Actor::Member { id, .. } => {
+            let records = s.store.member_records(account, *id).await?;
+            let account = records.0.ok_or(Error::Gone)?;
+            let member = records
+                .1
+                .filter(|m| m.status == MemberStatus::Active)
+                .ok_or(gone("the member who started this job is no longer active"))?;
+            let role = super::auth::resolve_role(s, &member, None).await?;
+            (account, Principal::Member { member, session: None, role })
+        }
+        Actor::ApiKey { id, .. } => {
+            let key = s.store.get_api_key(account, *id).await?.ok_or(gone("the API key that started this job is revoked"))?;
+            let records = s.store.api_key_records(account, key.id, key.created_by).await?;
+            let (account, key) = (records.account.ok_or(Error::Gone)?, records.key.filter(ApiKey::active));
+            let key = key.ok_or(gone("the API key that started this job is revoked"))?;
+            let creator = records
+                .creator
+                .filter(|m| m.status == MemberStatus::Active)
+                .ok_or(Error::KeyCreatorInactive)?;
+            let role = super::auth::resolve_role(s, &creator, None).await?;
+            let scopes = crate::domain::api_key::effective_scopes(&key.scopes, role.permissions());
+            (account, Principal::ApiKey { key, scopes })
+        }
+        Actor::Job { .. } | Actor::System => return Err(Error::Internal("a job started by a job".into())),
+    };
+    if account.status == AccountStatus::Deleting {
+        return Err(Error::Gone);
+    }
+    Ok(Caller { account, principal, job: Some(job) })
 }

@@ -37,6 +37,10 @@ pub enum Error {
     RateLimited { message: &'static str, retry_after: i64 },
     #[error("a service Roster depends on is unavailable: {0}")]
     Unavailable(String),
+    /// A service Roster depends on refused the request for good (a mail address it will not
+    /// deliver to, say): background work stops trying.
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -55,6 +59,20 @@ impl Error {
 
     pub fn unknown(field: &str, code: &'static str, message: impl Into<String>) -> Self {
         Error::Unknown(vec![FieldError::new(field, code, message)])
+    }
+
+    /// Whether background work would meet the same answer if it tried again: the one it acts
+    /// for lost the right, or the account is going, or a service refused for good.
+    pub fn is_lasting(&self) -> bool {
+        matches!(
+            self,
+            Error::Forbidden(_)
+                | Error::KeyCreatorInactive
+                | Error::Gone
+                | Error::Refused(_)
+                | Error::Validation(_)
+                | Error::NotFound(_)
+        )
     }
 
     /// The account item changed between the read and the write.

@@ -13,8 +13,7 @@ use crate::domain::member::{LinkWindow, Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::required_text;
-use crate::mail::templates;
-use crate::store::{EMAIL_TAKEN, InvitationAdmission, InvitationByToken, StoreError};
+use crate::store::{InvitationAdmission, InvitationByToken, NewInvitations, StoreError};
 use chrono::Utc;
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -56,18 +55,47 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         return Err(Error::Internal("validation passed without values".into()));
     };
     let role = super::roles::assignable(s, caller, "role", &cmd.role).await?.id();
-    let group_ids = super::groups::group_ids(caller, &cmd.groups)?;
+    let groups = super::groups::group_ids(caller, &cmd.groups)?;
     let mut optional_permissions = cmd.optional_permissions;
     optional_permissions.sort_by_key(|x| *x as u8);
     optional_permissions.dedup();
+    let person = Person { email, first_name: first, last_name: last, role, groups, optional_permissions };
 
-    let now = Utc::now();
-    let a = caller.account_id();
     let admitted = admit(s, caller).await?;
-    let token = secrets::random_token();
-    let mut member = Member::new(a, email, first, last, role, MemberStatus::Invited, now);
-    member.optional_permissions = optional_permissions;
-    member.groups = group_ids.clone();
+    let (member, invitation) = issue(s, caller, person, Utc::now()).await?;
+    let audit = created_audit(caller, &member, &invitation);
+    let mail = super::outbox::invitation_mail(caller, &invitation, s.keys.key_id())?;
+    if let Err(e) = create(s, caller, &member, &invitation, &audit, &mail).await {
+        s.store.invitation_not_sent(caller.account_id(), &admitted).await?;
+        return Err(e);
+    }
+    let email_sent = super::outbox::deliver_now(s, &mail).await;
+    Ok(Invited { member, invitation, email_sent })
+}
+
+/// Someone to invite, checked.
+#[derive(Clone)]
+pub(crate) struct Person {
+    pub email: Email,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: crate::domain::role::RoleRef,
+    pub groups: Vec<crate::domain::ids::GroupId>,
+    pub optional_permissions: Vec<OptionalPermission>,
+}
+
+/// A new invitation as of `now`: the invited member and the invitation, whose link's token is
+/// derived from both (so the mail can be sent later without keeping the token).
+pub(crate) async fn issue(s: &Services, caller: &Caller, p: Person, now: chrono::DateTime<Utc>) -> Result<(Member, Invitation)> {
+    let a = caller.account_id();
+    let mut member = Member::new(a, p.email, p.first_name, p.last_name, p.role, MemberStatus::Invited, now);
+    member.optional_permissions = p.optional_permissions;
+    member.groups = p.groups;
+    let token = s
+        .keys
+        .invitation_token(s.keys.key_id(), member.id, now)
+        .await?
+        .ok_or_else(|| Error::Internal("the current secret has no key".into()))?;
     let invitation = Invitation::new(
         a,
         member.id,
@@ -77,7 +105,12 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         caller.account.invitation_validity_days,
     );
     member.invitation = Some(invitation.window());
-    let audit = AuditEntry::new(
+    Ok((member, invitation))
+}
+
+/// The system-log entry of a new invitation.
+pub(crate) fn created_audit(caller: &Caller, member: &Member, invitation: &Invitation) -> AuditEntry {
+    AuditEntry::new(
         caller.actor(),
         "invitation.created",
         "member",
@@ -86,13 +119,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
             "email": member.email, "first_name": member.first_name, "last_name": member.last_name,
             "role": member.role, "groups": member.groups, "expires_at": invitation.expires_at,
         }),
-    );
-    if let Err(e) = create(s, caller, &member, &invitation, &group_ids, &audit).await {
-        s.store.invitation_not_sent(a, &admitted).await?;
-        return Err(e);
-    }
-    let email_sent = send_invitation(s, caller, &member, &invitation, &token).await;
-    Ok(Invited { member, invitation, email_sent })
+    )
 }
 
 async fn create(
@@ -100,14 +127,23 @@ async fn create(
     caller: &Caller,
     member: &Member,
     invitation: &Invitation,
-    group_ids: &[crate::domain::ids::GroupId],
     audit: &AuditEntry,
+    mail: &crate::jobs::Job,
 ) -> Result<()> {
+    let invites = [(member.clone(), invitation.clone())];
     for attempt in 0.. {
-        let seats = super::groups::joining(s, caller, group_ids, member.id).await?;
-        match s.store.create_invitation(member, invitation, &super::groups::rotation_changes(&seats), audit).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict(EMAIL_TAKEN)) => {
+        let seats = super::groups::joining(s, caller, &member.groups, member.id).await?;
+        let rotations = super::groups::rotation_changes(&seats);
+        let batch = NewInvitations {
+            invites: &invites,
+            rotations: &rotations,
+            audits: std::slice::from_ref(audit),
+            job: None,
+            mail: std::slice::from_ref(mail),
+        };
+        match s.store.create_invitations(&batch).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(_)) => {
                 return Err(Error::conflict(
                     "already_member",
                     "someone with this email is already a member or invited",
@@ -179,13 +215,18 @@ pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<In
     caller.require(Permission::InvitationsManage)?;
     let (member, old) = pending(s, caller, member_id).await?;
     let admitted = admit(s, caller).await?;
-    let token = secrets::random_token();
+    let now = Utc::now();
+    let token = s
+        .keys
+        .invitation_token(s.keys.key_id(), member.id, now)
+        .await?
+        .ok_or_else(|| Error::Internal("the current secret has no key".into()))?;
     let renewed = Invitation::new(
         caller.account_id(),
         member.id,
         caller.member_id(),
         secrets::token_hash(&token),
-        Utc::now(),
+        now,
         caller.account.invitation_validity_days,
     );
     let audit = AuditEntry::new(
@@ -195,7 +236,8 @@ pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<In
         member.id,
         serde_json::json!({ "email": member.email, "expires_at": renewed.expires_at }),
     );
-    let renewal = match s.store.renew_invitation(&old, &renewed, &audit).await {
+    let mail = super::outbox::invitation_mail(caller, &renewed, s.keys.key_id())?;
+    let renewal = match s.store.renew_invitation(&old, &renewed, &audit, &mail).await {
         Ok(()) => Ok(()),
         Err(StoreError::Conflict(crate::store::INVITATION_CHANGED)) => {
             Err(Error::conflict("invitation_changed", "the invitation changed meanwhile; reload and retry"))
@@ -206,7 +248,7 @@ pub async fn resend(s: &Services, caller: &Caller, member_id: &str) -> Result<In
         s.store.invitation_not_sent(caller.account_id(), &admitted).await?;
         return Err(e);
     }
-    let email_sent = send_invitation(s, caller, &member, &renewed, &token).await;
+    let email_sent = super::outbox::deliver_now(s, &mail).await;
     Ok(Invited { member, invitation: renewed, email_sent })
 }
 
@@ -229,26 +271,6 @@ pub async fn cancel(s: &Services, caller: &Caller, member_id: &str, memo: Option
         // Accepted or cancelled in between.
         Err(StoreError::Conflict(_)) => Err(Error::NotFound("invitation")),
         Err(e) => Err(e.into()),
-    }
-}
-
-async fn send_invitation(s: &Services, caller: &Caller, member: &Member, invitation: &Invitation, token: &str) -> bool {
-    let link = format!("{}/invitations/accept?token={token}", s.config.public_url);
-    let account = &caller.account;
-    let mail = templates::invitation(&templates::InvitationMail {
-        locale: &account.locale(),
-        company: &account.company_name,
-        inviter: &caller.display_name(),
-        invitee_first_name: &member.first_name,
-        link: &link,
-        expires_at: invitation.expires_at,
-    });
-    match s.mailer.send(member.email.as_str(), &mail).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, member = %member.id, "invitation email not sent; it can be resent");
-            false
-        }
     }
 }
 
@@ -445,7 +467,7 @@ async fn invite_row(
 }
 
 /// A role as a person writes it: its id, or its name in any case and spacing.
-fn role_id(custom: &[crate::domain::role::CustomRole], raw: &str) -> String {
+pub(crate) fn role_id(custom: &[crate::domain::role::CustomRole], raw: &str) -> String {
     let key = crate::domain::role::name_key(raw);
     let basic = crate::domain::permissions::BasicRole::ALL
         .into_iter()
@@ -461,7 +483,7 @@ fn role_id(custom: &[crate::domain::role::CustomRole], raw: &str) -> String {
 }
 
 /// A group as a person writes it: its id, or its name in any case and spacing.
-fn group_id(groups: &[crate::domain::group::Group], raw: &str) -> String {
+pub(crate) fn group_id(groups: &[crate::domain::group::Group], raw: &str) -> String {
     let key = crate::domain::group::name_key(raw);
     groups
         .iter()

@@ -106,6 +106,8 @@ pub struct Keys {
     refresh: Vec<u8>,
     /// Seals the system log's digests.
     audit: Vec<u8>,
+    /// The current version's secret, for keys derived on demand.
+    current: Vec<u8>,
 }
 
 impl Keys {
@@ -126,6 +128,7 @@ impl Keys {
             cursor: derive(b"roster/cursor/v1")?,
             refresh: derive(b"roster/refresh/v1")?,
             audit: derive(AUDIT_LABEL)?,
+            current: secret.to_vec(),
         })
     }
 
@@ -144,18 +147,42 @@ impl Keys {
     /// The audit key of the version that sealed a digest: `None` (digests from before key ids)
     /// means the current one. `Ok(None)`: that version no longer exists.
     pub async fn audit_key_of(&self, key_id: Option<&str>) -> Result<Option<Vec<u8>>> {
-        let Some(id) = key_id.filter(|id| *id != self.key_id) else {
-            return Ok(Some(self.audit.clone()));
-        };
+        self.key_of(AUDIT_LABEL, key_id).await
+    }
+
+    /// The key `label` derives from the secret's version `key_id` (`None`: the current one),
+    /// older versions fetched once each.
+    async fn key_of(&self, label: &[u8], key_id: Option<&str>) -> Result<Option<Vec<u8>>> {
+        let version = key_id.unwrap_or(&self.key_id);
+        let cached = format!("{version}/{}", String::from_utf8_lossy(label));
         let mut previous = self.previous.lock().await;
-        if let Some(k) = previous.get(id) {
+        if let Some(k) = previous.get(&cached) {
             return Ok(Some(k.clone()));
         }
-        let Some(source) = &self.source else { return Ok(None) };
-        let Some((_, secret)) = source.read_version(id).await? else { return Ok(None) };
-        let key = derive(secret.as_bytes(), AUDIT_LABEL)?;
-        previous.insert(id.to_owned(), key.clone());
+        let secret = if version == self.key_id {
+            self.current.clone()
+        } else {
+            let Some(source) = &self.source else { return Ok(None) };
+            let Some((_, secret)) = source.read_version(version).await? else { return Ok(None) };
+            secret.into_bytes()
+        };
+        let key = derive(&secret, label)?;
+        previous.insert(cached, key.clone());
         Ok(Some(key))
+    }
+
+    /// An invitation's link token, derived from the invitation (its member and when it was
+    /// issued) with the secret's version `key_id`: nothing secret is stored to send the mail
+    /// later, and only its hash is kept to look the link up. `None`: that version is gone.
+    pub async fn invitation_token(
+        &self,
+        key_id: &str,
+        member: MemberId,
+        issued_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>> {
+        let Some(key) = self.key_of(INVITATION_LABEL, Some(key_id)).await? else { return Ok(None) };
+        let data = format!("{member}|{}", issued_at.timestamp_micros());
+        Ok(Some(B64.encode(hmac(&key, data.as_bytes()))))
     }
 
     pub fn access_token(&self, t: Access, now: i64) -> Result<String> {
@@ -242,6 +269,7 @@ impl Keys {
 }
 
 const AUDIT_LABEL: &[u8] = b"roster/audit-digest/v1";
+const INVITATION_LABEL: &[u8] = b"roster/invitation-link/v1";
 
 fn derive(secret: &[u8], label: &[u8]) -> Result<Vec<u8>> {
     if secret.len() < 32 {

@@ -94,7 +94,8 @@ type Values = Vec<(String, AttributeValue)>;
 fn filter(f: &AuditFilter) -> (Option<String>, Values, Vec<(&'static str, &'static str)>) {
     let (mut parts, mut values, mut names) = (Vec::new(), Values::new(), Vec::new());
     if let Some(actor) = &f.actor {
-        parts.push("#actor.#id = :actor".to_owned());
+        // What a job did on someone's behalf counts as theirs too.
+        parts.push("(#actor.#id = :actor OR #actor.on_behalf_of.#id = :actor)".to_owned());
         values.push((":actor".into(), s(actor.clone())));
         names.extend([("#actor", "actor"), ("#id", "id")]);
     }

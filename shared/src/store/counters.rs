@@ -35,6 +35,17 @@ pub enum InvitationAdmission {
     Unverified,
 }
 
+/// What a batch of invitations may do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admitted {
+    /// How many (the first ones) may be invited now.
+    pub allowed: u32,
+    /// When the rest may be: seconds from now.
+    pub retry_after: Option<i64>,
+    hour: String,
+    cap: Option<String>,
+}
+
 /// A login guard's lock, read when a locked guard refuses a count.
 #[derive(Deserialize)]
 struct Lock {
@@ -107,16 +118,24 @@ impl Store {
 
     /// Give back an allowed event (a login that turned out to be right is not a failure).
     async fn give_back(&self, key: &Key, window: &str) -> StoreResult<()> {
+        self.give_back_n(key, window, 1).await
+    }
+
+    /// Give back `count` allowed events of a window.
+    async fn give_back_n(&self, key: &Key, window: &str, count: u32) -> StoreResult<()> {
+        if count == 0 {
+            return Ok(());
+        }
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
             .update_expression("ADD #w :minus")
-            .condition_expression("#w > :zero")
+            .condition_expression("#w >= :count")
             .expression_attribute_names("#w", window)
-            .expression_attribute_values(":minus", n(-1))
-            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":minus", n(-i64::from(count)))
+            .expression_attribute_values(":count", n(count))
             .send()
             .await
             .map_err(StoreError::from_sdk);
@@ -124,6 +143,31 @@ impl Store {
             Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Count `wanted` events at once (a batch of invitations): how many of them the limit
+    /// allows, in order; the rest are given back at once.
+    async fn admit_many(&self, key: &Key, limit: Limit, wanted: u32, now: i64) -> StoreResult<(u32, String)> {
+        let window = limit.window_name(now);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression("ADD #w :k SET #ttl = :ttl REMOVE #prev")
+            .expression_attribute_names("#w", &window)
+            .expression_attribute_names("#prev", limit.previous_window_name(now))
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":k", n(wanted))
+            .expression_attribute_values(":ttl", n(now + limit.window_secs * 2))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let count = number(&out.attributes.unwrap_or_default(), &window).unwrap_or(i64::from(wanted));
+        let allowed = rate_limit::allowed_of(count, wanted, limit.max);
+        self.give_back_n(key, &window, wanted - allowed).await?;
+        Ok((allowed, window))
     }
 
     /// A login attempt for this account+email, counted before the password is checked.
@@ -170,6 +214,44 @@ impl Store {
             if let Some(w) = cap {
                 self.give_back(&keys::invitation_counter(account, "UNVERIFIED"), w).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// `wanted` invitations of the account at once (a step of an invitation job): how many the
+    /// hourly limit and, while the owner is unverified, the small cap allow now.
+    pub async fn admit_invitations(&self, account: &Account, wanted: u32, now: i64) -> StoreResult<Admitted> {
+        if wanted == 0 {
+            return Ok(Admitted { allowed: 0, retry_after: None, hour: String::new(), cap: None });
+        }
+        let hourly = keys::invitation_counter(account.id, "HOUR");
+        let limit = rate_limit::invitations(account.invitations_per_hour);
+        let (mut allowed, hour) = self.admit_many(&hourly, limit, wanted, now).await?;
+        let mut retry_after = (allowed < wanted).then(|| limit.retry_after(now));
+        let mut cap = None;
+        if account.email_verified_at.is_none() && allowed > 0 {
+            let capped = keys::invitation_counter(account.id, "UNVERIFIED");
+            let (in_cap, window) =
+                self.admit_many(&capped, rate_limit::unverified_invitations(UNVERIFIED_INVITATIONS), allowed, now).await?;
+            self.give_back_n(&hourly, &hour, allowed - in_cap).await?;
+            if in_cap < allowed {
+                // Only verifying the owner's email lifts the cap: look again in an hour.
+                retry_after = Some(retry_after.unwrap_or(3600));
+            }
+            allowed = in_cap;
+            cap = Some(window);
+        }
+        Ok(Admitted { allowed, retry_after, hour, cap })
+    }
+
+    /// Admitted invitations that were not sent after all (their emails were taken).
+    pub async fn invitations_not_sent(&self, account: AccountId, admitted: &Admitted, count: u32) -> StoreResult<()> {
+        if admitted.allowed == 0 {
+            return Ok(());
+        }
+        self.give_back_n(&keys::invitation_counter(account, "HOUR"), &admitted.hour, count).await?;
+        if let Some(w) = &admitted.cap {
+            self.give_back_n(&keys::invitation_counter(account, "UNVERIFIED"), w, count).await?;
         }
         Ok(())
     }

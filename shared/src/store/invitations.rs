@@ -1,6 +1,6 @@
-use super::accounts::claim_email;
+use super::accounts::{EMAIL_TAKEN, claim_email};
 use super::tx::{Change, Condition, Tx, n, s};
-use super::{Store, StoreResult, from_item, keys, take_item};
+use super::{Store, StoreError, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, MemberId};
@@ -28,6 +28,31 @@ pub struct InvitationByToken {
     pub invitation: Invitation,
 }
 
+/// Actions one invitation takes in a transaction: its email's claim, the member, the
+/// invitation and its link's lookup.
+pub const INVITATION_ACTIONS: usize = 4;
+
+/// Invitations that commit together, with everything that goes with them. The one way a member
+/// comes into an account (single, bulk and job invitations; later directory sync and SCIM):
+/// the email's claim (unique in the account), the member and their stats, their invitation and
+/// its link, group rotations, the system-log entries, the outbox, a job's checkpoint.
+pub struct NewInvitations<'a> {
+    pub invites: &'a [(Member, Invitation)],
+    pub rotations: &'a [super::RotationChange<'a>],
+    pub audits: &'a [AuditEntry],
+    /// The job whose step this is: its checkpoint and the page of its result log saying so.
+    pub job: Option<(&'a crate::jobs::Job, &'a super::ResultPage)>,
+    /// The mail the invitations cause, as outbox entries.
+    pub mail: &'a [crate::jobs::Job],
+}
+
+impl NewInvitations<'_> {
+    /// Actions the transaction takes besides the invitations themselves.
+    pub fn other_actions(&self) -> usize {
+        1 + self.rotations.len() + self.audits.len() + self.mail.len() + if self.job.is_some() { 2 } else { 0 }
+    }
+}
+
 impl Store {
     /// A new member in `invited` state, the invitation, the token lookup and the audit entry.
     /// Fails with `EMAIL_TAKEN` when anyone in the account already has that email.
@@ -38,23 +63,68 @@ impl Store {
         groups: &[super::RotationChange<'_>],
         audit: &AuditEntry,
     ) -> StoreResult<()> {
-        let a = member.account_id;
-        let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
+        let invites = [(member.clone(), invitation.clone())];
+        let n = NewInvitations { invites: &invites, rotations: groups, audits: std::slice::from_ref(audit), job: None, mail: &[] };
+        match self.create_invitations(&n).await? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::Conflict(EMAIL_TAKEN)),
+        }
+    }
+
+    /// Commit `n` as one transaction. `Ok(Err(positions))`: these invitations' emails are
+    /// taken (nothing was written; leave them out and try again). Any other broken invariant
+    /// is `StoreError::Conflict` with its guard (`ROTATION_CHANGED`, `JOB_LOST`…).
+    pub async fn create_invitations(&self, n: &NewInvitations<'_>) -> StoreResult<Result<(), Vec<usize>>> {
+        let Some(a) = n.invites.first().map(|(m, _)| m.account_id).or(n.job.and_then(|(j, _)| j.account_id)) else {
+            return Ok(Ok(()));
+        };
         let mut tx = Tx::new();
-        claim_email(&mut tx, a, &member.email, member.id)?;
-        tx.create_raw("member_exists", super::members::member_item(member)?)?;
-        tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
-        tx.create(
-            "token_exists",
-            &keys::invitation_token(&invitation.token_hash),
-            &TokenRef { account_id: a, member_id: member.id, ttl },
-        )?;
-        super::stats::count(&mut tx, a, &[(None, Some(super::stats::state(member)))])?;
-        for g in groups {
+        let mut claims = Vec::with_capacity(n.invites.len());
+        let mut changes = Vec::with_capacity(n.invites.len());
+        for (member, invitation) in n.invites {
+            let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
+            claims.push(tx.len());
+            claim_email(&mut tx, a, &member.email, member.id)?;
+            tx.create_raw("member_exists", super::members::member_item(member)?)?;
+            tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
+            tx.create(
+                "token_exists",
+                &keys::invitation_token(&invitation.token_hash),
+                &TokenRef { account_id: a, member_id: member.id, ttl },
+            )?;
+            changes.push((None, Some(super::stats::state(member))));
+        }
+        if !changes.is_empty() {
+            super::stats::count(&mut tx, a, &changes)?;
+        }
+        for g in n.rotations {
             super::groups::write_rotation(&mut tx, g)?;
         }
-        tx.audit(a, audit)?;
-        tx.commit(self).await
+        for audit in n.audits {
+            tx.audit(a, audit)?;
+        }
+        for mail in n.mail {
+            super::jobs::new_job_in(&mut tx, mail)?;
+        }
+        if let Some((job, page)) = n.job {
+            super::jobs::result_page_in(&mut tx, job, page)?;
+            super::jobs::held_job_in(&mut tx, job)?;
+        }
+        match tx.commit_or_failed(self).await? {
+            Ok(()) => Ok(Ok(())),
+            Err(failed) => {
+                let taken: Vec<usize> = failed
+                    .iter()
+                    .filter(|(_, guard)| *guard == EMAIL_TAKEN)
+                    .filter_map(|(i, _)| claims.iter().position(|c| c == i))
+                    .collect();
+                match failed.iter().find(|(_, guard)| *guard != EMAIL_TAKEN) {
+                    // Another invariant broke too: that one decides (the batch is read again).
+                    Some((_, guard)) => Err(StoreError::Conflict(guard)),
+                    None => Ok(Err(taken)),
+                }
+            }
+        }
     }
 
     /// Everything the accept page needs: two round trips, no scan.
@@ -180,6 +250,7 @@ impl Store {
         old: &Invitation,
         renewed: &Invitation,
         audit: &AuditEntry,
+        mail: &crate::jobs::Job,
     ) -> StoreResult<()> {
         let a = renewed.account_id;
         let ttl = (renewed.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
@@ -224,6 +295,7 @@ impl Store {
             },
         )?;
         tx.audit(a, audit)?;
+        super::jobs::new_job_in(&mut tx, mail)?;
         tx.commit(self).await
     }
 

@@ -6,7 +6,7 @@ use super::limits;
 use super::tx::s;
 use super::{Item, Store, StoreError, StoreResult, from_item, to_item};
 use crate::domain::ids::{AccountId, JobId};
-use crate::jobs::{Job, RESULTS_KEPT, Status};
+use crate::jobs::{Job, Kind, RESULTS_KEPT, Status};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,7 @@ pub struct JobResult {
 
 /// The job's item, with its place in the due list while a runner may take it.
 pub(crate) fn job_item(job: &Job) -> StoreResult<Item> {
-    let mut item = to_item(&keys::job(job.account_id, job.id), job)?;
+    let mut item = to_item(&keys::job_of(job.account_id, job.kind, job.id), job)?;
     if job.status.is_runnable() {
         item.insert("gsi1pk".into(), s(DUE));
         item.insert("gsi1sk".into(), s(due_sort_key(job.run_at_ms, job.id)));
@@ -67,6 +67,10 @@ impl Store {
 
     pub async fn get_job(&self, account: Option<AccountId>, id: JobId) -> StoreResult<Option<Job>> {
         self.get(&keys::job(account, id)).await
+    }
+
+    pub async fn get_job_of(&self, account: Option<AccountId>, kind: Kind, id: JobId) -> StoreResult<Option<Job>> {
+        self.get(&keys::job_of(account, kind, id)).await
     }
 
     /// Jobs whose `run_at` has come, soonest first (the list is eventually consistent: the
@@ -186,11 +190,15 @@ impl Store {
     /// Make a queued job due now (a person's "run now", a test's clock). `JOB_NOT_ACTIVE` unless
     /// it is queued.
     pub async fn run_job_now(&self, account: Option<AccountId>, id: JobId) -> StoreResult<()> {
+        self.run_job_of_now(account, Kind::PurgeAccount, id).await
+    }
+
+    pub async fn run_job_of_now(&self, account: Option<AccountId>, kind: Kind, id: JobId) -> StoreResult<()> {
         let now = Utc::now();
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::job(account, id).to_item()))
+            .set_key(Some(keys::job_of(account, kind, id).to_item()))
             .update_expression("SET run_at = :at, run_at_ms = :ms, gsi1sk = :due")
             .condition_expression("#status = :queued")
             .expression_attribute_names("#status", "status")
@@ -204,16 +212,13 @@ impl Store {
         Ok(())
     }
 
-    /// Append to the job's result log (25 entries per write, DynamoDB's limit; unprocessed
-    /// entries are written again). Entries are keyed by their index, so writing a step's
-    /// results twice leaves one copy.
-    pub async fn put_job_results(&self, job: &Job, results: &[JobResult]) -> StoreResult<()> {
-        let ttl = (Utc::now() + RESULTS_KEPT).timestamp();
-        let mut requests = Vec::with_capacity(results.len());
-        for r in results {
-            let mut item = to_item(&keys::job_result(job.account_id, job.id, r.index), r)?;
-            item.insert("ttl".into(), n(ttl));
-            let put = PutRequest::builder().set_item(Some(item)).build().map_err(StoreError::build)?;
+    /// Append pages to the job's result log (25 per write, DynamoDB's limit; unprocessed ones
+    /// are written again). Pages are keyed by their first entry's index, so writing a step's
+    /// page twice leaves one copy.
+    pub async fn put_result_pages(&self, job: &Job, pages: &[ResultPage]) -> StoreResult<()> {
+        let mut requests = Vec::with_capacity(pages.len());
+        for page in pages {
+            let put = PutRequest::builder().set_item(Some(page_item(job, page)?)).build().map_err(StoreError::build)?;
             requests.push(WriteRequest::builder().put_request(put).build());
         }
         for chunk in limits::chunks(&requests, limits::BATCH_WRITE_MAX) {
@@ -222,15 +227,11 @@ impl Store {
         Ok(())
     }
 
-    /// One page of the job's result log in index order, after `after`.
-    pub async fn job_results(
-        &self,
-        job: &Job,
-        after: Option<u64>,
-        limit: i32,
-    ) -> StoreResult<(Vec<JobResult>, Option<u64>)> {
+    /// Up to `limit` pages of the job's result log in order, from the page that starts at
+    /// `from` (or the first), and whether more follow.
+    pub async fn result_pages(&self, job: &Job, from: Option<u64>, limit: i32) -> StoreResult<(Vec<ResultPage>, bool)> {
         let pk = keys::job_pk(job.account_id);
-        let first = keys::job_result(job.account_id, job.id, after.map_or(0, |a| a + 1));
+        let first = keys::job_result(job.account_id, job.id, from.unwrap_or(0));
         let last = keys::job_result(job.account_id, job.id, u64::MAX);
         let out = self
             .client
@@ -244,9 +245,101 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let results: Vec<JobResult> =
+        let pages: Vec<ResultPage> =
             out.items.unwrap_or_default().into_iter().map(from_item).collect::<StoreResult<_>>()?;
-        let next = out.last_evaluated_key.and(results.last().map(|r| r.index));
-        Ok((results, next))
+        Ok((pages, out.last_evaluated_key.is_some()))
     }
+
+    /// Mark entries of a page (mail that could not be delivered, say): `note` under `key`.
+    pub async fn note_on_result_page(&self, job: &Job, first: u64, notes: &serde_json::Value) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::job_result(job.account_id, job.id, first).to_item()))
+            .update_expression("SET notes = :n")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":n", super::to_attribute(notes)?)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+/// A chunk of a job's input as stored.
+#[derive(Serialize, Deserialize)]
+struct InputChunk {
+    first: u64,
+    rows: serde_json::Value,
+}
+
+impl Store {
+    /// A job's input in chunks (each under DynamoDB's 400 KB item limit), keyed by their first
+    /// row: written before the job itself, so a job never names input that is not there.
+    pub async fn put_job_input(&self, job: &Job, chunks: &[(u64, serde_json::Value)]) -> StoreResult<()> {
+        let ttl = (Utc::now() + RESULTS_KEPT).timestamp();
+        let mut requests = Vec::with_capacity(chunks.len());
+        for (first, rows) in chunks {
+            let chunk = InputChunk { first: *first, rows: rows.clone() };
+            let mut item = to_item(&keys::job_input(job.account_id, job.id, *first), &chunk)?;
+            item.insert("ttl".into(), n(ttl));
+            let put = PutRequest::builder().set_item(Some(item)).build().map_err(StoreError::build)?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in limits::chunks(&requests, limits::BATCH_WRITE_MAX) {
+            self.write_batch(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    /// The input chunk that starts at row `first`.
+    pub async fn job_input(&self, job: &Job, first: u64) -> StoreResult<Option<serde_json::Value>> {
+        Ok(self.get::<InputChunk>(&keys::job_input(job.account_id, job.id, first)).await?.map(|c| c.rows))
+    }
+}
+
+/// A page of a job's result log: consecutive entries, written in one request (or in the
+/// transaction that did what they report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultPage {
+    /// The first entry's index.
+    pub first: u64,
+    pub entries: Vec<JobResult>,
+    /// What the kind keeps about the page as a whole (for invitations: how their mail is sent).
+    #[serde(default)]
+    pub about: serde_json::Value,
+    /// What happened to the page's entries later (for invitations: mail that failed).
+    #[serde(default)]
+    pub notes: serde_json::Value,
+}
+
+fn page_item(job: &Job, page: &ResultPage) -> StoreResult<Item> {
+    let mut item = to_item(&keys::job_result(job.account_id, job.id, page.first), page)?;
+    item.insert("ttl".into(), n((Utc::now() + RESULTS_KEPT).timestamp()));
+    Ok(item)
+}
+
+/// In a transaction: the page of the result log that reports what the transaction does.
+pub(crate) fn result_page_in(tx: &mut super::tx::Tx, job: &Job, page: &ResultPage) -> StoreResult<()> {
+    tx.put_raw(page_item(job, page)?)
+}
+
+/// In a transaction: the job as its runner has it (checkpoint, progress), if the runner still
+/// holds it — so the work and the checkpoint after it commit together (`JOB_LOST` otherwise).
+pub(crate) fn held_job_in(tx: &mut super::tx::Tx, job: &Job) -> StoreResult<()> {
+    let holder = job.lease_holder.clone().unwrap_or_default();
+    tx.put_where(
+        JOB_LOST,
+        job_item(job)?,
+        super::tx::Condition {
+            condition: "lease_holder = :me AND #status = :running",
+            values: vec![(":me", s(holder)), (":running", super::to_attribute(&Status::Running)?)],
+            names: vec![("#status", "status")],
+        },
+    )
+}
+
+/// In a transaction: a new job (the mail a change causes, say).
+pub(crate) fn new_job_in(tx: &mut super::tx::Tx, job: &Job) -> StoreResult<()> {
+    tx.create_raw(JOB_EXISTS, job_item(job)?)
 }

@@ -108,12 +108,22 @@ pub fn job_pk(account: Option<AccountId>) -> String {
 }
 
 pub fn job(account: Option<AccountId>, id: JobId) -> Key {
-    Key::new(job_pk(account), format!("JOB#{id}"))
+    job_of(account, crate::jobs::Kind::PurgeAccount, id)
+}
+
+/// A job of `kind` (its shelf: mail apart from the rest).
+pub fn job_of(account: Option<AccountId>, kind: crate::jobs::Kind, id: JobId) -> Key {
+    Key::new(job_pk(account), format!("{}{id}", kind.shelf()))
 }
 
 /// One entry of a job's result log, by the item's number in the job's input.
 pub fn job_result(account: Option<AccountId>, id: JobId, index: u64) -> Key {
     Key::new(job_pk(account), format!("JOBRESULT#{id}#{index:020}"))
+}
+
+/// One chunk of a job's input (rows of an invitation job), by its first row's index.
+pub fn job_input(account: Option<AccountId>, id: JobId, first: u64) -> Key {
+    Key::new(job_pk(account), format!("JOBINPUT#{id}#{first:020}"))
 }
 
 /// An idempotency key's claim and kept answer: in the account's partition (purged with it), or

@@ -1,4 +1,5 @@
 //! DynamoDB's request limits, enforced here because moto does not enforce them.
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::time::Duration;
 
 /// Keys in one `BatchGetItem`.
@@ -23,9 +24,37 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((25u64 << attempt.min(6)).min(1_000))
 }
 
+/// An item's size as DynamoDB counts it: every attribute's name plus its value (strings and
+/// binaries by length, numbers by digits, containers by their contents plus a little each).
+pub(crate) fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Ss(l) | AttributeValue::Ns(l) => l.iter().map(String::len).sum(),
+        AttributeValue::Bs(l) => l.iter().map(|b| b.as_ref().len()).sum(),
+        AttributeValue::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value_size(x)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item_sizes_count_names_and_values() {
+        let item = std::collections::HashMap::from([
+            ("pk".to_owned(), AttributeValue::S("ACCOUNT#1".into())),
+            ("n".to_owned(), AttributeValue::N("12345".into())),
+            ("l".to_owned(), AttributeValue::L(vec![AttributeValue::S("ab".into())])),
+        ]);
+        assert_eq!(item_size(&item), (2 + 9) + (1 + 5) + (1 + 3 + 1 + 2));
+    }
 
     #[test]
     fn batches_never_exceed_dynamodbs_limits() {

@@ -68,6 +68,16 @@ impl Store {
         self.get(&keys::member(a, m)).await
     }
 
+    /// The account and one of its members, in one round trip.
+    pub async fn member_records(&self, a: AccountId, m: MemberId) -> StoreResult<(Option<Account>, Option<Member>)> {
+        let (ka, km) = (keys::account(a), keys::member(a, m));
+        let mut items = self.batch_get(&[&ka, &km]).await?;
+        Ok((
+            super::take_item(&mut items, &ka).map(super::from_item).transpose()?,
+            super::take_item(&mut items, &km).map(super::from_item).transpose()?,
+        ))
+    }
+
     pub async fn member_id_by_email(&self, a: AccountId, e: &Email) -> StoreResult<Option<MemberId>> {
         Ok(self.get::<EmailClaim>(&keys::member_email(a, e)).await?.map(|c| c.member_id))
     }

@@ -26,15 +26,15 @@ pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN}
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use api_keys::ApiKeyRecords;
 pub use audit::AuditFilter;
-pub use counters::{Admission, InvitationAdmission};
+pub use counters::{Admission, Admitted, InvitationAdmission};
 pub use digests::{CompleteVerification, DIGEST_EXISTS, VerificationState, Walk};
 pub use error::{StoreError, StoreResult};
 pub use groups::{
     ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
 };
 pub use idempotency::{Answer, Claim, Scope};
-pub use invitations::{INVITATION_CHANGED, InvitationByToken};
-pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult};
+pub use invitations::{INVITATION_ACTIONS, INVITATION_CHANGED, InvitationByToken, NewInvitations};
+pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult, ResultPage};
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};

@@ -6,14 +6,17 @@ use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
-/// DynamoDB's limit of actions in one transaction.
-const MAX_ACTIONS: usize = 100;
+/// DynamoDB's limits of one transaction: actions, and bytes of all items together.
+pub(crate) const MAX_ACTIONS: usize = 100;
+pub(crate) const MAX_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Default)]
 pub(crate) struct Tx {
     actions: Vec<TransactWriteItem>,
     /// For each action, the invariant its condition protects (reported on failure).
     guards: Vec<&'static str>,
+    /// The items' size as DynamoDB counts it (attribute names and values).
+    bytes: usize,
 }
 
 /// A condition on an item (for a delete or a check), with its values and names.
@@ -70,6 +73,23 @@ impl Tx {
     pub fn put<T: serde::Serialize>(&mut self, key: &Key, value: &T) -> StoreResult<()> {
         let put = Put::builder().set_item(Some(to_item(key, value)?));
         self.push_put("put", put)
+    }
+
+    /// Write an item whatever is there (already an item).
+    pub fn put_raw(&mut self, item: Item) -> StoreResult<()> {
+        self.push_put("put", Put::builder().set_item(Some(item)))
+    }
+
+    /// Write an item if `condition` holds on what is there.
+    pub fn put_where(&mut self, guard: &'static str, item: Item, c: Condition<'_>) -> StoreResult<()> {
+        let mut put = Put::builder().set_item(Some(item)).condition_expression(c.condition);
+        for (k, v) in c.values {
+            put = put.expression_attribute_values(k, v);
+        }
+        for (k, v) in c.names {
+            put = put.expression_attribute_names(k, v);
+        }
+        self.push_put(guard, put)
     }
 
     /// Replace an item whose stored `version` must still be `expected` (optimistic concurrency).
@@ -170,34 +190,74 @@ impl Tx {
     }
 
     fn push(&mut self, guard: &'static str, action: TransactWriteItem) -> StoreResult<()> {
-        if self.actions.len() >= MAX_ACTIONS {
-            return Err(StoreError::Other(format!("a transaction holds at most {MAX_ACTIONS} actions")));
+        let size = action_size(&action);
+        if self.actions.len() >= MAX_ACTIONS || self.bytes + size > MAX_BYTES {
+            return Err(StoreError::Other(format!(
+                "a transaction holds at most {MAX_ACTIONS} actions and {MAX_BYTES} bytes"
+            )));
         }
         self.actions.push(action);
         self.guards.push(guard);
+        self.bytes += size;
         Ok(())
     }
 
+    /// Actions so far.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
     pub async fn commit(self, store: &Store) -> StoreResult<()> {
+        match self.commit_or_failed(store).await? {
+            Ok(()) => Ok(()),
+            Err(failed) => Err(StoreError::Conflict(failed.first().map_or("condition", |f| f.1))),
+        }
+    }
+
+    /// Commit, or say which actions' conditions failed (their positions and guards, from
+    /// DynamoDB's cancellation reasons) so a batch can tell which of its items to leave out.
+    pub async fn commit_or_failed(self, store: &Store) -> StoreResult<Result<(), Vec<(usize, &'static str)>>> {
+        let guards = self.guards;
         let actions = self.actions.into_iter().map(|a| with_table(a, store.table())).collect::<Vec<_>>();
         let result = store.client.transact_write_items().set_transact_items(Some(actions)).send().await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(Ok(())),
             Err(err) => match err.into_service_error() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let failed = cancelled
+                    let failed: Vec<(usize, &'static str)> = cancelled
                         .cancellation_reasons()
                         .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    match failed {
-                        Some(i) => Err(StoreError::Conflict(self.guards.get(i).copied().unwrap_or("condition"))),
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| (i, guards.get(i).copied().unwrap_or("condition")))
+                        .collect();
+                    if failed.is_empty() {
                         // Cancelled for contention with another transaction: safe to retry.
-                        None => Err(StoreError::Unavailable(format!("transaction cancelled: {cancelled}"))),
+                        Err(StoreError::Unavailable(format!("transaction cancelled: {cancelled}")))
+                    } else {
+                        Ok(Err(failed))
                     }
                 }
                 other => Err(StoreError::Other(aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string())),
             },
         }
+    }
+}
+
+/// An action's size as DynamoDB counts it towards the 4 MB: its item, or its key and values.
+fn action_size(action: &TransactWriteItem) -> usize {
+    use super::limits::item_size;
+    let values = |v: Option<&std::collections::HashMap<String, AttributeValue>>| v.map_or(0, item_size);
+    if let Some(p) = &action.put {
+        item_size(&p.item)
+    } else if let Some(u) = &action.update {
+        item_size(&u.key) + values(u.expression_attribute_values.as_ref())
+    } else if let Some(d) = &action.delete {
+        item_size(&d.key)
+    } else if let Some(c) = &action.condition_check {
+        item_size(&c.key)
+    } else {
+        0
     }
 }
 
@@ -225,4 +285,31 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_refuses_its_101st_action() {
+        let mut tx = Tx::new();
+        for i in 0..MAX_ACTIONS {
+            tx.put(&Key::new("A".into(), format!("K{i}")), &serde_json::json!({})).unwrap();
+        }
+        assert_eq!(tx.len(), MAX_ACTIONS);
+        assert!(tx.put(&Key::new("A".into(), "K".into()), &serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn a_transaction_refuses_more_than_4_mb() {
+        let mut tx = Tx::new();
+        let big = serde_json::json!({ "blob": "x".repeat(390_000) });
+        let mut added = 0;
+        while tx.put(&Key::new("A".into(), format!("K{added}")), &big).is_ok() {
+            added += 1;
+        }
+        assert_eq!(added, MAX_BYTES / 390_000, "as many 390 KB items as fit in 4 MB");
+        assert!(tx.len() < MAX_ACTIONS);
+    }
 }

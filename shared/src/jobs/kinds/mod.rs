@@ -1,8 +1,13 @@
 //! The kinds of work. Each is a `Work`: given the job and its checkpoint, do one bounded step.
+mod invite_rows;
 mod purge;
 mod seal;
+mod send_mail;
 
+pub(crate) use invite_rows::InviteRows;
+pub use invite_rows::{InviteCheckpoint, InviteInput};
 pub(crate) use purge::Purge;
+pub(crate) use send_mail::SendMail;
 pub use seal::SEAL_JOB;
 pub(crate) use seal::Seal;
 
@@ -19,6 +24,19 @@ pub struct Step<C> {
     pub outcomes: Vec<Outcome>,
     /// Counts to add to the job's progress.
     pub counts: Vec<(&'static str, u64)>,
+    /// The step already wrote the checkpoint `next` and these counts with its own transaction
+    /// (`Job::advanced`), so its work and its checkpoint committed together.
+    pub saved: bool,
+    /// Come back no earlier than this (a service is down, a limit is reached): the job is
+    /// released until then.
+    pub wait: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl<C> Step<C> {
+    /// A step that continues at `next` (or finishes, with `None`), reporting `outcomes`.
+    pub fn to(next: Option<C>, outcomes: Vec<Outcome>, counts: Vec<(&'static str, u64)>) -> Self {
+        Self { next, outcomes, counts, saved: false, wait: None }
+    }
 }
 
 /// One item's line in the job's result log.

@@ -23,10 +23,6 @@ impl Work for Purge {
         let input: PurgeInput =
             serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("purge input: {e}")))?;
         let deleted = deletion::purge_step(s, input.account_id, input.requested_at).await?;
-        Ok(Step {
-            next: deleted.map(|_| ()),
-            outcomes: Vec::new(),
-            counts: vec![("items_deleted", deleted.unwrap_or(0) as u64)],
-        })
+        Ok(Step::to(deleted.map(|_| ()), Vec::new(), vec![("items_deleted", deleted.unwrap_or(0) as u64)]))
     }
 }

@@ -48,10 +48,10 @@ impl Work for Seal {
                 });
             }
         }
-        Ok(Step {
-            next: page.last().map(|a| SealCheckpoint { after: Some(*a) }),
+        Ok(Step::to(
+            page.last().map(|a| SealCheckpoint { after: Some(*a) }),
             outcomes,
-            counts: vec![("accounts", page.len() as u64), ("entries_sealed", sealed_total)],
-        })
+            vec![("accounts", page.len() as u64), ("entries_sealed", sealed_total)],
+        ))
     }
 }

@@ -1,0 +1,626 @@
+//! One step of an invitation job. Rows are invited in transactions of up to `PER_TX`, each
+//! committing the invitations, their system-log entries, the page of the job's result log that
+//! reports those rows, and the job's checkpoint together: a crash or a lost lease redoes nothing
+//! and loses nothing. Their mail goes out in `SendBulkEmail` calls of up to 50, and how far the
+//! mail has gone is part of the checkpoint, so a resumed job sends only what was not sent.
+use super::invitations::Person;
+use super::outbox::{InvitationToSend, destined, mail_error};
+use super::{Caller, Error, Result, Services};
+use crate::domain::bulk::{Outcome, Row};
+use crate::domain::email::Email;
+use crate::domain::format::NAME;
+use crate::domain::group::Group;
+use crate::domain::ids::MemberId;
+use crate::domain::invitation::Invitation;
+use crate::domain::member::Member;
+use crate::domain::permissions::Permission;
+use crate::domain::role::{CustomRole, Role, RoleRef};
+use crate::jobs::{InviteCheckpoint, InviteInput, Job, MAX_ATTEMPTS, Step, retry_delay};
+use crate::mail::bulk::{BULK_MAX, Delivery, Destined};
+use crate::store::{INVITATION_ACTIONS, JobResult, NewInvitations, ResultPage, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Rows one step reads and invites (then the runner checkpoints and may hand over).
+pub const STEP_ROWS: u64 = 1_000;
+/// Invitations in one transaction: DynamoDB's 100 actions, less the counters, the result page
+/// and the checkpoint, over an invitation's actions plus its system-log entry.
+pub const PER_TX: usize = (100 - 3) / (INVITATION_ACTIONS + 1);
+/// Entries on one result page at most (rows that invite nobody add entries, not actions).
+const PAGE_ENTRIES: usize = 200;
+
+/// A row as the job keeps it: what was read, and what the whole list says about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputRow {
+    pub line: u64,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<Row>,
+    /// Why the row cannot be read as a person to invite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
+    /// The line of the earlier row with the same email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<u64>,
+}
+
+/// What a page keeps for sending its invitations' mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PageMail {
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    key_id: String,
+    inviter: String,
+}
+
+/// An entry's details (one row's result).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Detail {
+    pub line: u64,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<MemberId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Invited => "invited",
+        Outcome::SkippedExisting => "skipped_existing",
+        Outcome::SkippedDuplicateRow => "skipped_duplicate_row",
+        Outcome::Invalid => "invalid",
+        Outcome::RateLimited => "rate_limited",
+    }
+}
+
+/// One step: first any mail still owed, then the next rows.
+pub async fn step(s: &Services, job: &Job, at: InviteCheckpoint) -> Result<Step<InviteCheckpoint>> {
+    let input: InviteInput =
+        serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("job input: {e}")))?;
+    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
+        return Err(Error::Internal("an invitation job needs its account and starter".into()));
+    };
+    // Whoever started it, as they are now: a member who lost the right stops the job.
+    let caller = super::caller::for_job(s, a, by, super::caller::JobRef { id: job.id, kind: job.kind.name() }).await?;
+    caller.require(Permission::InvitationsManage)?;
+    if at.mailed < at.next {
+        return owed_mail(s, job, &caller, at).await;
+    }
+    if at.next >= input.rows {
+        return Ok(Step::to(None, Vec::new(), Vec::new()));
+    }
+    Invite::new(s, job, caller, at).run(&input).await
+}
+
+/// A step that invites rows.
+struct Invite<'a> {
+    s: &'a Services,
+    job: &'a Job,
+    caller: Caller,
+    at: InviteCheckpoint,
+    counts: BTreeMap<&'static str, u64>,
+    /// Committed pages whose mail has not gone yet: (page's first row, destinations).
+    queued: Vec<(u64, Vec<(u64, Destined)>)>,
+    /// Where the last committed page ends.
+    committed: u64,
+    /// Whether the checkpoint moved since the last transaction wrote it.
+    unsaved: bool,
+}
+
+impl<'a> Invite<'a> {
+    fn new(s: &'a Services, job: &'a Job, caller: Caller, at: InviteCheckpoint) -> Self {
+        let committed = at.next;
+        Self { s, job, caller, at, counts: BTreeMap::new(), queued: Vec::new(), committed, unsaved: false }
+    }
+
+    async fn run(mut self, input: &InviteInput) -> Result<Step<InviteCheckpoint>> {
+        let end = (self.at.next + STEP_ROWS).min(input.rows);
+        let rows = load_rows(self.s, self.job, input, self.at.next, end).await?;
+        let a = self.caller.account_id();
+        let (roles, groups) = (self.s.store.list_roles(a).await?, self.s.store.list_groups(a).await?);
+        let now = Utc::now();
+        let mut people = Vec::with_capacity(rows.len());
+        for (index, row) in rows {
+            people.push((index, person_of(&self.caller, &roles, &groups, &row), row));
+        }
+        // The account's invitation limits, for every row that would invite someone.
+        let wanted = people.iter().filter(|(_, p, _)| p.is_ok()).count();
+        let admitted = self
+            .s
+            .store
+            .admit_invitations(&self.caller.account, u32::try_from(wanted).unwrap_or(u32::MAX), now.timestamp())
+            .await?;
+        let mut allowed = admitted.allowed as usize;
+        let mut wait = None;
+        if allowed < wanted {
+            // Stop before the first row the limit does not allow; continue when it does.
+            let cut = people.iter().position(|(_, p, _)| {
+                if p.is_err() {
+                    return false;
+                }
+                if allowed == 0 {
+                    return true;
+                }
+                allowed -= 1;
+                false
+            });
+            if let Some(cut) = cut {
+                people.truncate(cut);
+            }
+            wait = admitted.retry_after.map(|secs| now + chrono::Duration::seconds(secs));
+        }
+        let key_id = self.s.keys.key_id().to_owned();
+        let mail = PageMail {
+            issued_at: now,
+            expires_at: now + chrono::Duration::days(i64::from(self.caller.account.invitation_validity_days)),
+            key_id,
+            inviter: self.caller.display_name(),
+        };
+        let mut not_sent = 0u32;
+        let mut rest = people.as_slice();
+        while !rest.is_empty() {
+            let take = page_len(rest.iter().map(|(_, p, _)| p.as_ref().ok().map(|p| !p.groups.is_empty())));
+            let (page, later) = rest.split_at(take.min(rest.len()));
+            rest = later;
+            not_sent += match self.page(page, &mail, now).await {
+                Ok(n) => n,
+                Err(e) => {
+                    self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
+                    return Err(self.stopped(e).await);
+                }
+            };
+            if let Some(stop) = self.flush_if_full().await? {
+                self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
+                return Ok(stop);
+            }
+        }
+        self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
+        if let Some(stop) = self.flush().await? {
+            return Ok(stop);
+        }
+        let done = self.at.next >= input.rows && self.at.mailed >= self.at.next;
+        let counts: Vec<(&'static str, u64)> = self.counts.into_iter().collect();
+        Ok(Step {
+            next: (!done).then_some(self.at),
+            outcomes: Vec::new(),
+            counts,
+            saved: !self.unsaved,
+            wait: wait.filter(|_| !done),
+        })
+    }
+
+    /// Invite one page of rows in one transaction (the rows whose emails turn out to be taken
+    /// are left out and reported so). How many admitted invitations were not used.
+    async fn page(
+        &mut self,
+        page: &[(u64, std::result::Result<Person, String>, InputRow)],
+        mail: &PageMail,
+        now: DateTime<Utc>,
+    ) -> Result<u32> {
+        let (Some(first), Some(last)) = (page.first().map(|p| p.0), page.last().map(|p| p.0)) else {
+            return Ok(0);
+        };
+        let mut entries: BTreeMap<u64, (Outcome, Detail)> = BTreeMap::new();
+        let mut invites: Vec<(u64, u64, Member, Invitation)> = Vec::new();
+        for (index, person, row) in page {
+            match person {
+                Err(reason) => {
+                    let outcome = if row.duplicate_of.is_some() { Outcome::SkippedDuplicateRow } else { Outcome::Invalid };
+                    let detail = Detail { line: row.line, email: row.email.clone(), reason: Some(reason.clone()), ..Detail::default() };
+                    entries.insert(*index, (outcome, detail));
+                }
+                Ok(p) => {
+                    let (member, invitation) = super::invitations::issue(self.s, &self.caller, p.clone(), now).await?;
+                    invites.push((*index, row.line, member, invitation));
+                }
+            }
+        }
+        let mut not_sent = 0;
+        for attempt in 0.. {
+            let pairs: Vec<(Member, Invitation)> = invites.iter().map(|(_, _, m, i)| (m.clone(), i.clone())).collect();
+            let audits: Vec<_> =
+                pairs.iter().map(|(m, i)| super::invitations::created_audit(&self.caller, m, i)).collect();
+            let joining = match pairs.first() {
+                Some((m, _)) if pairs.len() == 1 && !m.groups.is_empty() => {
+                    super::groups::joining(self.s, &self.caller, &m.groups, m.id).await?
+                }
+                _ => Vec::new(),
+            };
+            let rotations = super::groups::rotation_changes(&joining);
+            let mut all = entries.clone();
+            for (index, line, m, _) in &invites {
+                let detail = Detail {
+                    line: *line,
+                    email: m.email.as_str().to_owned(),
+                    member_id: Some(m.id),
+                    first_name: Some(m.first_name.clone()),
+                    last_name: Some(m.last_name.clone()),
+                    reason: None,
+                };
+                all.insert(*index, (Outcome::Invited, detail));
+            }
+            let mut counts = self.counts.clone();
+            for (outcome, _) in all.values() {
+                *counts.entry(outcome_name(*outcome)).or_default() += 1;
+            }
+            let at = InviteCheckpoint { next: last + 1, ..self.at.clone() };
+            let counted: Vec<(&'static str, u64)> = counts.iter().map(|(k, v)| (*k, *v)).collect();
+            let held = self.job.advanced(to_value(&at)?, &counted, now);
+            let result_page = ResultPage {
+                first,
+                entries: all
+                    .iter()
+                    .map(|(index, (outcome, detail))| {
+                        Ok(JobResult { index: *index, outcome: outcome_name(*outcome).to_owned(), detail: to_value(detail)?, at: now })
+                    })
+                    .collect::<Result<_>>()?,
+                about: if invites.is_empty() { serde_json::Value::Null } else { to_value(mail)? },
+                notes: serde_json::Value::Null,
+            };
+            let batch = NewInvitations {
+                invites: &pairs,
+                rotations: &rotations,
+                audits: &audits,
+                job: Some((&held, &result_page)),
+                mail: &[],
+            };
+            match self.s.store.create_invitations(&batch).await {
+                Ok(Ok(())) => {
+                    self.counts = counts;
+                    self.at = at;
+                    self.committed = last + 1;
+                    self.unsaved = false;
+                    let destined = self.destined(&invites, mail).await?;
+                    if destined.is_empty() && self.queued.is_empty() {
+                        self.at.mailed = self.committed;
+                    } else if !destined.is_empty() {
+                        self.queued.push((first, destined));
+                    }
+                    return Ok(not_sent);
+                }
+                Ok(Err(taken)) => {
+                    // Already members (or invited meanwhile): those rows are skipped, the rest go.
+                    for pos in taken.iter().rev() {
+                        if *pos < invites.len() {
+                            let (index, line, m, _) = invites.remove(*pos);
+                            let detail = Detail {
+                                line,
+                                email: m.email.as_str().to_owned(),
+                                reason: Some("someone with this email is already a member or invited".into()),
+                                ..Detail::default()
+                            };
+                            entries.insert(index, (Outcome::SkippedExisting, detail));
+                            not_sent += 1;
+                        }
+                    }
+                }
+                // A group's members changed meanwhile: read its rotation again.
+                Err(StoreError::Conflict(crate::store::ROTATION_CHANGED)) if attempt < 3 => {}
+                Err(StoreError::Conflict(crate::store::JOB_LOST)) => {
+                    return Err(Error::conflict("job_lost", "another runner holds the job"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(not_sent)
+    }
+
+    /// The step stops with `e`. When the job was cancelled meanwhile, the rows already
+    /// invited still get their mail (they are done; only rows not reached are never sent).
+    async fn stopped(&mut self, e: Error) -> Error {
+        let cancelled = matches!(&e, Error::Conflict { code: "job_lost", .. })
+            && matches!(
+                self.s.store.get_job_of(self.job.account_id, self.job.kind, self.job.id).await,
+                Ok(Some(j)) if j.status == crate::jobs::Status::Cancelled
+            );
+        if cancelled && let Err(mail) = self.flush().await {
+            tracing::warn!(error = %mail, job = %self.job.id, "mail of a cancelled job's last rows not sent");
+        }
+        e
+    }
+
+    async fn destined(&self, invites: &[(u64, u64, Member, Invitation)], mail: &PageMail) -> Result<Vec<(u64, Destined)>> {
+        let mut out = Vec::with_capacity(invites.len());
+        for (index, _, m, i) in invites {
+            let one = InvitationToSend { member: m, invitation: i, key_id: &mail.key_id, inviter: &mail.inviter };
+            out.push((*index, destined(self.s, &self.caller.account, &one).await?));
+        }
+        Ok(out)
+    }
+
+    /// Send the queued mail when one more page might not fit in the call.
+    async fn flush_if_full(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
+        let queued: usize = self.queued.iter().map(|(_, d)| d.len()).sum();
+        if queued + PER_TX > BULK_MAX { self.flush().await } else { Ok(None) }
+    }
+
+    /// Send the queued mail: the checkpoint's mail mark moves past it, or (the mail service is
+    /// down) the step ends and the job waits.
+    async fn flush(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
+        if self.queued.is_empty() {
+            return Ok(None);
+        }
+        let queued = std::mem::take(&mut self.queued);
+        match send_pages(self.s, self.job, &self.caller.account, &queued, self.at.mail_attempts).await? {
+            Mailed::Done => {
+                self.at.mailed = self.committed;
+                self.at.mail_attempts = 0;
+                self.unsaved = true;
+                Ok(None)
+            }
+            Mailed::GaveUp => {
+                self.at.mailed = self.committed;
+                self.unsaved = true;
+                Ok(None)
+            }
+            Mailed::Later => {
+                self.at.mail_attempts += 1;
+                let wait = Utc::now() + retry_delay(self.at.mail_attempts);
+                let counts = std::mem::take(&mut self.counts).into_iter().collect();
+                Ok(Some(Step { next: Some(self.at.clone()), outcomes: Vec::new(), counts, saved: false, wait: Some(wait) }))
+            }
+        }
+    }
+}
+
+/// Someone to invite from a row, or why not (checked as a single invitation would be, with
+/// roles and groups named as people write them).
+fn person_of(
+    caller: &Caller,
+    roles: &[CustomRole],
+    groups: &[Group],
+    r: &InputRow,
+) -> std::result::Result<Person, String> {
+    if let Some(first) = r.duplicate_of {
+        return Err(format!("the same email as line {first}"));
+    }
+    if let Some(reason) = &r.invalid {
+        return Err(reason.clone());
+    }
+    let Some(row) = &r.row else { return Err("the row is empty".into()) };
+    let mut errors = crate::domain::FieldErrors::new();
+    let email = errors.take(Email::parse("email", &row.email));
+    let first = errors.take(crate::domain::text::required_text("first_name", &row.first_name, &NAME));
+    let last = errors.take(crate::domain::text::required_text("last_name", &row.last_name, &NAME));
+    if let Err(e) = errors.finish() {
+        return Err(crate::domain::bulk::reason(&e));
+    }
+    let (Some(email), Some(first_name), Some(last_name)) = (email, first, last) else {
+        return Err("the row is incomplete".into());
+    };
+    let role_raw = super::invitations::role_id(roles, &row.role);
+    let role = match RoleRef::parse(&role_raw) {
+        Some(RoleRef::Basic(b)) => Role::Basic(b),
+        Some(RoleRef::Custom(id)) => match roles.iter().find(|c| c.id == id) {
+            Some(c) => Role::Custom(c.clone()),
+            None => return Err(format!("no role {} in this account", row.role.trim())),
+        },
+        None => return Err(format!("no role {} in this account", row.role.trim())),
+    };
+    role.assignable_by(caller.permissions()).map_err(|e| e.message)?;
+    let mut ids = Vec::new();
+    if !row.groups.is_empty() {
+        if caller.require(Permission::GroupsManage).is_err() {
+            return Err("your role does not allow placing people in groups".into());
+        }
+        for g in &row.groups {
+            let id = super::invitations::group_id(groups, g);
+            match groups.iter().find(|x| x.id.to_string() == id) {
+                Some(x) if !ids.contains(&x.id) => ids.push(x.id),
+                Some(_) => {}
+                None => return Err(format!("no group {} in this account", g.trim())),
+            }
+        }
+    }
+    Ok(Person {
+        email,
+        first_name,
+        last_name,
+        role: role.id(),
+        groups: ids,
+        optional_permissions: Vec::new(),
+    })
+}
+
+/// How many of the next rows make one page: up to `PER_TX` invitations and `PAGE_ENTRIES`
+/// entries; a row that joins groups goes alone (its rotations are read for it). `rows` gives,
+/// per row, `None` when it invites nobody, else whether it joins groups.
+fn page_len(rows: impl Iterator<Item = Option<bool>>) -> usize {
+    let (mut len, mut invites) = (0, 0);
+    for joins in rows {
+        match joins {
+            Some(true) if len == 0 => return 1,
+            Some(true) => break,
+            Some(false) if invites == PER_TX => break,
+            Some(false) => invites += 1,
+            None => {}
+        }
+        len += 1;
+        if len == PAGE_ENTRIES {
+            break;
+        }
+    }
+    len.max(1)
+}
+
+/// Rows `[from, to)` of the job's input with their indexes, read from the chunks that hold them.
+async fn load_rows(s: &Services, job: &Job, input: &InviteInput, from: u64, to: u64) -> Result<Vec<(u64, InputRow)>> {
+    let mut out = Vec::new();
+    let start = input.chunks.iter().rposition(|c| *c <= from).unwrap_or(0);
+    for (i, first) in input.chunks.iter().enumerate().skip(start) {
+        if *first >= to {
+            break;
+        }
+        let rows = s.store.job_input(job, *first).await?.ok_or_else(|| Error::Internal("job input missing".into()))?;
+        let rows: Vec<InputRow> =
+            serde_json::from_value(rows).map_err(|e| Error::Internal(format!("job input: {e}")))?;
+        let _ = i;
+        for (offset, row) in rows.into_iter().enumerate() {
+            let index = first + offset as u64;
+            if index >= from && index < to {
+                out.push((index, row));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How a batch of pages' mail went.
+enum Mailed {
+    Done,
+    /// The mail service refused, or kept failing past the last attempt: the rows are marked.
+    GaveUp,
+    /// The mail service is down: try again after a wait.
+    Later,
+}
+
+/// Send the pages' mail in one call (they hold at most `BULK_MAX` destinations), and note on
+/// each page the rows whose mail failed for good.
+async fn send_pages(
+    s: &Services,
+    job: &Job,
+    account: &crate::domain::account::Account,
+    pages: &[(u64, Vec<(u64, Destined)>)],
+    attempts: u32,
+) -> Result<Mailed> {
+    let to: Vec<Destined> = pages.iter().flat_map(|(_, d)| d.iter().map(|(_, x)| x.clone())).collect();
+    let template = crate::mail::templates::invitation_template(account.locale().language);
+    match s.mailer.send_bulk(&template, &to).await {
+        Ok(deliveries) => {
+            let mut i = 0;
+            for (first, destined) in pages {
+                let mut failed = serde_json::Map::new();
+                for (index, _) in destined {
+                    if let Some(Delivery::Rejected(why)) = deliveries.get(i) {
+                        failed.insert(index.to_string(), why.clone().into());
+                    }
+                    i += 1;
+                }
+                if !failed.is_empty() {
+                    s.store.note_on_result_page(job, *first, &serde_json::json!({ "mail_failed": failed })).await?;
+                }
+            }
+            Ok(Mailed::Done)
+        }
+        Err(e) => {
+            let e = mail_error(e);
+            let lasting = e.is_lasting() || attempts + 1 >= MAX_ATTEMPTS;
+            if !lasting {
+                tracing::warn!(error = %e, job = %job.id, "invitation mail waits for the mail service");
+                return Ok(Mailed::Later);
+            }
+            for (first, destined) in pages {
+                let failed: serde_json::Map<String, serde_json::Value> =
+                    destined.iter().map(|(index, _)| (index.to_string(), e.to_string().into())).collect();
+                s.store.note_on_result_page(job, *first, &serde_json::json!({ "mail_failed": failed })).await?;
+            }
+            Ok(Mailed::GaveUp)
+        }
+    }
+}
+
+/// Mail owed from before (the runner stopped after committing rows and before their mail went,
+/// or the mail service was down): read back from the result log, from the checkpoint's mark.
+async fn owed_mail(s: &Services, job: &Job, caller: &Caller, mut at: InviteCheckpoint) -> Result<Step<InviteCheckpoint>> {
+    let (pages, _) = s.store.result_pages(job, Some(at.mailed), 8).await?;
+    let mut batch: Vec<(u64, Vec<(u64, Destined)>)> = Vec::new();
+    let mut through = at.mailed;
+    for page in pages.iter().filter(|p| p.first >= at.mailed && p.first < at.next) {
+        let owed = page_destinations(s, &caller.account, page).await?;
+        let queued: usize = batch.iter().map(|(_, d)| d.len()).sum();
+        if queued + owed.len() > BULK_MAX {
+            break;
+        }
+        through = page.entries.last().map_or(page.first, |e| e.index) + 1;
+        if !owed.is_empty() {
+            batch.push((page.first, owed));
+        }
+    }
+    if through == at.mailed {
+        // No page where one was expected: nothing to send from here on.
+        at.mailed = at.next;
+        return Ok(Step::to(Some(at), Vec::new(), Vec::new()));
+    }
+    match send_pages(s, job, &caller.account, &batch, at.mail_attempts).await? {
+        Mailed::Done => {
+            at.mailed = through;
+            at.mail_attempts = 0;
+        }
+        Mailed::GaveUp => at.mailed = through,
+        Mailed::Later => {
+            at.mail_attempts += 1;
+            let wait = Utc::now() + retry_delay(at.mail_attempts);
+            return Ok(Step { next: Some(at), outcomes: Vec::new(), counts: Vec::new(), saved: false, wait: Some(wait) });
+        }
+    }
+    Ok(Step::to(Some(at), Vec::new(), Vec::new()))
+}
+
+/// The destinations a page's invited rows still owe (not those already noted as failed).
+async fn page_destinations(
+    s: &Services,
+    account: &crate::domain::account::Account,
+    page: &ResultPage,
+) -> Result<Vec<(u64, Destined)>> {
+    let Ok(mail) = serde_json::from_value::<PageMail>(page.about.clone()) else { return Ok(Vec::new()) };
+    let failed = page.notes.get("mail_failed");
+    let mut out = Vec::new();
+    for e in page.entries.iter().filter(|e| e.outcome == outcome_name(Outcome::Invited)) {
+        if failed.is_some_and(|f| f.get(e.index.to_string()).is_some()) {
+            continue;
+        }
+        let Ok(d) = serde_json::from_value::<Detail>(e.detail.clone()) else { continue };
+        let (Some(member_id), Some(first_name)) = (d.member_id, d.first_name) else { continue };
+        let Ok(email) = Email::parse("email", &d.email) else { continue };
+        let mut member = Member::new(
+            account.id,
+            email,
+            first_name,
+            d.last_name.unwrap_or_default(),
+            RoleRef::Basic(crate::domain::permissions::BasicRole::Viewer),
+            crate::domain::member::MemberStatus::Invited,
+            mail.issued_at,
+        );
+        member.id = member_id;
+        let mut invitation = Invitation::new(account.id, member_id, None, String::new(), mail.issued_at, 0);
+        invitation.expires_at = mail.expires_at;
+        let one = InvitationToSend { member: &member, invitation: &invitation, key_id: &mail.key_id, inviter: &mail.inviter };
+        out.push((e.index, destined(s, account, &one).await?));
+    }
+    Ok(out)
+}
+
+fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_stays_within_dynamodbs_100_actions() {
+        // Invitations, their log entries, the counters, the result page and the checkpoint.
+        assert!(PER_TX * (INVITATION_ACTIONS + 1) + 3 <= 100);
+        assert!((PER_TX + 1) * (INVITATION_ACTIONS + 1) + 3 > 100, "as many as fit");
+    }
+
+    #[test]
+    fn pages_hold_up_to_a_transactions_invitations_and_group_rows_go_alone() {
+        let plain = |n| std::iter::repeat_n(Some(false), n);
+        assert_eq!(page_len(plain(100)), PER_TX);
+        assert_eq!(page_len(plain(3)), 3);
+        // Rows that invite nobody ride along, up to the page's entries.
+        assert_eq!(page_len(std::iter::repeat_n(None, 1000)), PAGE_ENTRIES);
+        assert_eq!(page_len(plain(2).chain([None, None]).chain(plain(1))), 5);
+        assert_eq!(page_len(plain(2).chain([Some(true)]).chain(plain(5))), 2, "stops before a group row");
+        assert_eq!(page_len([Some(true)].into_iter().chain(plain(5))), 1, "a group row alone");
+        assert_eq!(page_len(std::iter::empty()), 1);
+    }
+}
