@@ -70,7 +70,10 @@ start_stack() {
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$2"
-  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$3"
+  # Mail goes through a small proxy in front of the SES stand-in (tests switch it off per domain).
+  local ses_proxy; ses_proxy="$(free_port)"
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_proxy"
+  export ROSTER_SES_PROXY_URL="http://127.0.0.1:$ses_proxy"
   export ROSTER_TABLE=roster
   export ROSTER_PUBLIC_URL="http://127.0.0.1:$4"
   export ROSTER_MAIL_FROM="no-reply@roster.test"
@@ -84,6 +87,9 @@ start_stack() {
   node "$ROOT/infra/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$3" >"$state/ses.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_for "http://127.0.0.1:$3/store" "aws-ses-v2-local (SES v2)" "$!"
+  python3 "$ROOT/infra/ses_proxy.py" "$ses_proxy" "http://127.0.0.1:$3" >"$state/ses-proxy.log" 2>&1 &
+  STACK_PIDS+=($!)
+  wait_for "http://127.0.0.1:$ses_proxy/store" "the SES proxy" "$!"
 }
 
 # start_api STATE_DIR BINARY [ARGS…]: the local API server, creating the table and secret first.

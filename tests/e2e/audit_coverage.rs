@@ -186,6 +186,20 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
             let row = |who: &str| json!({ "email": format!("{who}@{}.test", acme.web_address), "first_name": "B", "last_name": "K", "role": "viewer" });
             call(M::POST, route.path.into(), Some(json!([row("bulk-1"), row("bulk-2")])))
         }
+        "invitation-jobs-create" => {
+            let row = json!({ "email": format!("job-1@{}.test", acme.web_address), "first_name": "J", "last_name": "B", "role": "viewer" });
+            call(
+                M::POST,
+                route.path.into(),
+                Some(json!({ "rows": [row], "run_at": chrono::Utc::now() + chrono::Duration::days(1) })),
+            )
+        }
+        "invitation-jobs-cancel" => {
+            let row = json!({ "email": format!("job-2@{}.test", acme.web_address), "first_name": "J", "last_name": "B", "role": "viewer" });
+            let later = chrono::Utc::now() + chrono::Duration::days(1);
+            let job = s.post("/v1/invitation-jobs", Some(owner), json!({ "rows": [row], "run_at": later })).await;
+            call(M::DELETE, format!("/v1/invitation-jobs/{}", job.ok(202)["id"].as_str().unwrap()), None)
+        }
         "invitations-resend" => call(M::POST, format!("/v1/invitations/{}/resend", invited(s, fx).await.0), None),
         "invitations-cancel" => call(M::DELETE, format!("/v1/invitations/{}", invited(s, fx).await.0), None),
         "invitations-accept" => {

@@ -13,6 +13,7 @@ mod deletion;
 mod edges;
 mod groups;
 mod idempotency;
+mod invitation_jobs;
 mod invitations;
 mod isolation;
 mod jobs;

@@ -18,4 +18,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What the server reads at most before giving up on a request. Larger than `BODY_LIMIT` so an
 /// oversized body is read and answered with a clean 413 instead of a reset connection.
-pub const TRANSPORT_LIMIT: usize = 2 * 1024 * 1024;
+pub const TRANSPORT_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Largest invitation-job body (50,000 rows): under Lambda's 6 MB request payload.
+pub const JOB_BODY_LIMIT: usize = 5 * 1024 * 1024;

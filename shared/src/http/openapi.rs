@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
-use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
+use super::handlers::{
+    accounts, api_keys, audit, auth, docs, groups, invitation_jobs, invitations, members, pages, roles, settings,
+};
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
@@ -14,6 +16,8 @@ use utoipa::{Modify, OpenApi};
         members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
         members::assign_agent_id, members::release_agent_id,
         invitations::create, invitations::bulk, invitations::list, invitations::resend, invitations::cancel,
+        invitation_jobs::create, invitation_jobs::list, invitation_jobs::get, invitation_jobs::cancel,
+        invitation_jobs::results, invitation_jobs::results_csv,
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,

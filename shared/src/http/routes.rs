@@ -2,7 +2,9 @@
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
-use super::handlers::{accounts, api_keys, audit, auth, docs, groups, invitations, members, pages, roles, settings};
+use super::handlers::{
+    accounts, api_keys, audit, auth, docs, groups, invitation_jobs, invitations, members, pages, roles, settings,
+};
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
 use super::{AppState, TRANSPORT_LIMIT};
@@ -74,6 +76,12 @@ route_table! {
     "invitations-list":        get  "/v1/invitations"     => invitations::list,      Access::Permission(P::InvitationsManage);
     "invitations-resend":      post "/v1/invitations/{member_id}/resend" => invitations::resend, Access::Permission(P::InvitationsManage);
     "invitations-cancel":      delete "/v1/invitations/{member_id}" => invitations::cancel, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-create":  post "/v1/invitation-jobs" => invitation_jobs::create, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-list":    get  "/v1/invitation-jobs" => invitation_jobs::list,   Access::Permission(P::InvitationsManage);
+    "invitation-jobs-get":     get  "/v1/invitation-jobs/{id}" => invitation_jobs::get, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-cancel":  delete "/v1/invitation-jobs/{id}" => invitation_jobs::cancel, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-results": get  "/v1/invitation-jobs/{id}/results" => invitation_jobs::results, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-results-csv": get "/v1/invitation-jobs/{id}/results.csv" => invitation_jobs::results_csv, Access::Permission(P::InvitationsManage);
     "roles-list":              get  "/v1/roles"           => roles::list,            Access::Permission(P::RolesRead);
     "roles-get":               get  "/v1/roles/{id}"      => roles::get,             Access::Permission(P::RolesRead);
     "roles-create":            post "/v1/roles"           => roles::create,          Access::Permission(P::RolesManage);
@@ -111,6 +119,7 @@ pub const IDEMPOTENT: &[&str] = &[
     "accounts-create",
     "invitations-create",
     "invitations-bulk",
+    "invitation-jobs-create",
     "roles-create",
     "groups-create",
     "groups-assign",

@@ -3,10 +3,11 @@
 //! (`runner`) claims due jobs under a lease, checkpoints after every step, stops well before its
 //! deadline, retries failed steps with backoff and records per-item results. One scheduled
 //! function drives it in AWS; the local server's `--jobs-every` drives the same code.
+pub mod fault;
 mod job;
 mod kinds;
 mod runner;
 
 pub use job::{Job, Kind, LEASE, MAX_ATTEMPTS, RESULTS_KEPT, Status, retry_delay};
 pub use kinds::{InviteCheckpoint, InviteInput, Outcome, SEAL_JOB, Step, Work};
-pub use runner::{RUNNER, RunReport, run_due, run_one};
+pub use runner::{RUNNER, RunReport, run_due, run_one, run_one_step};

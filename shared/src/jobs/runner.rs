@@ -49,7 +49,7 @@ pub async fn run_due(s: &Services, deadline: Instant) -> Result<RunReport> {
             let Some(job) = s.store.claim_job(&key, &holder, now, now + LEASE).await? else { continue };
             claimed = true;
             report.jobs_claimed += 1;
-            drive(s, job, &holder, deadline, &mut report).await?;
+            drive(s, job, &holder, Turn { deadline, steps: usize::MAX }, &mut report).await?;
         }
         // Nothing due that nobody else holds.
         if !claimed {
@@ -74,21 +74,38 @@ async fn ensure_recurring(s: &Services) -> Result<()> {
 /// Claim one job and work on it now, as a runner would (the mail a request causes goes out
 /// before the answer): the job as it was left, or `None` when another runner has it.
 pub async fn run_one(s: &Services, job: &Job) -> Result<Option<Job>> {
+    run_one_with(s, job, usize::MAX).await
+}
+
+/// `run_one` for a single step, then the job is released as if its deadline had come: the
+/// next claim resumes from that checkpoint (the crash tests' drill).
+pub async fn run_one_step(s: &Services, job: &Job) -> Result<Option<Job>> {
+    run_one_with(s, job, 1).await
+}
+
+async fn run_one_with(s: &Services, job: &Job, steps: usize) -> Result<Option<Job>> {
     let holder = format!("inline-{}", uuid::Uuid::new_v4());
     let key = crate::store::keys::job_of(job.account_id, job.kind, job.id);
     let now = Utc::now();
     let Some(claimed) = s.store.claim_job(&key, &holder, now, now + LEASE).await? else { return Ok(None) };
     let mut report = RunReport::default();
-    drive(s, claimed, &holder, Instant::now() + SLICE, &mut report).await?;
+    drive(s, claimed, &holder, Turn { deadline: Instant::now() + SLICE, steps }, &mut report).await?;
     Ok(s.store.get_job_of(job.account_id, job.kind, job.id).await?)
 }
 
-async fn drive(s: &Services, job: Job, holder: &str, deadline: Instant, report: &mut RunReport) -> Result<()> {
+/// How long one job's turn may last: until the deadline, and at most this many steps.
+#[derive(Clone, Copy)]
+struct Turn {
+    deadline: Instant,
+    steps: usize,
+}
+
+async fn drive(s: &Services, job: Job, holder: &str, turn: Turn, report: &mut RunReport) -> Result<()> {
     match job.kind {
-        Kind::PurgeAccount => drive_kind::<Purge>(s, job, holder, deadline, report).await,
-        Kind::SealAudit => drive_kind::<Seal>(s, job, holder, deadline, report).await,
-        Kind::InviteRows => drive_kind::<InviteRows>(s, job, holder, deadline, report).await,
-        Kind::SendMail => drive_kind::<SendMail>(s, job, holder, deadline, report).await,
+        Kind::PurgeAccount => drive_kind::<Purge>(s, job, holder, turn, report).await,
+        Kind::SealAudit => drive_kind::<Seal>(s, job, holder, turn, report).await,
+        Kind::InviteRows => drive_kind::<InviteRows>(s, job, holder, turn, report).await,
+        Kind::SendMail => drive_kind::<SendMail>(s, job, holder, turn, report).await,
     }
 }
 
@@ -96,7 +113,7 @@ async fn drive_kind<W: Work>(
     s: &Services,
     mut job: Job,
     holder: &str,
-    deadline: Instant,
+    turn: Turn,
     report: &mut RunReport,
 ) -> Result<()> {
     let mut at: W::Checkpoint = if job.checkpoint.is_null() {
@@ -114,9 +131,10 @@ async fn drive_kind<W: Work>(
             }
         }
     };
-    let turn_ends = (Instant::now() + SLICE).min(deadline);
+    let turn_ends = (Instant::now() + SLICE).min(turn.deadline);
+    let mut steps = 0;
     loop {
-        if Instant::now() >= turn_ends {
+        if Instant::now() >= turn_ends || steps >= turn.steps {
             // Released, not finished, and due again behind the jobs already waiting: the next
             // turn (this runner's or another's) continues from the checkpoint.
             let now = Utc::now();
@@ -132,13 +150,16 @@ async fn drive_kind<W: Work>(
             Err(e) => return failed(s, job, holder, (&e.to_string(), e.is_lasting()), report).await,
         };
         report.steps += 1;
+        steps += 1;
         let now = Utc::now();
         record(s, &mut job, step.outcomes).await?;
         let next = match &step.next {
             Some(next) => Some(serde_json::to_value(next).map_err(|e| Error::Internal(e.to_string()))?),
             None => None,
         };
-        job = job.advanced(next.clone().unwrap_or(serde_json::Value::Null), &step.counts, now);
+        // A finished job keeps its last checkpoint (where it ended).
+        let checkpoint = next.clone().unwrap_or_else(|| job.checkpoint.clone());
+        job = job.advanced(checkpoint, &step.counts, now);
         match (step.next, step.wait) {
             (Some(_), Some(until)) => {
                 // Released until then; it stays due (and running) for whichever runner comes.
@@ -177,7 +198,7 @@ async fn record(s: &Services, job: &mut Job, outcomes: Vec<Outcome>) -> Result<(
         .map(|(i, o)| JobResult { index: job.results + i as u64, outcome: o.outcome.to_owned(), detail: o.detail, at })
         .collect();
     let count = entries.len() as u64;
-    let page = ResultPage { first: job.results, entries, about: serde_json::Value::Null, notes: serde_json::Value::Null };
+    let page = ResultPage { first: job.results, entries, about: serde_json::Value::Null, notes: Vec::new() };
     s.store.put_result_pages(job, &[page]).await?;
     job.results += count;
     Ok(())
@@ -212,6 +233,13 @@ async fn failed(
 ) -> Result<()> {
     tracing::warn!(job = %job.id, kind = ?job.kind, error, "job step failed");
     report.steps_failed += 1;
+    // A step may have written checkpoints of its own before it failed: the retry starts from
+    // the last of them, never from before work already committed.
+    if let Some(stored) = s.store.get_job_of(job.account_id, job.kind, job.id).await?
+        && stored.lease_holder.as_deref() == Some(holder)
+    {
+        job = stored;
+    }
     let now = Utc::now();
     if lasting {
         // Trying again would meet the same answer (the starter lost the right, say).
@@ -237,7 +265,10 @@ async fn failed(
 /// not an error of the run.
 async fn save(s: &Services, job: &Job, holder: &str, report: &mut RunReport) -> Result<bool> {
     match s.store.save_held_job(job, holder).await {
-        Ok(()) => Ok(true),
+        Ok(()) => {
+            super::fault::point("checkpoint_saved");
+            Ok(true)
+        }
         Err(e) if e.is_conflict(JOB_LOST) => {
             report.jobs_lost += 1;
             Ok(false)

@@ -68,7 +68,9 @@ impl Mailer {
             Err(Failure::NoTemplate) => {
                 self.store_template(template).await?;
                 match self.try_bulk(template, to).await {
-                    Err(Failure::NoTemplate) => Err(SendError::Refused(format!("template {} not found", template.name))),
+                    Err(Failure::NoTemplate) => {
+                        Err(SendError::Refused(format!("template {} not found", template.name)))
+                    }
                     Err(Failure::Send(e)) => Err(e),
                     Ok(d) => Ok(d),
                 }
@@ -126,8 +128,7 @@ impl Mailer {
             .text(&template.content.text)
             .html(&template.content.html)
             .build();
-        match self.client.create_email_template().template_name(&template.name).template_content(content).send().await
-        {
+        match self.client.create_email_template().template_name(&template.name).template_content(content).send().await {
             Ok(_) => Ok(()),
             // Stored meanwhile by another sender.
             Err(e) if e.code() == Some("AlreadyExistsException") || status_of(&e) == Some(400) && exists(&e) => Ok(()),
@@ -149,7 +150,9 @@ fn status_of<E>(e: &SdkError<E, Response>) -> Option<u16> {
 
 /// Whether a 400 says the template already exists (the stand-in's body names the exception).
 fn exists<E>(e: &SdkError<E, Response>) -> bool {
-    e.raw_response().and_then(|r| r.body().bytes()).is_some_and(|b| String::from_utf8_lossy(b).contains("AlreadyExists"))
+    e.raw_response()
+        .and_then(|r| r.body().bytes())
+        .is_some_and(|b| String::from_utf8_lossy(b).contains("AlreadyExists"))
 }
 
 /// Throttling, server errors and no answer at all are worth retrying; other answers are not.

@@ -19,10 +19,7 @@ pub enum Principal {
         role: Role,
     },
     /// A key and what it may do now (its scopes ∩ its creator's current permissions).
-    ApiKey {
-        key: ApiKey,
-        scopes: Vec<Permission>,
-    },
+    ApiKey { key: ApiKey, scopes: Vec<Permission> },
 }
 
 /// The authenticated caller, read fresh for every request so that a role change, deactivation
@@ -124,14 +121,13 @@ pub async fn for_job(s: &super::Services, account: AccountId, by: &Actor, job: J
             (account, Principal::Member { member, session: None, role })
         }
         Actor::ApiKey { id, .. } => {
-            let key = s.store.get_api_key(account, *id).await?.ok_or(gone("the API key that started this job is revoked"))?;
+            let key =
+                s.store.get_api_key(account, *id).await?.ok_or(gone("the API key that started this job is revoked"))?;
             let records = s.store.api_key_records(account, key.id, key.created_by).await?;
             let (account, key) = (records.account.ok_or(Error::Gone)?, records.key.filter(ApiKey::active));
             let key = key.ok_or(gone("the API key that started this job is revoked"))?;
-            let creator = records
-                .creator
-                .filter(|m| m.status == MemberStatus::Active)
-                .ok_or(Error::KeyCreatorInactive)?;
+            let creator =
+                records.creator.filter(|m| m.status == MemberStatus::Active).ok_or(Error::KeyCreatorInactive)?;
             let role = super::auth::resolve_role(s, &creator, None).await?;
             let scopes = crate::domain::api_key::effective_scopes(&key.scopes, role.permissions());
             (account, Principal::ApiKey { key, scopes })

@@ -86,7 +86,12 @@ pub(crate) struct Person {
 
 /// A new invitation as of `now`: the invited member and the invitation, whose link's token is
 /// derived from both (so the mail can be sent later without keeping the token).
-pub(crate) async fn issue(s: &Services, caller: &Caller, p: Person, now: chrono::DateTime<Utc>) -> Result<(Member, Invitation)> {
+pub(crate) async fn issue(
+    s: &Services,
+    caller: &Caller,
+    p: Person,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Member, Invitation)> {
     let a = caller.account_id();
     let mut member = Member::new(a, p.email, p.first_name, p.last_name, p.role, MemberStatus::Invited, now);
     member.optional_permissions = p.optional_permissions;

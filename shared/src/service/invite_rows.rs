@@ -17,7 +17,7 @@ use crate::domain::permissions::Permission;
 use crate::domain::role::{CustomRole, Role, RoleRef};
 use crate::jobs::{InviteCheckpoint, InviteInput, Job, MAX_ATTEMPTS, Step, retry_delay};
 use crate::mail::bulk::{BULK_MAX, Delivery, Destined};
-use crate::store::{INVITATION_ACTIONS, JobResult, NewInvitations, ResultPage, StoreError};
+use crate::store::{INVITATION_ACTIONS, JobResult, NewInvitations, PageNote, ResultPage, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -27,6 +27,9 @@ pub const STEP_ROWS: u64 = 1_000;
 /// Invitations in one transaction: DynamoDB's 100 actions, less the counters, the result page
 /// and the checkpoint, over an invitation's actions plus its system-log entry.
 pub const PER_TX: usize = (100 - 3) / (INVITATION_ACTIONS + 1);
+// As many as fit, and no more (checked when compiling).
+const _: () =
+    assert!(PER_TX * (INVITATION_ACTIONS + 1) + 3 <= 100 && (PER_TX + 1) * (INVITATION_ACTIONS + 1) + 3 > 100);
 /// Entries on one result page at most (rows that invite nobody add entries, not actions).
 const PAGE_ENTRIES: usize = 200;
 
@@ -105,8 +108,8 @@ struct Invite<'a> {
     caller: Caller,
     at: InviteCheckpoint,
     counts: BTreeMap<&'static str, u64>,
-    /// Committed pages whose mail has not gone yet: (page's first row, destinations).
-    queued: Vec<(u64, Vec<(u64, Destined)>)>,
+    /// Mail of committed rows that has not gone yet, in row order.
+    queued: Vec<Owed>,
     /// Where the last committed page ends.
     committed: u64,
     /// Whether the checkpoint moved since the last transaction wrote it.
@@ -211,8 +214,14 @@ impl<'a> Invite<'a> {
         for (index, person, row) in page {
             match person {
                 Err(reason) => {
-                    let outcome = if row.duplicate_of.is_some() { Outcome::SkippedDuplicateRow } else { Outcome::Invalid };
-                    let detail = Detail { line: row.line, email: row.email.clone(), reason: Some(reason.clone()), ..Detail::default() };
+                    let outcome =
+                        if row.duplicate_of.is_some() { Outcome::SkippedDuplicateRow } else { Outcome::Invalid };
+                    let detail = Detail {
+                        line: row.line,
+                        email: row.email.clone(),
+                        reason: Some(reason.clone()),
+                        ..Detail::default()
+                    };
                     entries.insert(*index, (outcome, detail));
                 }
                 Ok(p) => {
@@ -257,11 +266,16 @@ impl<'a> Invite<'a> {
                 entries: all
                     .iter()
                     .map(|(index, (outcome, detail))| {
-                        Ok(JobResult { index: *index, outcome: outcome_name(*outcome).to_owned(), detail: to_value(detail)?, at: now })
+                        Ok(JobResult {
+                            index: *index,
+                            outcome: outcome_name(*outcome).to_owned(),
+                            detail: to_value(detail)?,
+                            at: now,
+                        })
                     })
                     .collect::<Result<_>>()?,
                 about: if invites.is_empty() { serde_json::Value::Null } else { to_value(mail)? },
-                notes: serde_json::Value::Null,
+                notes: Vec::new(),
             };
             let batch = NewInvitations {
                 invites: &pairs,
@@ -272,15 +286,16 @@ impl<'a> Invite<'a> {
             };
             match self.s.store.create_invitations(&batch).await {
                 Ok(Ok(())) => {
+                    crate::jobs::fault::point("rows_committed");
                     self.counts = counts;
                     self.at = at;
                     self.committed = last + 1;
                     self.unsaved = false;
-                    let destined = self.destined(&invites, mail).await?;
-                    if destined.is_empty() && self.queued.is_empty() {
-                        self.at.mailed = self.committed;
-                    } else if !destined.is_empty() {
-                        self.queued.push((first, destined));
+                    for (index, d) in self.destined(&invites, mail).await? {
+                        self.queued.push(Owed { page: first, index, to: d });
+                    }
+                    if self.queued.is_empty() {
+                        (self.at.mailed, self.at.mailed_page) = (self.committed, self.committed);
                     }
                     return Ok(not_sent);
                 }
@@ -325,7 +340,11 @@ impl<'a> Invite<'a> {
         e
     }
 
-    async fn destined(&self, invites: &[(u64, u64, Member, Invitation)], mail: &PageMail) -> Result<Vec<(u64, Destined)>> {
+    async fn destined(
+        &self,
+        invites: &[(u64, u64, Member, Invitation)],
+        mail: &PageMail,
+    ) -> Result<Vec<(u64, Destined)>> {
         let mut out = Vec::with_capacity(invites.len());
         for (index, _, m, i) in invites {
             let one = InvitationToSend { member: m, invitation: i, key_id: &mail.key_id, inviter: &mail.inviter };
@@ -334,39 +353,72 @@ impl<'a> Invite<'a> {
         Ok(out)
     }
 
-    /// Send the queued mail when one more page might not fit in the call.
+    /// Send the queued mail in calls of `BULK_MAX` while there is that much.
     async fn flush_if_full(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
-        let queued: usize = self.queued.iter().map(|(_, d)| d.len()).sum();
-        if queued + PER_TX > BULK_MAX { self.flush().await } else { Ok(None) }
+        while self.queued.len() >= BULK_MAX {
+            if let Some(stop) = self.send_queued(BULK_MAX).await? {
+                return Ok(Some(stop));
+            }
+        }
+        Ok(None)
     }
 
-    /// Send the queued mail: the checkpoint's mail mark moves past it, or (the mail service is
-    /// down) the step ends and the job waits.
+    /// Send all the queued mail.
     async fn flush(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
-        if self.queued.is_empty() {
-            return Ok(None);
-        }
-        let queued = std::mem::take(&mut self.queued);
-        match send_pages(self.s, self.job, &self.caller.account, &queued, self.at.mail_attempts).await? {
-            Mailed::Done => {
-                self.at.mailed = self.committed;
-                self.at.mail_attempts = 0;
-                self.unsaved = true;
-                Ok(None)
+        while !self.queued.is_empty() {
+            if let Some(stop) = self.send_queued(BULK_MAX).await? {
+                return Ok(Some(stop));
             }
-            Mailed::GaveUp => {
-                self.at.mailed = self.committed;
+        }
+        Ok(None)
+    }
+
+    /// Send the first `n` queued: the checkpoint's mail mark moves past them (written with the
+    /// next transaction, or by the runner after the step), or — the mail service is down — the
+    /// step ends and the job waits.
+    async fn send_queued(&mut self, n: usize) -> Result<Option<Step<InviteCheckpoint>>> {
+        let batch: Vec<Owed> = self.queued.drain(..n.min(self.queued.len())).collect();
+        match send(self.s, self.job, &self.caller.account, &batch, self.at.mail_attempts).await? {
+            outcome @ (Mailed::Done | Mailed::GaveUp) => {
+                if outcome == Mailed::Done {
+                    self.at.mail_attempts = 0;
+                }
+                match self.queued.first() {
+                    // Every invited row before the next one owed is done.
+                    Some(next) => (self.at.mailed, self.at.mailed_page) = (next.index, next.page),
+                    None => (self.at.mailed, self.at.mailed_page) = (self.committed, self.committed),
+                }
                 self.unsaved = true;
                 Ok(None)
             }
             Mailed::Later => {
+                // From the batch on, the mail is owed: the next step reads it back.
+                if let Some(first) = batch.first() {
+                    (self.at.mailed, self.at.mailed_page) = (first.index, first.page);
+                }
+                self.queued.clear();
                 self.at.mail_attempts += 1;
                 let wait = Utc::now() + retry_delay(self.at.mail_attempts);
                 let counts = std::mem::take(&mut self.counts).into_iter().collect();
-                Ok(Some(Step { next: Some(self.at.clone()), outcomes: Vec::new(), counts, saved: false, wait: Some(wait) }))
+                Ok(Some(Step {
+                    next: Some(self.at.clone()),
+                    outcomes: Vec::new(),
+                    counts,
+                    saved: false,
+                    wait: Some(wait),
+                }))
             }
         }
     }
+}
+
+/// One invited row's mail, owed.
+#[derive(Debug, Clone)]
+struct Owed {
+    /// The first row of its result page.
+    page: u64,
+    index: u64,
+    to: Destined,
 }
 
 /// Someone to invite from a row, or why not (checked as a single invitation would be, with
@@ -418,14 +470,7 @@ fn person_of(
             }
         }
     }
-    Ok(Person {
-        email,
-        first_name,
-        last_name,
-        role: role.id(),
-        groups: ids,
-        optional_permissions: Vec::new(),
-    })
+    Ok(Person { email, first_name, last_name, role: role.id(), groups: ids, optional_permissions: Vec::new() })
 }
 
 /// How many of the next rows make one page: up to `PER_TX` invitations and `PAGE_ENTRIES`
@@ -471,108 +516,128 @@ async fn load_rows(s: &Services, job: &Job, input: &InviteInput, from: u64, to: 
     Ok(out)
 }
 
-/// How a batch of pages' mail went.
+/// How a batch of mail went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mailed {
     Done,
-    /// The mail service refused, or kept failing past the last attempt: the rows are marked.
+    /// The mail service refused, or kept failing past the last attempt: the rows are noted.
     GaveUp,
     /// The mail service is down: try again after a wait.
     Later,
 }
 
-/// Send the pages' mail in one call (they hold at most `BULK_MAX` destinations), and note on
-/// each page the rows whose mail failed for good.
-async fn send_pages(
+/// Send a batch (at most `BULK_MAX`) in one call, and note on their result pages the rows whose
+/// mail failed for good.
+async fn send(
     s: &Services,
     job: &Job,
     account: &crate::domain::account::Account,
-    pages: &[(u64, Vec<(u64, Destined)>)],
+    batch: &[Owed],
     attempts: u32,
 ) -> Result<Mailed> {
-    let to: Vec<Destined> = pages.iter().flat_map(|(_, d)| d.iter().map(|(_, x)| x.clone())).collect();
+    let to: Vec<Destined> = batch.iter().map(|o| o.to.clone()).collect();
     let template = crate::mail::templates::invitation_template(account.locale().language);
-    match s.mailer.send_bulk(&template, &to).await {
+    let (failed, mailed): (Vec<(&Owed, String)>, Mailed) = match s.mailer.send_bulk(&template, &to).await {
         Ok(deliveries) => {
-            let mut i = 0;
-            for (first, destined) in pages {
-                let mut failed = serde_json::Map::new();
-                for (index, _) in destined {
-                    if let Some(Delivery::Rejected(why)) = deliveries.get(i) {
-                        failed.insert(index.to_string(), why.clone().into());
-                    }
-                    i += 1;
-                }
-                if !failed.is_empty() {
-                    s.store.note_on_result_page(job, *first, &serde_json::json!({ "mail_failed": failed })).await?;
-                }
-            }
-            Ok(Mailed::Done)
+            let failed = batch
+                .iter()
+                .zip(deliveries)
+                .filter_map(|(o, d)| match d {
+                    Delivery::Rejected(why) => Some((o, why)),
+                    Delivery::Sent => None,
+                })
+                .collect();
+            (failed, Mailed::Done)
         }
         Err(e) => {
             let e = mail_error(e);
-            let lasting = e.is_lasting() || attempts + 1 >= MAX_ATTEMPTS;
-            if !lasting {
+            if !e.is_lasting() && attempts + 1 < MAX_ATTEMPTS {
                 tracing::warn!(error = %e, job = %job.id, "invitation mail waits for the mail service");
                 return Ok(Mailed::Later);
             }
-            for (first, destined) in pages {
-                let failed: serde_json::Map<String, serde_json::Value> =
-                    destined.iter().map(|(index, _)| (index.to_string(), e.to_string().into())).collect();
-                s.store.note_on_result_page(job, *first, &serde_json::json!({ "mail_failed": failed })).await?;
-            }
-            Ok(Mailed::GaveUp)
+            (batch.iter().map(|o| (o, e.to_string())).collect(), Mailed::GaveUp)
         }
+    };
+    let mut by_page: BTreeMap<u64, Vec<PageNote>> = BTreeMap::new();
+    for (o, why) in failed {
+        by_page.entry(o.page).or_default().push(PageNote { index: o.index, note: format!("mail failed: {why}") });
     }
+    for (page, notes) in by_page {
+        s.store.note_on_result_page(job, page, &notes).await?;
+    }
+    Ok(mailed)
 }
 
 /// Mail owed from before (the runner stopped after committing rows and before their mail went,
 /// or the mail service was down): read back from the result log, from the checkpoint's mark.
-async fn owed_mail(s: &Services, job: &Job, caller: &Caller, mut at: InviteCheckpoint) -> Result<Step<InviteCheckpoint>> {
-    let (pages, _) = s.store.result_pages(job, Some(at.mailed), 8).await?;
-    let mut batch: Vec<(u64, Vec<(u64, Destined)>)> = Vec::new();
-    let mut through = at.mailed;
-    for page in pages.iter().filter(|p| p.first >= at.mailed && p.first < at.next) {
-        let owed = page_destinations(s, &caller.account, page).await?;
-        let queued: usize = batch.iter().map(|(_, d)| d.len()).sum();
-        if queued + owed.len() > BULK_MAX {
+async fn owed_mail(
+    s: &Services,
+    job: &Job,
+    caller: &Caller,
+    mut at: InviteCheckpoint,
+) -> Result<Step<InviteCheckpoint>> {
+    let (pages, more) = s.store.result_pages(job, Some(at.mailed_page), 8).await?;
+    let mut batch: Vec<Owed> = Vec::new();
+    let mut reached_end = !more;
+    'pages: for page in &pages {
+        if page.first >= at.next {
+            reached_end = true;
             break;
         }
-        through = page.entries.last().map_or(page.first, |e| e.index) + 1;
-        if !owed.is_empty() {
-            batch.push((page.first, owed));
+        for o in page_owed(s, &caller.account, page, at.mailed).await? {
+            if o.index >= at.next {
+                reached_end = true;
+                break 'pages;
+            }
+            if batch.len() == BULK_MAX {
+                reached_end = false;
+                break 'pages;
+            }
+            batch.push(o);
         }
     }
-    if through == at.mailed {
-        // No page where one was expected: nothing to send from here on.
-        at.mailed = at.next;
-        return Ok(Step::to(Some(at), Vec::new(), Vec::new()));
-    }
-    match send_pages(s, job, &caller.account, &batch, at.mail_attempts).await? {
-        Mailed::Done => {
-            at.mailed = through;
-            at.mail_attempts = 0;
-        }
-        Mailed::GaveUp => at.mailed = through,
+    let last = batch.last().map(|o| (o.index + 1, o.page));
+    let outcome =
+        if batch.is_empty() { Mailed::Done } else { send(s, job, &caller.account, &batch, at.mail_attempts).await? };
+    match outcome {
         Mailed::Later => {
             at.mail_attempts += 1;
             let wait = Utc::now() + retry_delay(at.mail_attempts);
-            return Ok(Step { next: Some(at), outcomes: Vec::new(), counts: Vec::new(), saved: false, wait: Some(wait) });
+            return Ok(Step {
+                next: Some(at),
+                outcomes: Vec::new(),
+                counts: Vec::new(),
+                saved: false,
+                wait: Some(wait),
+            });
+        }
+        Mailed::Done => at.mail_attempts = 0,
+        Mailed::GaveUp => {}
+    }
+    match (reached_end, last) {
+        _ if reached_end || pages.is_empty() => (at.mailed, at.mailed_page) = (at.next, at.next),
+        (_, Some((mailed, page))) => (at.mailed, at.mailed_page) = (mailed, page),
+        // Pages read, nothing owed on them: go on after them.
+        (_, None) => {
+            let after = pages.last().map_or(at.next, |p| p.entries.last().map_or(p.first, |e| e.index) + 1);
+            (at.mailed, at.mailed_page) = (after, after);
         }
     }
     Ok(Step::to(Some(at), Vec::new(), Vec::new()))
 }
 
-/// The destinations a page's invited rows still owe (not those already noted as failed).
-async fn page_destinations(
+/// A page's invited rows from `from` on whose mail is owed (not those noted as failed).
+async fn page_owed(
     s: &Services,
     account: &crate::domain::account::Account,
     page: &ResultPage,
-) -> Result<Vec<(u64, Destined)>> {
+    from: u64,
+) -> Result<Vec<Owed>> {
     let Ok(mail) = serde_json::from_value::<PageMail>(page.about.clone()) else { return Ok(Vec::new()) };
-    let failed = page.notes.get("mail_failed");
     let mut out = Vec::new();
-    for e in page.entries.iter().filter(|e| e.outcome == outcome_name(Outcome::Invited)) {
-        if failed.is_some_and(|f| f.get(e.index.to_string()).is_some()) {
+    let invited = outcome_name(Outcome::Invited);
+    for e in page.entries.iter().filter(|e| e.index >= from && e.outcome == invited) {
+        if page.notes.iter().any(|n| n.index == e.index) {
             continue;
         }
         let Ok(d) = serde_json::from_value::<Detail>(e.detail.clone()) else { continue };
@@ -590,8 +655,9 @@ async fn page_destinations(
         member.id = member_id;
         let mut invitation = Invitation::new(account.id, member_id, None, String::new(), mail.issued_at, 0);
         invitation.expires_at = mail.expires_at;
-        let one = InvitationToSend { member: &member, invitation: &invitation, key_id: &mail.key_id, inviter: &mail.inviter };
-        out.push((e.index, destined(s, account, &one).await?));
+        let one =
+            InvitationToSend { member: &member, invitation: &invitation, key_id: &mail.key_id, inviter: &mail.inviter };
+        out.push(Owed { page: page.first, index: e.index, to: destined(s, account, &one).await? });
     }
     Ok(out)
 }
@@ -603,13 +669,6 @@ fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_transaction_stays_within_dynamodbs_100_actions() {
-        // Invitations, their log entries, the counters, the result page and the checkpoint.
-        assert!(PER_TX * (INVITATION_ACTIONS + 1) + 3 <= 100);
-        assert!((PER_TX + 1) * (INVITATION_ACTIONS + 1) + 3 > 100, "as many as fit");
-    }
 
     #[test]
     fn pages_hold_up_to_a_transactions_invitations_and_group_rows_go_alone() {

@@ -10,6 +10,7 @@ mod caller;
 pub mod deletion;
 mod error;
 pub mod groups;
+pub mod invitation_jobs;
 pub mod invitations;
 pub mod invite_rows;
 pub mod links;

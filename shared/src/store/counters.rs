@@ -231,8 +231,9 @@ impl Store {
         let mut cap = None;
         if account.email_verified_at.is_none() && allowed > 0 {
             let capped = keys::invitation_counter(account.id, "UNVERIFIED");
-            let (in_cap, window) =
-                self.admit_many(&capped, rate_limit::unverified_invitations(UNVERIFIED_INVITATIONS), allowed, now).await?;
+            let (in_cap, window) = self
+                .admit_many(&capped, rate_limit::unverified_invitations(UNVERIFIED_INVITATIONS), allowed, now)
+                .await?;
             self.give_back_n(&hourly, &hour, allowed - in_cap).await?;
             if in_cap < allowed {
                 // Only verifying the owner's email lifts the cap: look again in an hour.

@@ -46,13 +46,6 @@ pub struct NewInvitations<'a> {
     pub mail: &'a [crate::jobs::Job],
 }
 
-impl NewInvitations<'_> {
-    /// Actions the transaction takes besides the invitations themselves.
-    pub fn other_actions(&self) -> usize {
-        1 + self.rotations.len() + self.audits.len() + self.mail.len() + if self.job.is_some() { 2 } else { 0 }
-    }
-}
-
 impl Store {
     /// A new member in `invited` state, the invitation, the token lookup and the audit entry.
     /// Fails with `EMAIL_TAKEN` when anyone in the account already has that email.
@@ -64,7 +57,13 @@ impl Store {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let invites = [(member.clone(), invitation.clone())];
-        let n = NewInvitations { invites: &invites, rotations: groups, audits: std::slice::from_ref(audit), job: None, mail: &[] };
+        let n = NewInvitations {
+            invites: &invites,
+            rotations: groups,
+            audits: std::slice::from_ref(audit),
+            job: None,
+            mail: &[],
+        };
         match self.create_invitations(&n).await? {
             Ok(()) => Ok(()),
             Err(_) => Err(StoreError::Conflict(EMAIL_TAKEN)),

@@ -182,6 +182,91 @@ impl Store {
         Ok(changed)
     }
 
+    /// A new job and its system-log entry, together.
+    pub async fn create_job_logged(&self, job: &Job, audit: &crate::domain::audit::AuditEntry) -> StoreResult<()> {
+        let a = job.account_id.ok_or_else(|| StoreError::Other("a logged job belongs to an account".into()))?;
+        let mut tx = super::tx::Tx::new();
+        new_job_in(&mut tx, job)?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Cancel a job that is not over, with its system-log entry: a runner holding it loses it
+    /// at its next write. `JOB_NOT_ACTIVE` when it is over.
+    pub async fn cancel_job_logged(&self, job: &Job, audit: &crate::domain::audit::AuditEntry) -> StoreResult<Job> {
+        let a = job.account_id.ok_or_else(|| StoreError::Other("a logged job belongs to an account".into()))?;
+        let mut changed = job.clone();
+        changed.status = Status::Cancelled;
+        changed.updated_at = Utc::now();
+        changed.finished_at = Some(changed.updated_at);
+        changed.lease_holder = None;
+        changed.lease_until_ms = None;
+        let mut tx = super::tx::Tx::new();
+        tx.put_where(
+            JOB_NOT_ACTIVE,
+            job_item(&changed)?,
+            super::tx::Condition {
+                condition: "attribute_exists(pk) AND NOT #status IN (:s1, :s2, :s3)",
+                values: vec![
+                    (":s1", super::to_attribute(&Status::Succeeded)?),
+                    (":s2", super::to_attribute(&Status::Failed)?),
+                    (":s3", super::to_attribute(&Status::Cancelled)?),
+                ],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await?;
+        Ok(changed)
+    }
+
+    /// An account's jobs of one kind, newest first, before `before`: up to `limit`, and whether
+    /// more may follow.
+    pub async fn list_jobs(
+        &self,
+        a: AccountId,
+        kind: Kind,
+        before: Option<JobId>,
+        limit: i32,
+    ) -> StoreResult<(Vec<Job>, bool)> {
+        let shelf = kind.shelf();
+        let high = before.map_or_else(|| format!("{shelf}~"), |b| format!("{shelf}{b}"));
+        let mut out: Vec<Job> = Vec::new();
+        let mut start = None;
+        for _ in 0..limits::FILTERED_READS {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+                .filter_expression("kind = :kind")
+                .expression_attribute_values(":pk", s(keys::account_pk(a)))
+                .expression_attribute_values(":low", s(shelf))
+                .expression_attribute_values(":high", s(high.clone()))
+                .expression_attribute_values(":kind", super::to_attribute(&kind)?)
+                .scan_index_forward(false)
+                .limit(limit)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items.unwrap_or_default() {
+                let job: Job = from_item(item)?;
+                // `before` itself is the upper bound, included by BETWEEN.
+                if Some(job.id) != before {
+                    out.push(job);
+                }
+            }
+            start = page.last_evaluated_key;
+            if out.len() >= limit as usize || start.is_none() {
+                break;
+            }
+        }
+        let more = out.len() > limit as usize || start.is_some();
+        out.truncate(limit as usize);
+        Ok((out, more))
+    }
+
     /// The jobs of an account (or Roster's own, for `None`), oldest first.
     pub async fn jobs_of(&self, account: Option<AccountId>) -> StoreResult<Vec<Job>> {
         self.query_all(keys::job_pk(account), "JOB#").await
@@ -250,15 +335,19 @@ impl Store {
         Ok((pages, out.last_evaluated_key.is_some()))
     }
 
-    /// Mark entries of a page (mail that could not be delivered, say): `note` under `key`.
-    pub async fn note_on_result_page(&self, job: &Job, first: u64, notes: &serde_json::Value) -> StoreResult<()> {
+    /// Add notes to entries of a page (mail that could not be delivered, say); earlier notes stay.
+    pub async fn note_on_result_page(&self, job: &Job, first: u64, notes: &[PageNote]) -> StoreResult<()> {
+        if notes.is_empty() {
+            return Ok(());
+        }
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::job_result(job.account_id, job.id, first).to_item()))
-            .update_expression("SET notes = :n")
+            .update_expression("SET notes = list_append(if_not_exists(notes, :none), :new)")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":n", super::to_attribute(notes)?)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":new", super::to_attribute(&notes)?)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -310,7 +399,14 @@ pub struct ResultPage {
     pub about: serde_json::Value,
     /// What happened to the page's entries later (for invitations: mail that failed).
     #[serde(default)]
-    pub notes: serde_json::Value,
+    pub notes: Vec<PageNote>,
+}
+
+/// A later word on one entry of a result page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageNote {
+    pub index: u64,
+    pub note: String,
 }
 
 fn page_item(job: &Job, page: &ResultPage) -> StoreResult<Item> {

@@ -34,7 +34,8 @@ pub use groups::{
 };
 pub use idempotency::{Answer, Claim, Scope};
 pub use invitations::{INVITATION_ACTIONS, INVITATION_CHANGED, InvitationByToken, NewInvitations};
-pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult, ResultPage};
+pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult, PageNote, ResultPage};
+pub(crate) use limits::FILTERED_READS;
 pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
 pub use purge::Tombstone;
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};

@@ -187,7 +187,7 @@ pub async fn bulk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<BulkResult>, Problem> {
-    let rows = bulk_rows(&headers, &body)?;
+    let rows = bulk_rows(&headers, &body, BODY_LIMIT, Shape::List(bulk::INLINE_MAX))?;
     let rows = invitations::invite_rows(&s, &caller, rows).await?;
     let mut summary = BulkSummary::default();
     for r in &rows {
@@ -202,16 +202,41 @@ pub async fn bulk(
     Ok(Json(BulkResult { summary, rows }))
 }
 
-type Rows = Vec<bulk::Numbered<Result<bulk::Row, String>>>;
+pub(super) type Rows = Vec<bulk::Numbered<Result<bulk::Row, String>>>;
 
-/// The rows of the body by its type. JSON rows are held to the document (their shape and
-/// formats); CSV lines are what people typed, each judged on its own.
-fn bulk_rows(headers: &HeaderMap, body: &Bytes) -> Result<Rows, Problem> {
-    if body.len() > BODY_LIMIT {
+/// How JSON rows come: a bare list (inline), or an object's `rows` (a job, with its options).
+pub(super) enum Shape {
+    List(usize),
+    Object(usize),
+}
+
+/// A job's JSON body.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JobBody {
+    pub rows: Vec<bulk::Row>,
+    #[serde(default)]
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+/// The rows of the body by its type (and, for a job's JSON object, its `run_at`). JSON rows
+/// are held to the document (their shape and formats); CSV lines are what people typed, each
+/// judged on its own.
+pub(super) fn bulk_rows(headers: &HeaderMap, body: &Bytes, limit: usize, shape: Shape) -> Result<Rows, Problem> {
+    bulk_body(headers, body, limit, shape).map(|(rows, _)| rows)
+}
+
+pub(super) fn bulk_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    limit: usize,
+    shape: Shape,
+) -> Result<(Rows, Option<DateTime<Utc>>), Problem> {
+    if body.len() > limit {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the body is larger than {BODY_LIMIT} bytes"),
+            format!("the body is larger than {limit} bytes"),
         ));
     }
     let media = headers
@@ -221,7 +246,7 @@ fn bulk_rows(headers: &HeaderMap, body: &Bytes) -> Result<Rows, Problem> {
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
     match media.as_str() {
-        "text/csv" => bulk::parse_csv(body).map_err(|bulk::NotCsv(why)| {
+        "text/csv" => bulk::parse_csv(body).map(|rows| (rows, None)).map_err(|bulk::NotCsv(why)| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not_csv",
@@ -229,25 +254,36 @@ fn bulk_rows(headers: &HeaderMap, body: &Bytes) -> Result<Rows, Problem> {
             )
         }),
         "application/json" => {
-            let rows: Vec<bulk::Row> = parse_list(body, bulk::INLINE_MAX)?;
+            let (rows, run_at, prefix) = match shape {
+                Shape::List(max) => (parse_list::<bulk::Row>(body, max)?, None, ""),
+                Shape::Object(max) => {
+                    let job: JobBody = crate::http::json::parse(body)?;
+                    if job.rows.len() > max {
+                        let e = crate::domain::FieldError::new("rows", "too_many", format!("at most {max} rows"));
+                        return Err(crate::service::Error::Validation(vec![e]).into());
+                    }
+                    (job.rows, job.run_at, "rows")
+                }
+            };
             let mut errors = Vec::new();
             if rows.is_empty() {
-                errors.push(crate::domain::FieldError::new("", "empty", "send at least one row"));
+                errors.push(crate::domain::FieldError::new(prefix, "empty", "send at least one row"));
             }
             for (i, row) in rows.iter().enumerate() {
                 errors.extend(bulk::shape_errors(row).into_iter().map(|mut e| {
-                    e.field = format!("[{i}].{}", e.field);
+                    e.field = format!("{prefix}[{i}].{}", e.field);
                     e
                 }));
             }
             if !errors.is_empty() {
                 return Err(crate::service::Error::Validation(errors).into());
             }
-            Ok(rows
+            let rows = rows
                 .into_iter()
                 .enumerate()
                 .map(|(i, row)| bulk::Numbered { line: i as u64 + 1, row: Ok(row) })
-                .collect())
+                .collect();
+            Ok((rows, run_at))
         }
         _ => Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod docs;
 mod etag;
 pub mod groups;
+pub mod invitation_jobs;
 pub mod invitations;
 pub mod members;
 pub mod pages;

@@ -20,8 +20,10 @@ pub struct InviteInput {
 pub struct InviteCheckpoint {
     /// The next row to invite.
     pub next: u64,
-    /// Every row before this has had its mail sent (or given up on); always a page's start.
+    /// Every invited row before this has had its mail sent (or given up on).
     pub mailed: u64,
+    /// The first row of the result page that holds row `mailed` (where owed mail is read from).
+    pub mailed_page: u64,
     /// Failed attempts in a row at reaching the mail service.
     pub mail_attempts: u32,
 }

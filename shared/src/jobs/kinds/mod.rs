@@ -7,9 +7,9 @@ mod send_mail;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
 pub(crate) use purge::Purge;
-pub(crate) use send_mail::SendMail;
 pub use seal::SEAL_JOB;
 pub(crate) use seal::Seal;
+pub(crate) use send_mail::SendMail;
 
 use super::Job;
 use crate::service::{Result, Services};
