@@ -9,12 +9,10 @@ use crate::domain::ids::JobId;
 use crate::domain::permissions::Permission;
 use crate::jobs::{InviteCheckpoint, InviteInput, Job, Kind, Status};
 use crate::store::{JOB_NOT_ACTIVE, ResultPage};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// Rows one job may hold.
 pub const JOB_MAX: usize = 50_000;
-/// How far ahead a job may be scheduled.
-pub const MAX_DELAY_DAYS: i64 = 90;
 /// Rows of a stored input chunk at most, and its size (DynamoDB items hold 400 KB).
 const CHUNK_ROWS: usize = 2_000;
 const CHUNK_BYTES: usize = 300 * 1024;
@@ -36,11 +34,6 @@ pub async fn create(
         return Err(FieldError::new("rows", "too_many", format!("at most {JOB_MAX} rows per job")).into());
     }
     let now = Utc::now();
-    if run_at.is_some_and(|at| at > now + Duration::days(MAX_DELAY_DAYS)) {
-        return Err(
-            FieldError::new("run_at", "too_late", format!("run_at is at most {MAX_DELAY_DAYS} days ahead")).into()
-        );
-    }
     let firsts = first_of_each_email(&rows);
     let stored: Vec<InputRow> = rows
         .into_iter()

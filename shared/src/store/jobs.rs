@@ -366,7 +366,8 @@ impl Store {
     /// A job's input in chunks (each under DynamoDB's 400 KB item limit), keyed by their first
     /// row: written before the job itself, so a job never names input that is not there.
     pub async fn put_job_input(&self, job: &Job, chunks: &[(u64, serde_json::Value)]) -> StoreResult<()> {
-        let ttl = (Utc::now() + RESULTS_KEPT).timestamp();
+        // Kept for as long as the job's results, counted from when it runs.
+        let ttl = (job.run_at.max(Utc::now()) + RESULTS_KEPT).timestamp();
         let mut requests = Vec::with_capacity(chunks.len());
         for (first, rows) in chunks {
             let chunk = InputChunk { first: *first, rows: rows.clone() };

@@ -1,6 +1,6 @@
 //! Invitation jobs over HTTP: start one (JSON or CSV, up to 50,000 rows), watch it, read what
 //! became of every row, cancel it.
-use super::invitations::{Shape, bulk_body};
+use super::invitations::{JobCsv, Shape, bulk_body};
 use super::views::csv_attachment;
 use crate::domain::audit::Actor;
 use crate::domain::bulk::{self, Outcome};
@@ -83,7 +83,7 @@ pub struct JobRows {
     /// 1–50,000 rows.
     #[schema(min_items = 1, max_items = 50000)]
     rows: Vec<bulk::Row>,
-    /// When to start (default now; at most 90 days ahead).
+    /// When to start (default now).
     run_at: Option<DateTime<Utc>>,
 }
 
@@ -91,7 +91,7 @@ pub struct JobRows {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CreateQuery {
-    /// For a CSV body: when to start (default now; at most 90 days ahead).
+    /// For a CSV body: when to start (default now).
     pub run_at: Option<DateTime<Utc>>,
 }
 
@@ -99,7 +99,7 @@ pub struct CreateQuery {
 /// a CSV file (`text/csv`, the columns of the bulk route; `?run_at=` to schedule). Rows are
 /// invited in the background exactly as single invitations; the answer is the queued job.
 #[utoipa::path(post, path = "/v1/invitation-jobs", tag = "invitations", params(CreateQuery),
-    request_body(content((JobRows = "application/json"), (String = "text/csv"))),
+    request_body(content((JobRows = "application/json"), (JobCsv = "text/csv"))),
     responses((status = 202, body = InvitationJobView), (status = 413, body = Rendered), (status = 422, body = Rendered)))]
 pub async fn create(
     State(s): State<AppState>,

@@ -137,24 +137,31 @@ impl ToSchema for BulkRows {
     }
 }
 
-/// A CSV bulk body, as documented: the header in its plain form, then at most 100 lines (the
-/// reader also takes other spellings and orders of the header, and a BOM).
-pub struct CsvRows;
+/// A CSV bulk body, as documented: the header in its plain form, then at most `LINES` lines in
+/// at most `BYTES` (the reader also takes other spellings and orders of the header, and a BOM).
+pub struct CsvRows<const LINES: usize = { bulk::INLINE_MAX }, const BYTES: usize = BODY_LIMIT>;
 
-impl utoipa::PartialSchema for CsvRows {
+impl<const LINES: usize, const BYTES: usize> utoipa::PartialSchema for CsvRows<LINES, BYTES> {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         let header = bulk::COLUMNS[..4].join(",");
         let csv = ObjectBuilder::new()
             .schema_type(SchemaType::new(Type::String))
-            .pattern(Some(format!("^{header}(?:,groups)?(?:\\r?\\n[^\\r\\n]*){{0,{}}}$", bulk::INLINE_MAX)))
+            .pattern(Some(format!("^{header}(?:,groups)?(?:\\r?\\n[^\\r\\n]*){{0,{LINES}}}$")))
             // Characters, so that even four-byte ones stay within the body limit.
-            .max_length(Some(BODY_LIMIT / 4));
+            .max_length(Some(BYTES / 4));
         utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(csv.build()))
     }
 }
 
-impl ToSchema for CsvRows {}
+impl<const LINES: usize, const BYTES: usize> ToSchema for CsvRows<LINES, BYTES> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Owned(format!("CsvOf{LINES}Rows"))
+    }
+}
+
+/// A job's CSV body: up to 50,000 lines.
+pub type JobCsv = CsvRows<{ crate::service::invitation_jobs::JOB_MAX }, { crate::http::JOB_BODY_LIMIT }>;
 
 #[derive(Serialize, Default, ToSchema)]
 pub struct BulkSummary {
