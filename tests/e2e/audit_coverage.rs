@@ -198,7 +198,7 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
             let row = json!({ "email": format!("job-2@{}.test", acme.web_address), "first_name": "J", "last_name": "B", "role": "viewer" });
             let later = chrono::Utc::now() + chrono::Duration::days(1);
             let job = s.post("/v1/invitation-jobs", Some(owner), json!({ "rows": [row], "run_at": later })).await;
-            call(M::DELETE, format!("/v1/invitation-jobs/{}", job.ok(202)["id"].as_str().unwrap()), None)
+            call(M::POST, format!("/v1/invitation-jobs/{}/cancel", job.ok(202)["id"].as_str().unwrap()), None)
         }
         "invitations-resend" => call(M::POST, format!("/v1/invitations/{}/resend", invited(s, fx).await.0), None),
         "invitations-cancel" => call(M::DELETE, format!("/v1/invitations/{}", invited(s, fx).await.0), None),

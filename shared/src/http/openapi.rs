@@ -275,6 +275,27 @@ pub mod field {
     pub fn date_format_or_null() -> Object {
         one_of_or_null(crate::domain::locale::DateFormat::NAMES)
     }
+
+    /// An RFC 3339 time, or `null`. The pattern documents the plain form (days up to 28, so every
+    /// string it allows is a real date); any RFC 3339 time is read.
+    pub fn date_time_or_null() -> Object {
+        date_time(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+
+    /// An RFC 3339 time (a query parameter's).
+    pub fn date_time_param() -> Object {
+        date_time(SchemaType::new(Type::String))
+    }
+
+    fn date_time(kind: SchemaType) -> Object {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+        let pattern = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](0\d|1[0-3]):[0-5]\d)$";
+        ObjectBuilder::new()
+            .schema_type(kind)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .pattern(Some(pattern))
+            .build()
+    }
 }
 
 /// The document as served: utoipa's, with the exclusions utoipa cannot spell (`not`), which
@@ -405,6 +426,28 @@ mod tests {
                 assert!(body["content"].as_object().is_some_and(|c| !c.is_empty()), "{}: body without a schema", r.id);
                 assert!(responses.contains_key("422") && responses.contains_key("415"), "{}", r.id);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod date_time_tests {
+    #[test]
+    fn every_time_the_documented_pattern_allows_is_read() {
+        let schema = serde_json::to_value(super::field::date_time_param()).unwrap();
+        let pattern = regex_lite::Regex::new(schema["pattern"].as_str().unwrap()).unwrap();
+        for t in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-28T23:59:59.123456789+13:59",
+            "2000-02-28T00:00:00-13:00",
+            "1970-01-01T00:00:00.1Z",
+        ] {
+            assert!(pattern.is_match(t), "{t}");
+            let read: Result<chrono::DateTime<chrono::Utc>, _> = serde_json::from_value(serde_json::json!(t));
+            assert!(read.is_ok(), "{t}: {read:?}");
+        }
+        for t in ["", "2000-02-30T00:00:00Z", "2000-01-01 00:00:00Z", "2000-01-01T24:00:00Z"] {
+            assert!(!pattern.is_match(t), "{t}");
         }
     }
 }

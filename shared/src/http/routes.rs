@@ -79,7 +79,7 @@ route_table! {
     "invitation-jobs-create":  post "/v1/invitation-jobs" => invitation_jobs::create, Access::Permission(P::InvitationsManage);
     "invitation-jobs-list":    get  "/v1/invitation-jobs" => invitation_jobs::list,   Access::Permission(P::InvitationsManage);
     "invitation-jobs-get":     get  "/v1/invitation-jobs/{id}" => invitation_jobs::get, Access::Permission(P::InvitationsManage);
-    "invitation-jobs-cancel":  delete "/v1/invitation-jobs/{id}" => invitation_jobs::cancel, Access::Permission(P::InvitationsManage);
+    "invitation-jobs-cancel":  post "/v1/invitation-jobs/{id}/cancel" => invitation_jobs::cancel, Access::Permission(P::InvitationsManage);
     "invitation-jobs-results": get  "/v1/invitation-jobs/{id}/results" => invitation_jobs::results, Access::Permission(P::InvitationsManage);
     "invitation-jobs-results-csv": get "/v1/invitation-jobs/{id}/results.csv" => invitation_jobs::results_csv, Access::Permission(P::InvitationsManage);
     "roles-list":              get  "/v1/roles"           => roles::list,            Access::Permission(P::RolesRead);

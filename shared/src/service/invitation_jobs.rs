@@ -27,9 +27,8 @@ pub async fn create(
     run_at: Option<DateTime<Utc>>,
 ) -> Result<Job> {
     caller.require(Permission::InvitationsManage)?;
-    if rows.is_empty() {
-        return Err(FieldError::new("rows", "empty", "send at least one row").into());
-    }
+    // A spreadsheet with only its header is a job with nothing to do (it succeeds at once); a
+    // JSON body needs at least one row (the handler says so).
     if rows.len() > JOB_MAX {
         return Err(FieldError::new("rows", "too_many", format!("at most {JOB_MAX} rows per job")).into());
     }

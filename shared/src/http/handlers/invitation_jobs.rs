@@ -77,13 +77,15 @@ impl From<&Job> for InvitationJobView {
 }
 
 /// The JSON form of a job: its rows and when to start.
-#[derive(ToSchema)]
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct JobRows {
     /// 1–50,000 rows.
     #[schema(min_items = 1, max_items = 50000)]
     rows: Vec<bulk::Row>,
     /// When to start (default now).
+    #[schema(schema_with = crate::http::openapi::field::date_time_or_null)]
     run_at: Option<DateTime<Utc>>,
 }
 
@@ -92,6 +94,7 @@ pub struct JobRows {
 #[into_params(parameter_in = Query)]
 pub struct CreateQuery {
     /// For a CSV body: when to start (default now).
+    #[param(schema_with = crate::http::openapi::field::date_time_param)]
     pub run_at: Option<DateTime<Utc>>,
 }
 
@@ -161,7 +164,7 @@ pub async fn get(
 }
 
 /// Cancel a job that has not finished: rows it has not reached are never invited.
-#[utoipa::path(delete, path = "/v1/invitation-jobs/{id}", tag = "invitations", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/v1/invitation-jobs/{id}/cancel", tag = "invitations", params(("id" = String, Path)),
     responses((status = 200, body = InvitationJobView), (status = 404, body = Rendered), (status = 409, body = Rendered)))]
 pub async fn cancel(
     State(s): State<AppState>,
