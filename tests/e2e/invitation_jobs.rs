@@ -214,20 +214,30 @@ fn runner_process(acme: &Account, id: &str, fault: Option<&str>) -> tokio::proce
     cmd.spawn().expect("the runner process starts")
 }
 
-/// A dead runner's lease would keep the job for two minutes: the test's clock moves past it.
-async fn expire_lease(s: &Stack, acme: &Account, id: &str) {
+/// Change the job's item straight in the table, as the test's clock (conditions may fail: the
+/// job is then past that state already).
+async fn touch_job(s: &Stack, acme: &Account, id: &str, update: &str, condition: &str, values: &[(&str, String)]) {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let _ = s
+    let mut req = s
         .dynamo
         .update_item()
         .table_name(&s.table)
         .key("pk", AttributeValue::S(format!("ACCOUNT#{}", acme.id)))
         .key("sk", AttributeValue::S(format!("JOB#{id}")))
-        .update_expression("SET lease_until_ms = :past")
-        .condition_expression("attribute_exists(lease_until_ms)")
-        .expression_attribute_values(":past", AttributeValue::N("0".into()))
-        .send()
-        .await;
+        .update_expression(update)
+        .condition_expression(condition);
+    for (name, value) in values {
+        let v =
+            if name.starts_with(":n") { AttributeValue::N(value.clone()) } else { AttributeValue::S(value.clone()) };
+        req = req.expression_attribute_values(*name, v);
+    }
+    let _ = req.send().await;
+}
+
+/// A dead runner's lease would keep the job for two minutes: the test's clock moves past it.
+async fn expire_lease(s: &Stack, acme: &Account, id: &str) {
+    let past = [(":n_past", "0".to_owned())];
+    touch_job(s, acme, id, "SET lease_until_ms = :n_past", "attribute_exists(lease_until_ms)", &past).await;
 }
 
 #[tokio::test]
@@ -351,18 +361,8 @@ async fn invited_mail(s: &Stack, acme: &Account) -> roster::domain::ids::JobId {
 
 /// A job waiting for a retry is due now (the test's clock).
 async fn make_due(s: &Stack, acme: &Account, id: &str) {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let now = chrono::Utc::now().timestamp_millis();
-    let _ = s
-        .dynamo
-        .update_item()
-        .table_name(&s.table)
-        .key("pk", AttributeValue::S(format!("ACCOUNT#{}", acme.id)))
-        .key("sk", AttributeValue::S(format!("JOB#{id}")))
-        .update_expression("SET run_at_ms = :now, gsi1sk = :due")
-        .condition_expression("attribute_exists(gsi1sk) AND attribute_not_exists(lease_holder)")
-        .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-        .expression_attribute_values(":due", AttributeValue::S(format!("{now:015}#{id}")))
-        .send()
-        .await;
+    let values = [(":n_now", now.to_string()), (":due", format!("{now:015}#{id}"))];
+    let condition = "attribute_exists(gsi1sk) AND attribute_not_exists(lease_holder)";
+    touch_job(s, acme, id, "SET run_at_ms = :n_now, gsi1sk = :due", condition, &values).await;
 }
