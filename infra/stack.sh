@@ -70,6 +70,7 @@ start_stack() {
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$2"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$2"
+  export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$2"
   # Mail goes through a small proxy in front of the SES stand-in (tests switch it off per domain).
   local ses_proxy; ses_proxy="$(free_port)"
   export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$ses_proxy"
@@ -78,12 +79,13 @@ start_stack() {
   export ROSTER_PUBLIC_URL="http://127.0.0.1:$4"
   export ROSTER_MAIL_FROM="no-reply@roster.test"
   export ROSTER_SIGNING_SECRET_ID="roster/signing-key"
+  export ROSTER_EXPORT_BUCKET="roster-exports"
   export ROSTER_API_URL="http://127.0.0.1:$4"
   export ROSTER_MAILBOX_URL="http://127.0.0.1:$3"
 
   "$VENV/stack/bin/python" "$ROOT/infra/moto_server.py" 127.0.0.1 "$2" >"$state/moto.log" 2>&1 &
   STACK_PIDS+=($!)
-  wait_for "http://127.0.0.1:$2/moto-api/" "moto (DynamoDB, Secrets Manager)" "$!"
+  wait_for "http://127.0.0.1:$2/moto-api/" "moto (DynamoDB, Secrets Manager, S3)" "$!"
   node "$ROOT/infra/node_modules/aws-ses-v2-local/dist/cli.js" --host 127.0.0.1 --port "$3" >"$state/ses.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_for "http://127.0.0.1:$3/store" "aws-ses-v2-local (SES v2)" "$!"

@@ -10,6 +10,8 @@ pub struct Config {
     pub mail_from: String,
     /// Secrets Manager id of the signing secret (JWT, cursors).
     pub signing_secret_id: String,
+    /// S3 bucket that holds large exports (kept a week by its lifecycle rule).
+    pub export_bucket: String,
 }
 
 impl Config {
@@ -20,6 +22,7 @@ impl Config {
             public_url: need("ROSTER_PUBLIC_URL")?.trim_end_matches('/').to_owned(),
             mail_from: need("ROSTER_MAIL_FROM")?,
             signing_secret_id: need("ROSTER_SIGNING_SECRET_ID")?,
+            export_bucket: need("ROSTER_EXPORT_BUCKET")?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! `domain` holds the pure rules every layer shares.
 pub mod config;
 pub mod domain;
+pub mod files;
 pub mod http;
 pub mod jobs;
 pub mod mail;

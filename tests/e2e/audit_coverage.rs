@@ -200,6 +200,8 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
             let job = s.post("/v1/invitation-jobs", Some(owner), json!({ "rows": [row], "run_at": later })).await;
             call(M::POST, format!("/v1/invitation-jobs/{}/cancel", job.ok(202)["id"].as_str().unwrap()), None)
         }
+        "members-exports-create" => call(M::POST, route.path.into(), None),
+        "audit-exports-create" => call(M::POST, route.path.into(), Some(json!({ "action": "member." }))),
         "invitations-resend" => call(M::POST, format!("/v1/invitations/{}/resend", invited(s, fx).await.0), None),
         "invitations-cancel" => call(M::DELETE, format!("/v1/invitations/{}", invited(s, fx).await.0), None),
         "invitations-accept" => {

@@ -11,6 +11,7 @@ mod bulk;
 mod concurrency;
 mod deletion;
 mod edges;
+mod exports;
 mod groups;
 mod idempotency;
 mod invitation_jobs;

@@ -1,7 +1,7 @@
 //! Local-stack helpers shared by the local API server and the benchmarks.
 
-/// Create the table (from the same definition `template.yaml` is checked against) and the
-/// signing secret in the local stand-ins, unless they exist.
+/// Create the table (from the same definition `template.yaml` is checked against), the
+/// signing secret and the export bucket in the local stand-ins, unless they exist.
 pub async fn init_stack() -> Result<(), String> {
     let config = roster::config::Config::from_env()?;
     let sdk = roster::config::aws_config().await;
@@ -13,5 +13,5 @@ pub async fn init_stack() -> Result<(), String> {
             format!("creating the signing secret: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
         })?;
     }
-    Ok(())
+    roster::files::Files::new(&sdk, config.export_bucket.clone()).ensure_bucket().await
 }

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, groups, invitation_jobs, invitations, members, pages, roles, settings,
+    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, pages, roles,
+    settings,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -13,7 +14,8 @@ use utoipa::{Modify, OpenApi};
     info(title = "Roster", description = "Organization, membership and access management for a support helpdesk."),
     paths(
         accounts::create, accounts::transfer_owner, accounts::change_web_address, accounts::delete, accounts::find_web_address, auth::login, auth::refresh, auth::logout, auth::change_password, auth::request_password_reset, accounts::resend_verification, pages::verify_form, pages::verify_submit, pages::reset_form, pages::reset_submit, members::me, members::list, members::get,
-        members::update, members::delete, members::deactivate, members::reactivate, members::stats, members::export,
+        members::update, members::delete, members::deactivate, members::reactivate, members::stats, exports::members_csv,
+        exports::members_create, exports::members_get, exports::audit_create, exports::audit_get,
         members::assign_agent_id, members::release_agent_id,
         invitations::create, invitations::bulk, invitations::list, invitations::resend, invitations::cancel,
         invitation_jobs::create, invitation_jobs::list, invitation_jobs::get, invitation_jobs::cancel,
@@ -21,7 +23,7 @@ use utoipa::{Modify, OpenApi};
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
-        audit::list, audit::export, audit::verify,
+        audit::list, exports::audit_csv, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
         settings::design, settings::update_design, settings::upload_image, settings::image,
         api_keys::create, api_keys::list, api_keys::revoke,
@@ -188,6 +190,7 @@ pub mod field {
         image_url_or_null => format::IMAGE_URL;
         id_or_null => format::ID;
         role_or_null => format::ROLE;
+        filter_or_null => format::FILTER;
     }
 
     /// The `Idempotency-Key` header of a creating POST.

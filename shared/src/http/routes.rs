@@ -3,7 +3,8 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, groups, invitation_jobs, invitations, members, pages, roles, settings,
+    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, pages, roles,
+    settings,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -70,7 +71,9 @@ route_table! {
     "members-agent-id-assign":  put "/v1/members/{id}/agent-ids/{agent_id}" => members::assign_agent_id, Access::Permission(P::MembersManage);
     "members-agent-id-release": delete "/v1/members/{id}/agent-ids/{agent_id}" => members::release_agent_id, Access::Permission(P::MembersManage);
     "members-stats":           get  "/v1/members/stats"   => members::stats,         Access::Permission(P::MembersRead);
-    "members-export":          get  "/v1/members/export.csv" => members::export,     Access::Permission(P::MembersManage);
+    "members-export":          get  "/v1/members/export.csv" => exports::members_csv, Access::Permission(P::MembersManage);
+    "members-exports-create":  post "/v1/members/exports" => exports::members_create, Access::Permission(P::MembersManage);
+    "members-exports-get":     get  "/v1/members/exports/{id}" => exports::members_get, Access::Permission(P::MembersManage);
     "invitations-create":      post "/v1/invitations"     => invitations::create,    Access::Permission(P::InvitationsManage);
     "invitations-bulk":        post "/v1/invitations/bulk" => invitations::bulk,     Access::Permission(P::InvitationsManage);
     "invitations-list":        get  "/v1/invitations"     => invitations::list,      Access::Permission(P::InvitationsManage);
@@ -101,7 +104,9 @@ route_table! {
     "members-availability":    put  "/v1/members/{id}/availability" => groups::member_availability, Access::Permission(P::GroupsManage);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
-    "audit-export":            get  "/v1/audit/export.csv" => audit::export,         Access::Permission(P::AuditRead);
+    "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);
+    "audit-exports-create":    post "/v1/audit/exports"   => exports::audit_create,  Access::Permission(P::AuditRead);
+    "audit-exports-get":       get  "/v1/audit/exports/{id}" => exports::audit_get,  Access::Permission(P::AuditRead);
     "api-keys-create":         post "/v1/api-keys"        => api_keys::create,       Access::Permission(P::ApiKeysManage);
     "api-keys-list":           get  "/v1/api-keys"        => api_keys::list,         Access::Permission(P::ApiKeysManage);
     "api-keys-revoke":         delete "/v1/api-keys/{id}" => api_keys::revoke,       Access::Permission(P::ApiKeysManage);
@@ -120,6 +125,8 @@ pub const IDEMPOTENT: &[&str] = &[
     "invitations-create",
     "invitations-bulk",
     "invitation-jobs-create",
+    "members-exports-create",
+    "audit-exports-create",
     "roles-create",
     "groups-create",
     "groups-assign",

@@ -18,6 +18,8 @@ pub enum Kind {
     InviteRows,
     /// Deliver the mail one change caused (an invitation, a resend): the outbox entry.
     SendMail,
+    /// Write a large export (members, the system log) to a file and hand out a link to it.
+    Export,
 }
 
 impl Kind {
@@ -27,6 +29,7 @@ impl Kind {
             Kind::SealAudit => "seal_audit",
             Kind::InviteRows => "invite_rows",
             Kind::SendMail => "send_mail",
+            Kind::Export => "export",
         }
     }
 

@@ -73,6 +73,9 @@ pub async fn purge_step(s: &Services, a: AccountId, requested_at: DateTime<Utc>)
     if deleted > 0 {
         return Ok(Some(deleted));
     }
+    // Its export files too (they list every member), before the tombstone says it is gone.
+    let files = s.files.delete_all(&super::exports::files_of(a)).await;
+    files.map_err(|e| Error::Unavailable(e.to_string()))?;
     let tombstone = Tombstone {
         account_id: account.id,
         web_address: account.web_address.to_string(),

@@ -4,8 +4,8 @@ use super::{Caller, Error, Result, Services};
 use crate::domain::FieldError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::format::NAME;
-use crate::domain::ids::{AccountId, MemberId};
-use crate::domain::member::{Member, MemberAction, MemberStatus, csv_safe};
+use crate::domain::ids::MemberId;
+use crate::domain::member::{Member, MemberAction, MemberStatus};
 use crate::domain::permissions::{self, OptionalPermission, Permission};
 use crate::domain::role::{CustomRole, RoleRef};
 use crate::domain::text::required_text;
@@ -322,64 +322,11 @@ pub fn from_counts(c: &crate::store::MemberCounts, roles: &[CustomRole]) -> Stat
     }
 }
 
-/// Every member and every custom role of the account, read side by side.
-async fn members_and_roles(s: &Services, a: AccountId) -> Result<(Vec<Member>, Vec<CustomRole>)> {
-    let all = MemberFilter::default();
-    Ok(tokio::try_join!(s.store.all_members(a, &all), s.store.list_roles(a))?)
-}
-
 pub async fn stats(s: &Services, caller: &Caller) -> Result<Stats> {
     caller.require(Permission::MembersRead)?;
     let a = caller.account_id();
     let (counts, roles) = s.store.member_counts(a).await?;
     Ok(from_counts(&counts, &roles))
-}
-
-/// All members as CSV (admins only: it lists every email).
-pub async fn export_csv(s: &Services, caller: &Caller) -> Result<String> {
-    caller.require(Permission::MembersManage)?;
-    let a = caller.account_id();
-    let (members, roles) = members_and_roles(s, a).await?;
-    let role_name = |r: RoleRef| match r {
-        RoleRef::Basic(b) => b.display_name().to_owned(),
-        RoleRef::Custom(id) => roles.iter().find(|c| c.id == id).map(|c| c.name.clone()).unwrap_or_default(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Internal(e.to_string());
-    w.write_record([
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "role",
-        "role_name",
-        "status",
-        "source",
-        "created_at",
-        "last_login_at",
-    ])
-    .map_err(fail)?;
-    for m in &members {
-        let status =
-            serde_json::to_value(m.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let source =
-            serde_json::to_value(m.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        w.write_record([
-            m.id.to_string(),
-            csv_safe(m.email.as_str()),
-            csv_safe(&m.first_name),
-            csv_safe(&m.last_name),
-            m.role.to_string(),
-            csv_safe(&role_name(m.role)),
-            status,
-            source,
-            m.created_at.to_rfc3339(),
-            m.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        ])
-        .map_err(fail)?;
-    }
-    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.to_string()))?)
-        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod auth;
 mod caller;
 pub mod deletion;
 mod error;
+pub mod exports;
 pub mod groups;
 pub mod invitation_jobs;
 pub mod invitations;
@@ -25,6 +26,7 @@ pub use caller::{Caller, Principal};
 pub use error::{Error, Result};
 
 use crate::config::Config;
+use crate::files::Files;
 use crate::mail::Mailer;
 use crate::store::Store;
 use secrets::Keys;
@@ -35,6 +37,7 @@ pub struct Services {
     pub store: Store,
     pub mailer: Mailer,
     pub keys: Keys,
+    pub files: Files,
 }
 
 impl Services {
@@ -45,7 +48,8 @@ impl Services {
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
         let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let files = Files::new(&sdk, config.export_bucket.clone());
         let (keys, ()) = tokio::join!(Keys::fetch(&secrets, &config.signing_secret_id), store.warm_up());
-        Ok(Self { config, store, mailer, keys: keys? })
+        Ok(Self { config, store, mailer, keys: keys?, files })
     }
 }

@@ -48,7 +48,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
-pub(crate) type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone)]
 pub struct Store {
@@ -229,7 +229,8 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-pub(crate) fn to_item<T: serde::Serialize>(key: &keys::Key, value: &T) -> StoreResult<Item> {
+/// The item as the store writes it: the value's attributes and the key (fixtures use it too).
+pub fn to_item<T: serde::Serialize>(key: &keys::Key, value: &T) -> StoreResult<Item> {
     let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.extend(key.to_item());
     Ok(item)

@@ -148,6 +148,7 @@ async fn run_job(account: &str, job: &str) -> Fallible<()> {
         store: roster::store::Store::new(dynamo, config.table.clone()),
         mailer: roster::mail::Mailer::new(ses, config.mail_from.clone()),
         keys,
+        files: roster::files::Files::new(&sdk, config.export_bucket.clone()),
         config,
     };
     let (d0, s0) = (dynamo_count.0.load(Ordering::Relaxed), ses_count.0.load(Ordering::Relaxed));

@@ -1,5 +1,4 @@
 use super::members::query;
-use super::views::csv_attachment;
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::http::AppState;
 use crate::http::problem::{Problem, Rendered};
@@ -8,7 +7,6 @@ use crate::service::audit::{self, AuditQuery};
 use crate::service::sealing::{self, Verification};
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,15 +57,6 @@ pub async fn list(
     let q: AuditQuery = query(q)?;
     let (entries, next_cursor) = audit::list(&s, &caller, &q).await?;
     Ok(Json(AuditList { items: entries.iter().map(AuditView::from).collect(), next_cursor }))
-}
-
-/// The same entries as CSV (at most 100,000, newest first; formula cells neutralized). `limit`
-/// and `cursor` are checked like the list's and otherwise ignored: the export has every entry.
-#[utoipa::path(get, path = "/v1/audit/export.csv", tag = "audit", params(AuditQuery),
-    responses((status = 200, content_type = "text/csv", description = "id,at,actor_kind,actor_id,actor_name,action,target_type,target_id,memo,content"), (status = 403, body = Rendered)))]
-pub async fn export(State(s): State<AppState>, caller: Caller, RawQuery(q): RawQuery) -> Result<Response, Problem> {
-    let q: AuditQuery = query(q)?;
-    Ok(csv_attachment("system-log.csv", audit::export_csv(&s, &caller, &q).await?))
 }
 
 /// Recompute the system log's digest chain: `ok`, or the first digest or entry that no longer

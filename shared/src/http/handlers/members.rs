@@ -1,5 +1,5 @@
 use super::etag::{if_match, tagged};
-use super::views::{AccountView, MemberView, Memo, csv_attachment};
+use super::views::{AccountView, MemberView, Memo};
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
@@ -154,13 +154,6 @@ pub async fn release_agent_id(
     responses((status = 200, body = Stats), (status = 403, body = Rendered)))]
 pub async fn stats(State(s): State<AppState>, caller: Caller) -> Result<Json<Stats>, Problem> {
     Ok(Json(members::stats(&s, &caller).await?))
-}
-
-/// All members as CSV (admins only).
-#[utoipa::path(get, path = "/v1/members/export.csv", tag = "members",
-    responses((status = 200, content_type = "text/csv", description = "id,email,first_name,last_name,role,role_name,status,source,created_at,last_login_at"), (status = 403, body = Rendered)))]
-pub async fn export(State(s): State<AppState>, caller: Caller) -> Result<Response, Problem> {
-    Ok(csv_attachment("members.csv", members::export_csv(&s, &caller).await?))
 }
 
 /// The calling member and their account.

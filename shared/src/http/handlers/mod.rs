@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 mod etag;
+pub mod exports;
 pub mod groups;
 pub mod invitation_jobs;
 pub mod invitations;

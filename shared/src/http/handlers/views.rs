@@ -89,7 +89,7 @@ impl Memo {
 }
 
 /// A CSV download that is never cached (it lists people and what they did).
-pub fn csv_attachment(filename: &str, csv: String) -> axum::response::Response {
+pub fn csv_attachment(filename: &str, csv: impl Into<axum::body::Body>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
     let disposition = format!("attachment; filename=\"{filename}\"");
@@ -99,7 +99,7 @@ pub fn csv_attachment(filename: &str, csv: String) -> axum::response::Response {
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        csv,
+        csv.into(),
     )
         .into_response()
 }

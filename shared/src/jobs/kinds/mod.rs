@@ -1,9 +1,11 @@
 //! The kinds of work. Each is a `Work`: given the job and its checkpoint, do one bounded step.
+mod export;
 mod invite_rows;
 mod purge;
 mod seal;
 mod send_mail;
 
+pub(crate) use export::Export;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
 pub(crate) use purge::Purge;
