@@ -15,7 +15,9 @@ requirements-stack.txt):
    sorted every item of the table for each query, then skipped the items before the start key
    one Python comparison at a time: with the suite's 50,000-item purge fixture in the table,
    every query of every test cost ~0.3 s, and paging through a 100,000-entry system log cost
-   minutes. (Index queries still read the whole table, as in moto.)
+   minutes. An index query reads only the items of its index partition (found by one pass in
+   plain comparisons; moto tested every item with its condition objects: seconds per query with
+   the 100,000-entry export fixture in the table).
 
 4. Answers that carry items (Query, Scan, GetItem, BatchGetItem) are written with json.dumps.
    moto's generic response serializer walked them against the service model: 3 s for one
@@ -142,11 +144,35 @@ def _window(table, hash_key, comparison, values, limit, start_key, forward):
     return window
 
 
+def _index_partition(table, hash_conditions):
+    """The items an index query's hash key names (moto tests every condition of every item of
+    the table, one Python call at a time)."""
+    wanted = [(name, value.type, value.value) for name, value in hash_conditions or []]
+    if not wanted:
+        return None
+    found = []
+    for partition in table.items.values():
+        for item in partition.values():
+            attrs = item.attrs
+            if all((a := attrs.get(n)) is not None and a.type == t and a.value == v for n, t, v in wanted):
+                found.append(item)
+    return found
+
+
 def _query_one_partition(self, hash_key, comparison, values, limit, start_key, forward, *args, **kwargs):
     index_name = kwargs.get("index_name", args[1] if len(args) > 1 else None)
     window = None
     if index_name is None and self.range_key_attr:
         window = _window(self, hash_key, comparison, values, limit, start_key, forward)
+    elif index_name is not None and self.range_key_attr:
+        # The start key and the range are left to moto: an index partition is small.
+        window = _index_partition(self, kwargs.get("hash_key_conditions"))
+        if window is not None:
+            _queried_window.items = window
+            try:
+                return _original_query(self, hash_key, comparison, values, limit, start_key, forward, *args, **kwargs)
+            finally:
+                _queried_window.items = None
     if window is None:
         return _original_query(self, hash_key, comparison, values, limit, start_key, forward, *args, **kwargs)
     _queried_window.items = window

@@ -275,6 +275,25 @@ impl Stack {
         self.send(self.http.post(format!("{}/invitations/accept", self.api)).form(&form)).await
     }
 
+    /// Mail to `domain` goes down (the proxy in front of the SES stand-in answers 503) or back up.
+    pub async fn mail_outage(&self, domain: &str, down: bool) {
+        let proxy = env("ROSTER_SES_PROXY_URL");
+        let url = format!("{proxy}/__outage/{domain}");
+        let req = if down { self.http.post(url) } else { self.http.delete(url) };
+        assert!(req.send().await.unwrap().status().is_success());
+    }
+
+    /// Emails to this address holding `needle`.
+    pub async fn mails_matching(&self, address: &str, needle: &str) -> usize {
+        let store: Value = self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
+        store["emails"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["destination"]["to"][0].as_str() == Some(address) && m.to_string().contains(needle))
+            .count()
+    }
+
     pub async fn mails_to(&self, address: &str) -> usize {
         let store: Value = self.http.get(format!("{}/store", self.mailbox)).send().await.unwrap().json().await.unwrap();
         store["emails"]

@@ -286,17 +286,6 @@ async fn two_runners_at_once_never_work_the_same_rows() {
     assert_whole(&s, &acme, &id, n, &job).await;
 }
 
-/// Mail to the account's domain goes down (the proxy in front of the SES stand-in answers 503).
-async fn outage(s: &Stack, domain: &str, down: bool) {
-    let proxy = std::env::var("ROSTER_SES_PROXY_URL").unwrap();
-    let req = if down {
-        s.http.post(format!("{proxy}/__outage/{domain}"))
-    } else {
-        s.http.delete(format!("{proxy}/__outage/{domain}"))
-    };
-    assert!(req.send().await.unwrap().status().is_success());
-}
-
 #[tokio::test]
 async fn mail_held_up_by_an_outage_goes_out_once_when_the_mail_service_is_back() {
     let _load = heavy_load().await;
@@ -304,7 +293,7 @@ async fn mail_held_up_by_an_outage_goes_out_once_when_the_mail_service_is_back()
     let acme = s.account().await;
     allow_many_invitations(&s, &acme).await;
     let domain = format!("{}.test", acme.web_address);
-    outage(&s, &domain, true).await;
+    s.mail_outage(&domain, true).await;
 
     // A single invitation during the outage stands; its mail is pending.
     let invited = s.invite(&acme, &format!("solo@{domain}"), "agent").await.ok(201).clone();
@@ -327,7 +316,7 @@ async fn mail_held_up_by_an_outage_goes_out_once_when_the_mail_service_is_back()
     assert!(got.is_empty(), "only the owner's earlier mail got through: {got:?}…");
 
     // Back up: the waits are cut short (the test's clock), and everything goes out once.
-    outage(&s, &domain, false).await;
+    s.mail_outage(&domain, false).await;
     let job = run_jobs_until(&services, || async {
         let _ = services
             .store

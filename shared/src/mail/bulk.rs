@@ -156,7 +156,7 @@ fn exists<E>(e: &SdkError<E, Response>) -> bool {
 }
 
 /// Throttling, server errors and no answer at all are worth retrying; other answers are not.
-fn classify<E: std::error::Error + Send + Sync + 'static>(e: SdkError<E, Response>) -> SendError {
+pub(crate) fn classify<E: std::error::Error + Send + Sync + 'static>(e: SdkError<E, Response>) -> SendError {
     let status = status_of(&e);
     let text = aws_sdk_sesv2::error::DisplayErrorContext(&e).to_string();
     match status {

@@ -5,18 +5,22 @@ pub mod templates;
 
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use bulk::SendError;
 
-/// A rendered email, ready to send.
-#[derive(Debug, Clone)]
+/// A rendered email, ready to send (an outbox entry may hold it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("sending mail failed: {0}")]
-pub struct MailError(String);
+/// The SES client: one attempt per call. The outbox retries a mail that did not go (30 s, 1, 2,
+/// 4 minutes), so the SDK's own retries would only hold a request up and race the outbox.
+pub fn ses_client(sdk: &aws_config::SdkConfig) -> Client {
+    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(1);
+    Client::from_conf(aws_sdk_sesv2::config::Builder::from(sdk).retry_config(retry).build())
+}
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -24,8 +28,8 @@ pub struct Mailer {
     from: String,
 }
 
-fn utf8(data: &str) -> Result<Content, MailError> {
-    Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError(e.to_string()))
+fn utf8(data: &str) -> Result<Content, SendError> {
+    Content::builder().data(data).charset("UTF-8").build().map_err(|e| SendError::Refused(e.to_string()))
 }
 
 impl Mailer {
@@ -33,15 +37,8 @@ impl Mailer {
         Self { client, from }
     }
 
-    /// Send a notice whose action already happened: it stands whether or not the mail goes
-    /// out, so a failure is logged, not returned.
-    pub async fn notify(&self, to: &str, mail: &Mail) {
-        if let Err(e) = self.send(to, mail).await {
-            tracing::warn!(error = %e, subject = %mail.subject, "notice not sent");
-        }
-    }
-
-    pub async fn send(&self, to: &str, mail: &Mail) -> Result<(), MailError> {
+    /// Send one mail; SES's errors told apart by HTTP status, as for bulk mail.
+    pub async fn send(&self, to: &str, mail: &Mail) -> Result<(), SendError> {
         let message = Message::builder()
             .subject(utf8(&mail.subject)?)
             .body(Body::builder().text(utf8(&mail.text)?).html(utf8(&mail.html)?).build())
@@ -53,7 +50,7 @@ impl Mailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| MailError(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(bulk::classify)?;
         Ok(())
     }
 }

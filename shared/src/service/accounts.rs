@@ -1,5 +1,5 @@
 //! Sign-up (SPEC §1).
-use super::{Error, Result, Services, secrets};
+use super::{Error, Result, Services, outbox, secrets};
 use crate::domain::account::{Account, AccountStatus};
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::email::Email;
@@ -76,8 +76,8 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
     let now = account.created_at;
     let mut owner = Member::new(account.id, email, first, last, RoleRef::OWNER, MemberStatus::Active, now);
     // Until the owner confirms their email the account can invite only a few people.
-    let (token, hash, link) = super::links::new_link(LinkPurpose::VerifyEmail, account.id, owner.id);
-    account.verification_link = Some(hash.clone());
+    let (issued, mail) = super::links::issue_link(s, LinkPurpose::VerifyEmail, account.id, owner.id).await?;
+    account.verification_link = Some(issued.hash.clone());
     owner.password_hash = Some(secrets::hash_password(password.expose().to_owned()).await?);
     let audit = AuditEntry::new(
         Actor::Member { id: owner.id, name: owner.full_name() },
@@ -86,9 +86,13 @@ pub async fn sign_up(s: &Services, cmd: SignUp) -> Result<SignedUp> {
         account.id,
         serde_json::json!({ "web_address": account.web_address, "company_name": account.company_name, "owner_id": owner.id }),
     );
-    match s.store.create_account(&account, &owner, (&hash, &link), &audit).await {
+    match s
+        .store
+        .create_account(&account, &owner, (&issued.hash, &issued.link), &audit, std::slice::from_ref(&mail))
+        .await
+    {
         Ok(()) => {
-            super::links::send_link(s, &account, &owner, &link, &token);
+            super::outbox::deliver_now(s, &mail).await;
             Ok(SignedUp { account, owner })
         }
         Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => {
@@ -152,23 +156,25 @@ pub async fn transfer_ownership(s: &Services, caller: &super::Caller, cmd: Owner
         serde_json::json!({ "from": owner.id, "to": target.id, "to_previous_role": target.role }),
     );
     audit.memo = cmd.memo;
-    match s.store.transfer_ownership((owner, &old_owner), (&target, &new_owner), &audit).await {
+    let account = &caller.account;
+    let (old_name, new_name) = (old_owner.full_name(), new_owner.full_name());
+    let notice = notice(
+        &account.locale(),
+        &account.company_name,
+        &Notice::OwnerChanged { old_owner: &old_name, new_owner: &new_name },
+    );
+    let mail = [&old_owner, &new_owner]
+        .into_iter()
+        .map(|to| outbox::notice_mail(to.email.as_str(), notice.clone()))
+        .collect::<Result<Vec<_>>>()?;
+    match s.store.transfer_ownership((owner, &old_owner), (&target, &new_owner), &audit, &mail).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(Error::conflict("member_changed", "a member changed meanwhile; reload and retry"));
         }
         Err(e) => return Err(e.into()),
     }
-    let account = &caller.account;
-    let (old_name, new_name) = (old_owner.full_name(), new_owner.full_name());
-    let mail = notice(
-        &account.locale(),
-        &account.company_name,
-        &Notice::OwnerChanged { old_owner: &old_name, new_owner: &new_name },
-    );
-    for to in [&old_owner, &new_owner] {
-        s.mailer.notify(to.email.as_str(), &mail).await;
-    }
+    outbox::deliver_all(s, &mail).await;
     Ok(new_owner)
 }
 
@@ -208,7 +214,18 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
         serde_json::json!({ "before": account.web_address, "after": changed.web_address }),
     );
     audit.memo = cmd.memo;
-    match s.store.change_web_address(&account.web_address, &changed, account.version, &audit).await {
+    let notice = notice(
+        &changed.locale(),
+        &changed.company_name,
+        &Notice::WebAddressChanged {
+            old: account.web_address.as_str(),
+            new: changed.web_address.as_str(),
+            at: audit.at,
+        },
+    );
+    let mail = caller.member().map(|owner| outbox::notice_mail(owner.email.as_str(), notice)).transpose()?;
+    let mail = Vec::from_iter(mail);
+    match s.store.change_web_address(&account.web_address, &changed, account.version, &audit, &mail).await {
         Ok(()) => {}
         Err(StoreError::Conflict(WEB_ADDRESS_TAKEN)) => {
             return Err(Error::conflict("web_address_taken", "this web address is already in use; choose another"));
@@ -218,18 +235,7 @@ pub async fn change_web_address(s: &Services, caller: &super::Caller, cmd: WebAd
         }
         Err(e) => return Err(e.into()),
     }
-    let mail = notice(
-        &changed.locale(),
-        &changed.company_name,
-        &Notice::WebAddressChanged {
-            old: account.web_address.as_str(),
-            new: changed.web_address.as_str(),
-            at: audit.at,
-        },
-    );
-    if let Some(owner) = caller.member() {
-        s.mailer.notify(owner.email.as_str(), &mail).await;
-    }
+    outbox::deliver_all(s, &mail).await;
     Ok(changed)
 }
 
@@ -245,7 +251,7 @@ const FIND_ADDRESS_MIN_ANSWER: std::time::Duration = std::time::Duration::from_m
 
 /// Email the person the accounts where they are an active member. The caller learns nothing:
 /// the answer and its timing are the same whether or not the email is known.
-pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
+pub async fn find_web_address(s: &std::sync::Arc<Services>, cmd: FindWebAddress) -> Result<()> {
     let started = tokio::time::Instant::now();
     let email = Email::parse("email", &cmd.email)?;
     // Counted before any work, so parallel requests cannot slip past the limit.
@@ -266,10 +272,11 @@ pub async fn find_web_address(s: &Services, cmd: FindWebAddress) -> Result<()> {
             .iter()
             .map(|(a, _)| AccountLink { company: a.company_name.clone(), web_address: a.web_address.to_string() })
             .collect();
-        // Sent beside the answer, not inside it: a slow mail service must not make a known
-        // email's answer slower than an unknown one's.
-        let (mailer, mail, to) = (s.mailer.clone(), find_address(first.language, email.as_str(), &links), email);
-        tokio::spawn(async move { mailer.notify(to.as_str(), &mail).await });
+        let mail = outbox::notice_mail(email.as_str(), find_address(first.language, email.as_str(), &links))?;
+        s.store.create_job(&mail).await?;
+        // Sent beside the answer: a slow mail service must not make a known email's answer
+        // slower than an unknown one's.
+        outbox::deliver_beside(s, vec![mail]);
     }
     tokio::time::sleep_until(started + FIND_ADDRESS_MIN_ANSWER).await;
     Ok(())

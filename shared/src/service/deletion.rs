@@ -44,20 +44,21 @@ pub async fn request(s: &Services, caller: &Caller, cmd: AccountDeletion) -> Res
         serde_json::json!({ "account_id": account.id, "requested_at": audit.at }),
         audit.at,
     );
-    match s.store.request_deletion(&deleting, account.version, &audit, &purge).await {
+    let name = owner.full_name();
+    let notice = notice(
+        &account.locale(),
+        &account.company_name,
+        &Notice::AccountDeleted { by: &name, web_address: account.web_address.as_str(), at: audit.at },
+    );
+    let mail = [super::outbox::notice_mail(owner.email.as_str(), notice)?];
+    match s.store.request_deletion(&deleting, account.version, &audit, &purge, &mail).await {
         Ok(()) => {}
         Err(e) if e.is_conflict(ACCOUNT_CHANGED) => {
             return Err(Error::account_changed());
         }
         Err(e) => return Err(e.into()),
     }
-    let name = owner.full_name();
-    let mail = notice(
-        &account.locale(),
-        &account.company_name,
-        &Notice::AccountDeleted { by: &name, web_address: account.web_address.as_str(), at: audit.at },
-    );
-    s.mailer.notify(owner.email.as_str(), &mail).await;
+    super::outbox::deliver_all(s, &mail).await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Email verification after sign-up and password reset (SPEC §1, §7): one-time links that open
 //! a page served by Roster, in the account's language.
+use super::outbox::IssuedLink;
 use super::{Caller, Error, Result, Services, secrets};
 use crate::domain::FieldError;
 use crate::domain::account::{Account, AccountStatus};
@@ -11,24 +12,29 @@ use crate::domain::member::Member;
 use crate::domain::password::Password;
 use crate::domain::role::RoleRef;
 use crate::domain::web_address::WebAddress;
-use crate::mail::templates::link_mail;
+use crate::jobs::Job;
 use crate::store::{Admission, StoreError};
 use chrono::Utc;
 
-/// A fresh link: (token for the email, its hash for the store, the link).
-pub(super) fn new_link(purpose: LinkPurpose, a: AccountId, m: MemberId) -> (String, String, Link) {
-    let token = secrets::random_token();
-    let hash = secrets::token_hash(&token);
-    (token, hash, Link::new(purpose, a, m, Utc::now()))
-}
-
-/// Email the link; beside the answer, so a slow mail service shows in no answer's timing.
-pub(super) fn send_link(s: &Services, account: &Account, member: &Member, link: &Link, token: &str) {
-    let url = format!("{}{}?token={token}", s.config.public_url, link.purpose.page());
-    let mail =
-        link_mail(&account.locale(), &account.company_name, link.purpose, &member.first_name, &url, link.expires());
-    let (mailer, to) = (s.mailer.clone(), member.email.clone());
-    tokio::spawn(async move { mailer.notify(to.as_str(), &mail).await });
+/// A fresh link and its outbox entry: the token is derived from the link (purpose, member,
+/// when) with the current secret, so only its hash is stored and the mail derives it again.
+pub(super) async fn issue_link(
+    s: &Services,
+    purpose: LinkPurpose,
+    a: AccountId,
+    m: MemberId,
+) -> Result<(IssuedLink, Job)> {
+    let now = Utc::now();
+    let key_id = s.keys.key_id().to_owned();
+    let token = s
+        .keys
+        .link_token(purpose, &key_id, m, now)
+        .await?
+        .ok_or_else(|| Error::Internal("no key for the current secret version".into()))?;
+    let issued =
+        IssuedLink { hash: secrets::token_hash(&token), link: Link::new(purpose, a, m, now), issued_at: now, key_id };
+    let mail = super::outbox::link_mail(a, &issued)?;
+    Ok((issued, mail))
 }
 
 /// What a link's page shows.
@@ -82,20 +88,20 @@ pub async fn resend_verification(s: &Services, caller: &Caller) -> Result<()> {
     if account.email_verified_at.is_some() {
         return Err(Error::conflict("already_verified", "the owner's email is already confirmed"));
     }
-    let (token, hash, link) = new_link(LinkPurpose::VerifyEmail, account.id, owner.id);
+    let (issued, mail) = issue_link(s, LinkPurpose::VerifyEmail, account.id, owner.id).await?;
     let audit = AuditEntry::new(
         caller.actor(),
         "account.verification_sent",
         "account",
         account.id,
-        serde_json::json!({ "email": owner.email, "expires_at": link.expires() }),
+        serde_json::json!({ "email": owner.email, "expires_at": issued.link.expires() }),
     );
-    match s.store.renew_verification(account, &hash, &link, &audit).await {
+    match s.store.renew_verification(account, &issued.hash, &issued.link, &audit, &mail).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(Error::account_changed()),
         Err(e) => return Err(e.into()),
     }
-    send_link(s, account, owner, &link, &token);
+    super::outbox::deliver_now(s, &mail).await;
     Ok(())
 }
 
@@ -112,7 +118,7 @@ const RESET_MIN_ANSWER: std::time::Duration = std::time::Duration::from_millis(5
 
 /// Ask for a password-reset link. The answer is the same whether or not the account or the
 /// email exists, and takes as long; the link goes only to an active member's address.
-pub async fn request_reset(s: &Services, cmd: ResetRequest) -> Result<()> {
+pub async fn request_reset(s: &std::sync::Arc<Services>, cmd: ResetRequest) -> Result<()> {
     let started = tokio::time::Instant::now();
     let web_address = WebAddress::parse("web_address", &cmd.web_address).ok();
     let email = Email::parse("email", &cmd.email)?;
@@ -135,16 +141,17 @@ pub async fn request_reset(s: &Services, cmd: ResetRequest) -> Result<()> {
         && account.status == AccountStatus::Active
         && member.can_log_in()
     {
-        let (token, hash, link) = new_link(LinkPurpose::ResetPassword, account.id, member.id);
+        let (issued, mail) = issue_link(s, LinkPurpose::ResetPassword, account.id, member.id).await?;
         let audit = AuditEntry::new(
             Actor::Member { id: member.id, name: member.full_name() },
             "member.password_reset_requested",
             "member",
             member.id,
-            serde_json::json!({ "expires_at": link.expires() }),
+            serde_json::json!({ "expires_at": issued.link.expires() }),
         );
-        match s.store.request_reset(&member, &hash, &link, &audit).await {
-            Ok(()) => send_link(s, &account, &member, &link, &token),
+        match s.store.request_reset(&member, &issued.hash, &issued.link, &audit, &mail).await {
+            // Sent beside the answer: a slow mail service shows in no answer's timing.
+            Ok(()) => super::outbox::deliver_beside(s, vec![mail]),
             // Deactivated meanwhile: nothing to send, and the answer stays the same.
             Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),

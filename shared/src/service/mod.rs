@@ -46,7 +46,7 @@ impl Services {
         let config = Config::from_env()?;
         let sdk = crate::config::aws_config().await;
         let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone());
-        let mailer = Mailer::new(aws_sdk_sesv2::Client::new(&sdk), config.mail_from.clone());
+        let mailer = Mailer::new(crate::mail::ses_client(&sdk), config.mail_from.clone());
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let files = Files::new(&sdk, config.export_bucket.clone());
         let (keys, ()) = tokio::join!(Keys::fetch(&secrets, &config.signing_secret_id), store.warm_up());

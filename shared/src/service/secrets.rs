@@ -180,8 +180,23 @@ impl Keys {
         member: MemberId,
         issued_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<String>> {
-        let Some(key) = self.key_of(INVITATION_LABEL, Some(key_id)).await? else { return Ok(None) };
-        let data = format!("{member}|{}", issued_at.timestamp_micros());
+        self.derived_token(INVITATION_LABEL, key_id, &format!("{member}|{}", issued_at.timestamp_micros())).await
+    }
+
+    /// An email-confirmation or password-reset link's token, derived the same way.
+    pub async fn link_token(
+        &self,
+        purpose: crate::domain::link::LinkPurpose,
+        key_id: &str,
+        member: MemberId,
+        issued_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>> {
+        let data = format!("{}|{member}|{}", purpose.messages(), issued_at.timestamp_micros());
+        self.derived_token(LINK_LABEL, key_id, &data).await
+    }
+
+    async fn derived_token(&self, label: &[u8], key_id: &str, data: &str) -> Result<Option<String>> {
+        let Some(key) = self.key_of(label, Some(key_id)).await? else { return Ok(None) };
         Ok(Some(B64.encode(hmac(&key, data.as_bytes()))))
     }
 
@@ -270,6 +285,7 @@ impl Keys {
 
 const AUDIT_LABEL: &[u8] = b"roster/audit-digest/v1";
 const INVITATION_LABEL: &[u8] = b"roster/invitation-link/v1";
+const LINK_LABEL: &[u8] = b"roster/one-time-link/v1";
 
 fn derive(secret: &[u8], label: &[u8]) -> Result<Vec<u8>> {
     if secret.len() < 32 {

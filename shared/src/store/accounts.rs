@@ -6,6 +6,7 @@ use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::member::Member;
 use crate::domain::settings::ImageSlot;
 use crate::domain::web_address::WebAddress;
+use crate::jobs::Job;
 use serde::{Deserialize, Serialize};
 
 /// The global item that reserves a web address for one account.
@@ -79,8 +80,10 @@ impl Store {
         owner: &Member,
         (token_hash, verification): (&str, &crate::domain::link::Link),
         audit: &AuditEntry,
+        mail: &[Job],
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::mail_in(&mut tx, mail)?;
         super::links::put_link(&mut tx, token_hash, verification)?;
         tx.create(
             WEB_ADDRESS_TAKEN,
@@ -139,8 +142,10 @@ impl Store {
         account: &Account,
         expected: u64,
         audit: &AuditEntry,
+        mail: &[Job],
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::mail_in(&mut tx, mail)?;
         release_web_address(&mut tx, old, account.id)?;
         tx.create(
             WEB_ADDRESS_TAKEN,

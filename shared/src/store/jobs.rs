@@ -440,3 +440,8 @@ pub(crate) fn held_job_in(tx: &mut super::tx::Tx, job: &Job) -> StoreResult<()> 
 pub(crate) fn new_job_in(tx: &mut super::tx::Tx, job: &Job) -> StoreResult<()> {
     tx.create_raw(JOB_EXISTS, job_item(job)?)
 }
+
+/// The outbox entries a change causes, in the change's transaction.
+pub(crate) fn mail_in(tx: &mut super::tx::Tx, mail: &[Job]) -> StoreResult<()> {
+    mail.iter().try_for_each(|m| new_job_in(tx, m))
+}

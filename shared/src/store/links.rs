@@ -7,6 +7,7 @@ use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::link::{Link, LinkPurpose};
 use crate::domain::member::Member;
+use crate::jobs::Job;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +56,10 @@ impl Store {
         token_hash: &str,
         link: &Link,
         audit: &AuditEntry,
+        mail: &Job,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::new_job_in(&mut tx, mail)?;
         if let Some(old) = &account.verification_link {
             tx.delete(&keys::link(old))?;
         }
@@ -109,8 +112,10 @@ impl Store {
         token_hash: &str,
         link: &Link,
         audit: &AuditEntry,
+        mail: &Job,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::new_job_in(&mut tx, mail)?;
         if let Some(old) = &member.reset_link {
             tx.delete(&keys::link(old))?;
         }

@@ -11,6 +11,7 @@ use crate::domain::ids::{AccountId, MemberId, RoleId, SessionId};
 use crate::domain::member::{Member, MemberStatus};
 use crate::domain::role::CustomRole;
 use crate::domain::role::RoleRef;
+use crate::jobs::Job;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Which members a listing returns (all conditions must hold).
@@ -166,8 +167,10 @@ impl Store {
         (old_before, old_after): (&Member, &Member),
         (new_before, new_after): (&Member, &Member),
         audit: &AuditEntry,
+        mail: &[Job],
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::mail_in(&mut tx, mail)?;
         tx.replace_versioned(MEMBER_CHANGED, member_item(old_after)?, old_before.version)?;
         tx.replace_versioned(MEMBER_CHANGED, member_item(new_after)?, new_before.version)?;
         stats::count(

@@ -35,8 +35,10 @@ impl Store {
         expected: u64,
         audit: &AuditEntry,
         purge: &Job,
+        mail: &[Job],
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::mail_in(&mut tx, mail)?;
         tx.replace_versioned(ACCOUNT_CHANGED, account_item(deleting)?, expected)?;
         tx.create_raw(JOB_EXISTS, job_item(purge)?)?;
         tx.audit(deleting.id, audit)?;
