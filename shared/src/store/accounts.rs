@@ -1,3 +1,4 @@
+use super::records::{EmailClaim, claim_email, email_index};
 use super::tx::{Condition, Tx, s};
 use super::{Item, Store, StoreResult, keys, to_item};
 use crate::domain::account::Account;
@@ -15,37 +16,14 @@ struct WebAddressClaim {
     account_id: AccountId,
 }
 
-/// The per-account item that reserves an email for one member.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct EmailClaim {
-    pub member_id: MemberId,
-    /// Listed under the email in `gsi1`, so find-web-address reads one index partition.
-    #[serde(default)]
-    pub account_id: Option<AccountId>,
-}
-
 /// Free a web address, only if it is still this account's.
 pub(crate) fn release_web_address(tx: &mut Tx, w: &WebAddress, a: AccountId) -> StoreResult<()> {
     let change = Condition { condition: "account_id = :a", values: vec![(":a", s(a.to_string()))], names: vec![] };
     tx.delete_where(ACCOUNT_CHANGED, &keys::web_address(w), change)
 }
 
-/// The `gsi1` partition listing every account an email is claimed in.
-fn email_index(e: &crate::domain::email::Email) -> String {
-    format!("EMAIL#{e}")
-}
-
-/// Reserve `e` for member `m` in its account (creation fails when the email is taken there).
-pub(crate) fn claim_email(tx: &mut Tx, a: AccountId, e: &crate::domain::email::Email, m: MemberId) -> StoreResult<()> {
-    let mut item = to_item(&keys::member_email(a, e), &EmailClaim { member_id: m, account_id: Some(a) })?;
-    item.insert("gsi1pk".into(), s(email_index(e)));
-    item.insert("gsi1sk".into(), s(a.to_string()));
-    tx.create_raw(EMAIL_TAKEN, item)
-}
-
 /// Guards reported by `StoreError::Conflict` for sign-up.
 pub const WEB_ADDRESS_TAKEN: &str = "web_address_taken";
-pub const EMAIL_TAKEN: &str = "email_taken";
 /// The account item changed since it was read.
 pub const ACCOUNT_CHANGED: &str = "account_changed";
 
@@ -91,7 +69,7 @@ impl Store {
             &WebAddressClaim { account_id: account.id },
         )?;
         tx.create_raw("account_exists", account_item(account)?)?;
-        tx.create_raw("member_exists", super::members::member_item(owner)?)?;
+        tx.create_raw("member_exists", super::records::member_item(owner)?)?;
         claim_email(&mut tx, account.id, &owner.email, owner.id)?;
         super::stats::count(&mut tx, account.id, &[(None, Some(super::stats::state(owner)))])?;
         tx.audit(account.id, audit)?;

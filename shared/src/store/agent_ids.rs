@@ -1,4 +1,4 @@
-use super::members::{MEMBER_CHANGED, member_item};
+use super::records::{MEMBER_CHANGED, member_item};
 use super::tx::{Change, Condition, Tx, s};
 use super::{Store, StoreResult, from_item, keys, take_item};
 use crate::domain::audit::AuditEntry;

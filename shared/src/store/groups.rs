@@ -1,6 +1,7 @@
 //! Groups, their rotations and their assignments.
+use super::records::{ROTATION_CHANGED, RotationChange, write_rotation};
 use super::tx::{Change, Condition, Tx, n, s};
-use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_attribute, to_item};
+use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::group::{Assignment, Group, name_key};
 use crate::domain::ids::{AccountId, GroupId, MemberId};
@@ -12,8 +13,6 @@ use serde::{Deserialize, Serialize};
 pub const GROUP_NAME_TAKEN: &str = "group_name_taken";
 /// The group's settings version no longer matches.
 pub const GROUP_CHANGED: &str = "group_changed";
-/// The rotation changed since it was read (members added, removed, made (un)available).
-pub const ROTATION_CHANGED: &str = "rotation_changed";
 /// Another assignment was made since the group was read.
 pub const TURN_TAKEN: &str = "turn_taken";
 /// This reference was assigned already.
@@ -24,33 +23,6 @@ struct NameClaim {
     group_id: GroupId,
 }
 
-/// A group as it was read and as it is to be written, for a change of its rotation.
-pub struct RotationChange<'a> {
-    pub before: &'a Group,
-    pub after: &'a Group,
-}
-
-/// Write a group's new rotation (members, seats, leaders) if it is still the one read.
-pub(crate) fn write_rotation(tx: &mut Tx, change: &RotationChange<'_>) -> StoreResult<()> {
-    let g = change.after;
-    tx.update(
-        ROTATION_CHANGED,
-        &keys::group(g.account_id, g.id),
-        Change {
-            update: "SET rotation = :r, next_seat = :ns, leaders = :l, rotation_rev = :next",
-            condition: "rotation_rev = :rev",
-            values: vec![
-                (":r", to_attribute(&g.rotation)?),
-                (":ns", n(g.next_seat)),
-                (":l", to_attribute(&g.leaders)?),
-                (":next", n(change.before.rotation_rev + 1)),
-                (":rev", n(change.before.rotation_rev)),
-            ],
-            names: vec![],
-        },
-    )
-}
-
 /// A member whose item changes with a group change: as read, and to be written.
 pub struct MemberChange<'a> {
     pub before: &'a Member,
@@ -59,7 +31,7 @@ pub struct MemberChange<'a> {
 
 fn write_members(tx: &mut Tx, members: &[MemberChange<'_>]) -> StoreResult<()> {
     for m in members {
-        tx.replace_versioned(super::MEMBER_CHANGED, super::members::member_item(m.after)?, m.before.version)?;
+        tx.replace_versioned(super::MEMBER_CHANGED, super::records::member_item(m.after)?, m.before.version)?;
     }
     Ok(())
 }

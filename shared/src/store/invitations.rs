@@ -1,4 +1,4 @@
-use super::accounts::{EMAIL_TAKEN, claim_email};
+use super::records::{EMAIL_TAKEN, claim_email};
 use super::tx::{Change, Condition, Tx, n, s};
 use super::{Store, StoreError, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
@@ -84,7 +84,7 @@ impl Store {
             let ttl = (invitation.expires_at + Duration::days(TOKEN_REF_GRACE_DAYS)).timestamp();
             claims.push(tx.len());
             claim_email(&mut tx, a, &member.email, member.id)?;
-            tx.create_raw("member_exists", super::members::member_item(member)?)?;
+            tx.create_raw("member_exists", super::records::member_item(member)?)?;
             tx.create("invitation_exists", &keys::invitation(a, member.id), invitation)?;
             tx.create(
                 "token_exists",
@@ -97,7 +97,7 @@ impl Store {
             super::stats::count(&mut tx, a, &changes)?;
         }
         for g in n.rotations {
-            super::groups::write_rotation(&mut tx, g)?;
+            super::records::write_rotation(&mut tx, g)?;
         }
         for audit in n.audits {
             tx.audit(a, audit)?;
@@ -161,7 +161,7 @@ impl Store {
         let (a, m) = (found.invitation.account_id, found.invitation.member_id);
         let mut tx = Tx::new();
         for g in groups {
-            super::groups::write_rotation(&mut tx, g)?;
+            super::records::write_rotation(&mut tx, g)?;
         }
         tx.update(
             "invitation_not_pending",
@@ -309,7 +309,7 @@ impl Store {
         let a = member.account_id;
         let mut tx = Tx::new();
         for g in groups {
-            super::groups::write_rotation(&mut tx, g)?;
+            super::records::write_rotation(&mut tx, g)?;
         }
         tx.update(
             INVITATION_CHANGED,

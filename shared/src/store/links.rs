@@ -147,7 +147,7 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
         consume(&mut tx, token_hash, LinkPurpose::ResetPassword, now)?;
-        tx.replace_versioned(super::MEMBER_CHANGED, super::members::member_item(after)?, before.version)?;
+        tx.replace_versioned(super::MEMBER_CHANGED, super::records::member_item(after)?, before.version)?;
         super::sessions::account_active(&mut tx, account.id)?;
         tx.audit(account.id, audit)?;
         tx.commit(self).await

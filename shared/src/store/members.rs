@@ -1,9 +1,9 @@
-use super::accounts::EmailClaim;
-use super::groups::{RotationChange, write_rotation};
+use super::records::EmailClaim;
+use super::records::{MEMBER_CHANGED, RotationChange, member_item, write_rotation};
 use super::sessions::Session;
 use super::stats::{self, state};
 use super::tx::{Condition, Tx, s};
-use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
+use super::{Store, StoreError, StoreResult, from_item, keys, take_item};
 use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
@@ -33,15 +33,6 @@ impl MemberFilter {
                 m.email.as_str().starts_with(q.as_str()) || name.starts_with(q.as_str()) || last.starts_with(q.as_str())
             })
     }
-}
-
-/// A member as stored: the entity plus the lower-case forms the list searches by prefix.
-pub(crate) fn member_item(m: &Member) -> StoreResult<Item> {
-    let mut item = to_item(&keys::member(m.account_id, m.id), m)?;
-    let (name, last) = m.search_terms();
-    item.insert("name_lc".into(), AttributeValue::S(name));
-    item.insert("last_lc".into(), AttributeValue::S(last));
-    Ok(item)
 }
 
 /// Page size of the internal reads a filtered listing makes.
@@ -239,9 +230,6 @@ impl Store {
         })
     }
 }
-
-/// Guard of a member write whose version no longer matches.
-pub const MEMBER_CHANGED: &str = "member_changed";
 
 /// A query's filter: its expression and the values and names it uses.
 struct QueryFilter {

@@ -16,28 +16,28 @@ mod limits;
 mod links;
 mod members;
 mod purge;
+mod records;
 mod roles;
 pub mod schema;
 mod sessions;
 mod stats;
 mod tx;
 
-pub use accounts::{ACCOUNT_CHANGED, EMAIL_TAKEN, StoredImage, WEB_ADDRESS_TAKEN};
+pub use accounts::{ACCOUNT_CHANGED, StoredImage, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
 pub use api_keys::ApiKeyRecords;
 pub use audit::AuditFilter;
 pub use counters::{Admission, Admitted, InvitationAdmission};
 pub use digests::{CompleteVerification, DIGEST_EXISTS, VerificationState, Walk};
 pub use error::{StoreError, StoreResult};
-pub use groups::{
-    ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, ROTATION_CHANGED, RotationChange, TURN_TAKEN,
-};
+pub use groups::{ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, TURN_TAKEN};
 pub use idempotency::{Answer, Claim, Scope};
 pub use invitations::{INVITATION_ACTIONS, INVITATION_CHANGED, InvitationByToken, NewInvitations};
 pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult, PageNote, ResultPage};
 pub(crate) use limits::FILTERED_READS;
-pub use members::{CallerRecords, MEMBER_CHANGED, MemberFilter, MemberPage};
+pub use members::{CallerRecords, MemberFilter, MemberPage};
 pub use purge::Tombstone;
+pub use records::{EMAIL_TAKEN, MEMBER_CHANGED, ROTATION_CHANGED, RotationChange};
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
 pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
 pub use stats::MemberCounts;

@@ -1,5 +1,5 @@
 //! Custom roles, the claims on their names, and the count of members holding each.
-use super::members::member_item;
+use super::records::member_item;
 use super::tx::{Change, Condition, Tx, n, s};
 use super::{Store, StoreError, StoreResult, keys};
 use crate::domain::audit::AuditEntry;

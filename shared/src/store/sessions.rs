@@ -64,7 +64,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
-        tx.replace_versioned(super::MEMBER_CHANGED, super::members::member_item(after)?, before.version)?;
+        tx.replace_versioned(super::MEMBER_CHANGED, super::records::member_item(after)?, before.version)?;
         tx.create("session_exists", &keys::session(session.account_id, session.id), session)?;
         tx.audit(session.account_id, audit)?;
         tx.commit(self).await
