@@ -89,3 +89,38 @@ async fn a_link_replaced_before_its_mail_went_out_is_not_sent() {
     let link = token_from(&s.mail_matching(&colleague, "/password-reset").await);
     assert!(s.get(&format!("/password-reset?token={link}"), None).await.text.contains("<form"));
 }
+
+#[tokio::test]
+async fn the_invitation_list_shows_where_each_invitations_mail_is() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let domain = format!("{}.test", acme.web_address);
+    let mail_of = async |email: &str| {
+        let list = s.get("/v1/invitations?limit=200", Some(&acme.token)).await.ok(200).clone();
+        let items = list["items"].as_array().unwrap().clone();
+        let item = items.into_iter().find(|i| i["member"]["email"] == email);
+        item.unwrap_or_else(|| panic!("{email} is not listed"))["mail"].clone()
+    };
+    let (sent, waiting) = (format!("sent@{domain}"), format!("waiting@{domain}"));
+    s.invite(&acme, &sent, "agent").await.ok(201);
+    assert_eq!(mail_of(&sent).await, "sent");
+    s.mail_outage(&domain, true).await;
+    let r = s.invite(&acme, &waiting, "agent").await;
+    assert_eq!(r.ok(201)["email_sent"], false);
+    assert_eq!(mail_of(&waiting).await, "pending");
+    s.mail_outage(&domain, false).await;
+    // Rows of an invitation job: followed on the job's result pages.
+    let rows = json!({ "rows": [
+        { "email": format!("row1@{domain}"), "first_name": "R", "last_name": "One", "role": "agent" },
+        { "email": format!("row2@{domain}"), "first_name": "R", "last_name": "Two", "role": "agent" },
+    ] });
+    let job = s.post("/v1/invitation-jobs", Some(&acme.token), rows).await.ok(202)["id"].as_str().unwrap().to_owned();
+    run_until(&services, async || {
+        let job = s.get(&format!("/v1/invitation-jobs/{job}"), Some(&acme.token)).await.ok(200).clone();
+        job["status"] == "succeeded" && mail_of(&waiting).await == "sent"
+    })
+    .await;
+    for row in ["row1", "row2"] {
+        assert_eq!(mail_of(&format!("{row}@{domain}")).await, "sent", "{row}");
+    }
+}

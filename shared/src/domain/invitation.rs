@@ -58,7 +58,7 @@ impl Invitation {
 
     /// The link's dates as the invited member keeps them.
     pub fn window(&self) -> super::member::LinkWindow {
-        super::member::LinkWindow { sent_at: self.created_at, expires_at: self.expires_at }
+        super::member::LinkWindow { sent_at: self.created_at, expires_at: self.expires_at, mail: None }
     }
 
     /// Expiry is checked at use, not only by the store's TTL sweep.

@@ -69,6 +69,18 @@ fn yes() -> bool {
 pub struct LinkWindow {
     pub sent_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Where this link's mail is followed (absent for invitations from before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailRef>,
+}
+
+/// Where an invitation's mail is followed: its outbox entry, or its row of the invitation job
+/// that invited it (the row's result page, and the job's checkpoint, say how far mail went).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum MailRef {
+    Outbox { job: super::ids::JobId },
+    Job { job: super::ids::JobId, page: u64, row: u64 },
 }
 
 /// What one member can do to another, beyond holding the permission for it.

@@ -231,6 +231,18 @@ pub async fn results(
     Ok((out.into_iter().map(|r| r.1).collect(), next))
 }
 
+/// An invited row's mail, as its result page (failures are noted on it) and the job's checkpoint
+/// (how far mail went) tell.
+pub(crate) fn row_mail(page: &ResultPage, at: &InviteCheckpoint, index: u64) -> MailState {
+    if page.notes.iter().any(|n| n.index == index) {
+        MailState::Failed
+    } else if index < at.mailed {
+        MailState::Sent
+    } else {
+        MailState::Pending
+    }
+}
+
 /// A result page's rows with their mail's state.
 fn page_results(page: &ResultPage, at: &InviteCheckpoint) -> Vec<(u64, RowResult)> {
     page.entries
@@ -238,15 +250,7 @@ fn page_results(page: &ResultPage, at: &InviteCheckpoint) -> Vec<(u64, RowResult
         .filter_map(|e| {
             let d: Detail = serde_json::from_value(e.detail.clone()).ok()?;
             let outcome: Outcome = serde_json::from_value(serde_json::Value::String(e.outcome.clone())).ok()?;
-            let mail = (outcome == Outcome::Invited).then(|| {
-                if page.notes.iter().any(|n| n.index == e.index) {
-                    MailState::Failed
-                } else if e.index < at.mailed {
-                    MailState::Sent
-                } else {
-                    MailState::Pending
-                }
-            });
+            let mail = (outcome == Outcome::Invited).then(|| row_mail(page, at, e.index));
             Some((
                 e.index,
                 RowResult { line: d.line, email: d.email, outcome, reason: d.reason, member_id: d.member_id, mail },

@@ -1,4 +1,5 @@
 //! Inviting a member and accepting the invitation (SPEC §2).
+use super::invitation_jobs::{self, MailState};
 use super::{Caller, Error, Result, Services, secrets};
 use crate::domain::FieldError;
 use crate::domain::FieldErrors;
@@ -9,7 +10,7 @@ use crate::domain::email::Email;
 use crate::domain::format::NAME;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
-use crate::domain::member::{LinkWindow, Member, MemberStatus};
+use crate::domain::member::{LinkWindow, MailRef, Member, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::required_text;
@@ -62,9 +63,10 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
     let person = Person { email, first_name: first, last_name: last, role, groups, optional_permissions };
 
     let admitted = admit(s, caller).await?;
-    let (member, invitation) = issue(s, caller, person, Utc::now()).await?;
+    let (mut member, invitation) = issue(s, caller, person, Utc::now()).await?;
     let audit = created_audit(caller, &member, &invitation);
     let mail = super::outbox::invitation_mail(caller, &invitation, s.keys.key_id())?;
+    member.invitation = Some(LinkWindow { mail: Some(MailRef::Outbox { job: mail.id }), ..invitation.window() });
     if let Err(e) = create(s, caller, &member, &invitation, &audit, &mail).await {
         s.store.invitation_not_sent(caller.account_id(), &admitted).await?;
         return Err(e);
@@ -181,7 +183,7 @@ pub async fn list_pending(
     caller: &Caller,
     limit: Option<i32>,
     cursor: Option<&str>,
-) -> Result<(Vec<(Member, LinkWindow)>, Option<String>)> {
+) -> Result<(Vec<(Member, LinkWindow, Option<MailState>)>, Option<String>)> {
     caller.require(Permission::InvitationsManage)?;
     let filter = crate::store::MemberFilter { status: Some(MemberStatus::Invited), ..Default::default() };
     let page = super::members::page(s, caller, &filter, limit, cursor).await?;
@@ -189,7 +191,7 @@ pub async fn list_pending(
     let missing: Vec<MemberId> = page.members.iter().filter(|m| m.invitation.is_none()).map(|m| m.id).collect();
     let invitations =
         if missing.is_empty() { Vec::new() } else { s.store.get_invitations(caller.account_id(), &missing).await? };
-    let paired = page
+    let paired: Vec<(Member, LinkWindow)> = page
         .members
         .into_iter()
         .filter_map(|m| {
@@ -198,7 +200,59 @@ pub async fn list_pending(
             Some((m, window))
         })
         .collect();
-    Ok((paired, page.next_cursor))
+    let mail = mail_states(s, caller.account_id(), paired.iter().map(|(_, w)| w.mail)).await?;
+    Ok((paired.into_iter().zip(mail).map(|((m, w), mail)| (m, w, mail)).collect(), page.next_cursor))
+}
+
+/// What became of each listed invitation's mail, in a few reads: the outbox entries in one
+/// batch, each invitation job's checkpoint and each result page once.
+async fn mail_states(
+    s: &Services,
+    a: crate::domain::ids::AccountId,
+    refs: impl Iterator<Item = Option<MailRef>>,
+) -> Result<Vec<Option<MailState>>> {
+    use crate::jobs::{Kind, Status};
+    use std::collections::HashMap;
+    let refs: Vec<Option<MailRef>> = refs.collect();
+    let outbox: Vec<_> =
+        refs.iter().filter_map(|r| if let Some(MailRef::Outbox { job }) = r { Some(*job) } else { None }).collect();
+    let entries: HashMap<_, Status> = if outbox.is_empty() {
+        HashMap::new()
+    } else {
+        s.store.get_jobs_of(Some(a), Kind::SendMail, &outbox).await?.into_iter().map(|j| (j.id, j.status)).collect()
+    };
+    let mut jobs = HashMap::new();
+    let mut pages = HashMap::new();
+    let mut out = Vec::with_capacity(refs.len());
+    for r in refs {
+        out.push(match r {
+            None => None,
+            Some(MailRef::Outbox { job }) => entries.get(&job).map(|status| match status {
+                Status::Succeeded => MailState::Sent,
+                Status::Failed | Status::Cancelled => MailState::Failed,
+                _ => MailState::Pending,
+            }),
+            Some(MailRef::Job { job, page, row }) => {
+                if let std::collections::hash_map::Entry::Vacant(e) = jobs.entry(job) {
+                    e.insert(s.store.get_job_of(Some(a), Kind::InviteRows, job).await?);
+                }
+                match jobs.get(&job) {
+                    Some(Some(j)) => {
+                        if let std::collections::hash_map::Entry::Vacant(e) = pages.entry((job, page)) {
+                            let (found, _) = s.store.result_pages(j, Some(page), 1).await?;
+                            e.insert(found.into_iter().next().filter(|p| p.first == page));
+                        }
+                        match pages.get(&(job, page)) {
+                            Some(Some(p)) => Some(invitation_jobs::row_mail(p, &invitation_jobs::checkpoint(j), row)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// A pending invitation and its member, or 404.

@@ -12,7 +12,7 @@ use crate::domain::format::NAME;
 use crate::domain::group::Group;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::Invitation;
-use crate::domain::member::Member;
+use crate::domain::member::{LinkWindow, MailRef, Member};
 use crate::domain::permissions::Permission;
 use crate::domain::role::{CustomRole, Role, RoleRef};
 use crate::jobs::{InviteCheckpoint, InviteInput, Job, MAX_ATTEMPTS, Step, retry_delay};
@@ -225,7 +225,11 @@ impl<'a> Invite<'a> {
                     entries.insert(*index, (outcome, detail));
                 }
                 Ok(p) => {
-                    let (member, invitation) = super::invitations::issue(self.s, &self.caller, p.clone(), now).await?;
+                    let (mut member, invitation) =
+                        super::invitations::issue(self.s, &self.caller, p.clone(), now).await?;
+                    // Its mail is followed on this row of the job's result page `first`.
+                    let mail = MailRef::Job { job: self.job.id, page: first, row: *index };
+                    member.invitation = Some(LinkWindow { mail: Some(mail), ..invitation.window() });
                     invites.push((*index, row.line, member, invitation));
                 }
             }

@@ -5,7 +5,7 @@ use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::invitation::Invitation;
-use crate::domain::member::Member;
+use crate::domain::member::{LinkWindow, Member};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -282,7 +282,8 @@ impl Store {
         )?;
         // The member's copy of the link's dates; the version moves so no edit based on an
         // older read can put the old dates back.
-        let window = super::to_attribute(&renewed.window())?;
+        let mail_ref = crate::domain::member::MailRef::Outbox { job: mail.id };
+        let window = super::to_attribute(&LinkWindow { mail: Some(mail_ref), ..renewed.window() })?;
         tx.update(
             super::MEMBER_CHANGED,
             &keys::member(a, renewed.member_id),

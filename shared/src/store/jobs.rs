@@ -314,6 +314,12 @@ impl Store {
 
     /// Up to `limit` pages of the job's result log in order, from the page that starts at
     /// `from` (or the first), and whether more follow.
+    /// Jobs of one kind by id, in batched reads (missing ones are absent).
+    pub async fn get_jobs_of(&self, a: Option<AccountId>, kind: Kind, ids: &[JobId]) -> StoreResult<Vec<Job>> {
+        let wanted: Vec<_> = ids.iter().map(|id| keys::job_of(a, kind, *id)).collect();
+        self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?.into_iter().map(super::from_item).collect()
+    }
+
     pub async fn result_pages(&self, job: &Job, from: Option<u64>, limit: i32) -> StoreResult<(Vec<ResultPage>, bool)> {
         let pk = keys::job_pk(job.account_id);
         let first = keys::job_result(job.account_id, job.id, from.unwrap_or(0));

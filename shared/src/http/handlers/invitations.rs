@@ -45,6 +45,9 @@ pub struct PendingInvitation {
     pub expires_at: DateTime<Utc>,
     /// True once the link has expired; resend to send a new one.
     pub expired: bool,
+    /// The link's mail: `sent`, `pending` (not yet, or the mail service is down: it is retried)
+    /// or `failed` (resend the invitation); `null` for invitations from before it was followed.
+    pub mail: Option<crate::service::invitation_jobs::MailState>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -77,11 +80,12 @@ pub async fn list(
     let now = Utc::now();
     let items = pending
         .iter()
-        .map(|(m, w)| PendingInvitation {
+        .map(|(m, w, mail)| PendingInvitation {
             member: m.into(),
             invited_at: w.sent_at,
             expires_at: w.expires_at,
             expired: w.expires_at <= now,
+            mail: *mail,
         })
         .collect();
     Ok(Json(PendingList { items, next_cursor }))
