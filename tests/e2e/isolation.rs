@@ -95,3 +95,23 @@ async fn settings_system_log_and_deletion_stay_within_the_callers_account() {
     s.get("/v1/me", Some(&b.token)).await.ok(200);
     assert_eq!(s.partition_keys(&b.id).await, b_keys);
 }
+
+#[tokio::test]
+async fn another_accounts_jobs_are_not_found_and_not_cancelled() {
+    let s = stack().await;
+    let (a, b) = (s.account().await, s.account().await);
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let row = serde_json::json!({ "email": format!("row@{}.test", b.web_address), "first_name": "R", "last_name": "W", "role": "agent" });
+    let job =
+        s.post("/v1/invitation-jobs", Some(&b.token), serde_json::json!({ "rows": [row], "run_at": later })).await;
+    let id = job.ok(202)["id"].as_str().unwrap().to_owned();
+    for path in [format!("/v1/invitation-jobs/{id}"), format!("/v1/invitation-jobs/{id}/results")] {
+        assert_eq!(s.get(&path, Some(&a.token)).await.problem(404), "not_found", "{path}");
+    }
+    let cancel = s.post(&format!("/v1/invitation-jobs/{id}/cancel"), Some(&a.token), serde_json::json!({})).await;
+    assert_eq!(cancel.problem(404), "not_found");
+    let listed = s.get("/v1/invitation-jobs", Some(&a.token)).await;
+    assert_eq!(listed.ok(200)["items"], serde_json::json!([]));
+    // B's job is untouched.
+    assert_eq!(s.get(&format!("/v1/invitation-jobs/{id}"), Some(&b.token)).await.ok(200)["status"], "queued");
+}
