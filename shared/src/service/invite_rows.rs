@@ -351,7 +351,7 @@ impl<'a> Invite<'a> {
     ) -> Result<Vec<(u64, Destined)>> {
         let mut out = Vec::with_capacity(invites.len());
         for (index, _, m, i) in invites {
-            let one = InvitationToSend { member: m, invitation: i, key_id: &mail.key_id, inviter: &mail.inviter };
+            let one = InvitationToSend::of(m, i, &mail.key_id, &mail.inviter);
             out.push((*index, destined(self.s, &self.caller.account, &one).await?));
         }
         Ok(out)
@@ -646,21 +646,15 @@ async fn page_owed(
         }
         let Ok(d) = serde_json::from_value::<Detail>(e.detail.clone()) else { continue };
         let (Some(member_id), Some(first_name)) = (d.member_id, d.first_name) else { continue };
-        let Ok(email) = Email::parse("email", &d.email) else { continue };
-        let mut member = Member::new(
-            account.id,
-            email,
-            first_name,
-            d.last_name.unwrap_or_default(),
-            RoleRef::Basic(crate::domain::permissions::BasicRole::Viewer),
-            crate::domain::member::MemberStatus::Invited,
-            mail.issued_at,
-        );
-        member.id = member_id;
-        let mut invitation = Invitation::new(account.id, member_id, None, String::new(), mail.issued_at, 0);
-        invitation.expires_at = mail.expires_at;
-        let one =
-            InvitationToSend { member: &member, invitation: &invitation, key_id: &mail.key_id, inviter: &mail.inviter };
+        let one = InvitationToSend {
+            member_id,
+            email: &d.email,
+            first_name: &first_name,
+            issued_at: mail.issued_at,
+            expires_at: mail.expires_at,
+            key_id: &mail.key_id,
+            inviter: &mail.inviter,
+        };
         out.push(Owed { page: page.first, index: e.index, to: destined(s, account, &one).await? });
     }
     Ok(out)

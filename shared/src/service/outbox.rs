@@ -181,7 +181,7 @@ async fn send_invitation(
         (Some(m), Some(i)) if i.status == InvitationStatus::Pending && i.created_at == issued_at => (m, i),
         _ => return Ok(Sent::Moot),
     };
-    let one = InvitationToSend { member: &member, invitation: &invitation, key_id, inviter };
+    let one = InvitationToSend::of(&member, &invitation, key_id, inviter);
     let destined = destined(s, &account, &one).await?;
     let template = templates::invitation_template(account.locale().language);
     match s.mailer.send_bulk(&template, std::slice::from_ref(&destined)).await {
@@ -201,12 +201,30 @@ pub fn mail_error(e: SendError) -> Error {
     }
 }
 
-/// An invitation whose mail is due.
+/// An invitation whose mail is due: what its mail needs, and nothing else.
 pub struct InvitationToSend<'a> {
-    pub member: &'a Member,
-    pub invitation: &'a Invitation,
+    pub member_id: MemberId,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    /// When the link was issued (its token is derived from it) and until when it works.
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
     pub key_id: &'a str,
     pub inviter: &'a str,
+}
+
+impl<'a> InvitationToSend<'a> {
+    pub fn of(member: &'a Member, invitation: &Invitation, key_id: &'a str, inviter: &'a str) -> Self {
+        Self {
+            member_id: member.id,
+            email: member.email.as_str(),
+            first_name: &member.first_name,
+            issued_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+            key_id,
+            inviter,
+        }
+    }
 }
 
 /// The invitation's destination and values for its template (in the account's language,
@@ -218,7 +236,7 @@ pub async fn destined(
 ) -> Result<Destined> {
     let token = s
         .keys
-        .invitation_token(i.key_id, i.member.id, i.invitation.created_at)
+        .invitation_token(i.key_id, i.member_id, i.issued_at)
         .await?
         .ok_or_else(|| Error::Refused("the secret version the link was made with is gone; resend it".into()))?;
     let link = format!("{}/invitations/accept?token={token}", s.config.public_url);
@@ -226,9 +244,9 @@ pub async fn destined(
         locale: &account.locale(),
         company: &account.company_name,
         inviter: i.inviter,
-        invitee_first_name: &i.member.first_name,
+        invitee_first_name: i.first_name,
         link: &link,
-        expires_at: i.invitation.expires_at,
+        expires_at: i.expires_at,
     });
-    Ok(Destined { to: i.member.email.as_str().to_owned(), data })
+    Ok(Destined { to: i.email.to_owned(), data })
 }
