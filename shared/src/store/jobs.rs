@@ -40,6 +40,11 @@ pub(crate) fn job_item(job: &Job) -> StoreResult<Item> {
         item.insert("gsi1pk".into(), s(DUE));
         item.insert("gsi1sk".into(), s(due_sort_key(job.run_at_ms, job.id)));
     }
+    // A finished job is kept as long as its result log; then DynamoDB's TTL may remove it (an
+    // outbox entry holds an address and a notice's text: it must not stay for ever).
+    if let Some(done) = job.finished_at.filter(|_| job.status.is_final()) {
+        item.insert("ttl".into(), n((done + RESULTS_KEPT).timestamp()));
+    }
     Ok(item)
 }
 
