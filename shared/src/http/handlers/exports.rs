@@ -1,6 +1,6 @@
 //! Exports over HTTP: members and the system log as CSV, inline up to 4 MB, else as an export
 //! job whose file is downloaded from a time-limited link.
-use super::views::csv_attachment;
+use super::views::{accepted, csv_attachment};
 use crate::domain::audit::Actor;
 use crate::domain::permissions::Permission;
 use crate::http::AppState;
@@ -12,8 +12,7 @@ use crate::service::audit::{AuditQuery, Selection};
 use crate::service::exports::{self, ExportInput, ExportOf};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -77,14 +76,6 @@ fn view(job: &Job, download: Option<(String, DateTime<Utc>)>) -> ExportView {
     }
 }
 
-fn accepted(job: &Job, location: String) -> Response {
-    let mut response = (StatusCode::ACCEPTED, Json(view(job, None))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    response
-}
-
 async fn shown(s: &AppState, caller: &Caller, what: Permission, id: &str) -> Result<Json<ExportView>, Problem> {
     let (job, input): (Job, ExportInput) = exports::get(s, caller, what, id).await?;
     let download = exports::download(s, &job, &input).await?;
@@ -105,7 +96,7 @@ pub async fn members_create(
     OptionalJson(MembersExport {}): OptionalJson<MembersExport>,
 ) -> Result<Response, Problem> {
     let job = exports::create(&s, &caller, ExportOf::Members).await?;
-    Ok(accepted(&job, format!("/v1/members/exports/{}", job.id)))
+    Ok(accepted(view(&job, None), &format!("/v1/members/exports/{}", job.id)))
 }
 
 /// A members export: its progress and, once done, the download link.
@@ -129,7 +120,7 @@ pub async fn audit_create(
     OptionalJson(selection): OptionalJson<Selection>,
 ) -> Result<Response, Problem> {
     let job = exports::create(&s, &caller, ExportOf::SystemLog(selection)).await?;
-    Ok(accepted(&job, format!("/v1/audit/exports/{}", job.id)))
+    Ok(accepted(view(&job, None), &format!("/v1/audit/exports/{}", job.id)))
 }
 
 /// A system-log export: its progress and, once done, the download link.

@@ -13,8 +13,8 @@ use crate::service::invitation_jobs::{self, JOB_MAX, MailState, RowResult};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -114,12 +114,7 @@ pub async fn create(
     let q: CreateQuery = super::members::query(q)?;
     let (rows, run_at) = bulk_body(&headers, &body, JOB_BODY_LIMIT, Shape::Object(JOB_MAX))?;
     let job = invitation_jobs::create(&s, &caller, rows, run_at.or(q.run_at)).await?;
-    let location = format!("/v1/invitation-jobs/{}", job.id);
-    let mut response = (StatusCode::ACCEPTED, Json(InvitationJobView::from(&job))).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(super::views::accepted(InvitationJobView::from(&job), &format!("/v1/invitation-jobs/{}", job.id)))
 }
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]

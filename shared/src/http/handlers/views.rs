@@ -89,6 +89,16 @@ impl Memo {
 }
 
 /// A CSV download that is never cached (it lists people and what they did).
+/// 202 with the queued job and its `Location` (every background-work route answers so).
+pub fn accepted(body: impl serde::Serialize, location: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (axum::http::StatusCode::ACCEPTED, axum::Json(body)).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    response
+}
+
 pub fn csv_attachment(filename: &str, csv: impl Into<axum::body::Body>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
