@@ -241,6 +241,33 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
             }
         }
+        "organizations-create" => call(M::POST, route.path.into(), Some(json!({ "name": unique("Org ") }))),
+        "organizations-update"
+        | "organizations-delete"
+        | "organizations-parent"
+        | "organizations-domain-add"
+        | "organizations-domain-remove" => {
+            let id = created(s, fx, "/v1/organizations", json!({ "name": unique("Org ") })).await;
+            let path = format!("/v1/organizations/{id}");
+            let domain = format!("{}.test", unique("walk"));
+            match route.id {
+                "organizations-update" => call(M::PATCH, path, Some(json!({ "summary": "walked" }))),
+                "organizations-delete" => {
+                    // With a child, which moves to the top level in the same change.
+                    created(s, fx, "/v1/organizations", json!({ "name": unique("Org "), "parent_id": id })).await;
+                    call(M::DELETE, format!("{path}?reparent_to=root"), None)
+                }
+                "organizations-parent" => {
+                    let parent = created(s, fx, "/v1/organizations", json!({ "name": unique("Org ") })).await;
+                    call(M::PUT, format!("{path}/parent"), Some(json!({ "parent_id": parent })))
+                }
+                "organizations-domain-add" => call(M::PUT, format!("{path}/domains/{domain}"), None),
+                _ => {
+                    s.call(M::PUT, &format!("{path}/domains/{domain}"), Some(owner), None).await.ok(200);
+                    call(M::DELETE, format!("{path}/domains/{domain}"), None)
+                }
+            }
+        }
         "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
         "members-availability" => {
             call(M::PUT, format!("/v1/members/{}/availability", fx.agent), Some(json!({ "available": true })))

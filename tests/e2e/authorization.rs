@@ -12,7 +12,12 @@ use serde_json::json;
 /// account (so destructive routes change nothing), bodies are empty objects.
 fn request(route: &Route) -> (Method, String, Option<serde_json::Value>) {
     let nobody = "01a20000000070008000000000000000";
-    let path = route.path.replace("{id}", nobody).replace("{member_id}", nobody).replace("{agent_id}", "matrix-1");
+    let path = route
+        .path
+        .replace("{id}", nobody)
+        .replace("{member_id}", nobody)
+        .replace("{agent_id}", "matrix-1")
+        .replace("{domain}", "matrix.test");
     let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
     // An export is valid with an empty body: an unknown field keeps it from starting.
     let body = match route.id {

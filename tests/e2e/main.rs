@@ -21,6 +21,7 @@ mod jobs;
 mod journey;
 mod listing;
 mod members;
+mod organizations;
 mod outbox;
 mod ownership;
 mod roles;

@@ -152,6 +152,37 @@ pub static IMAGE_URL: Format = Format::new(
     2000,
 );
 
+/// A website: absolute http or https with a host, no credentials, white space or characters
+/// that could leave an HTML attribute.
+pub static WEBSITE: Format = Format::new(
+    concat!(
+        "^[",
+        ws!(),
+        "]*https?://[^",
+        ctrl!(),
+        ws!(),
+        r#""<>\\@/?#]+(?:[/?#][^"#,
+        ctrl!(),
+        ws!(),
+        r#""<>\\]*)?["#,
+        ws!(),
+        "]*$"
+    ),
+    8,
+    2000,
+);
+/// An organization's summary.
+pub static SUMMARY: Format = Format::new(BLOCK, 0, 2000);
+/// A postal address (several lines).
+pub static ADDRESS: Format = Format::new(BLOCK, 0, 500);
+/// A social-network handle or profile address.
+pub static HANDLE: Format = Format::new(LINE, 1, 200);
+/// An email domain as the document describes it: letters, digits and inner hyphens in dotted
+/// labels, any case, a trailing dot allowed. (Domains in other scripts are read too and stored
+/// in their IDNA form; `EmailDomain::parse` is the full rule.)
+pub static DOMAIN: Format =
+    Format::new(concat!("^(?:", label!(), r"\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"), 3, 253);
+
 /// An external system's agent ID (taken as sent; it is part of a URL path).
 pub static AGENT_ID: Format = Format::new("^[A-Za-z0-9._:@-]+$", 1, 128);
 /// Ids as Roster prints them (a UUID's 32 hex digits).
@@ -165,7 +196,12 @@ pub static ANY_ROLE: Format = Format::new("^(?:owner|admin|supervisor|pro_agent|
 mod tests {
     use super::*;
 
-    const ALL: [&Format; 17] = [
+    const ALL: [&Format; 22] = [
+        &WEBSITE,
+        &SUMMARY,
+        &ADDRESS,
+        &HANDLE,
+        &DOMAIN,
         &ANY_ROLE,
         &AGENT_ID,
         &NAME,

@@ -67,6 +67,8 @@ id_type!(ApiKeyId);
 id_type!(RoleId);
 id_type!(GroupId);
 id_type!(JobId);
+id_type!(OrganizationId);
+id_type!(UserId);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, pages, roles,
-    settings,
+    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
+    pages, roles, settings,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         invitation_jobs::results, invitation_jobs::results_csv,
         groups::list, groups::create, groups::get, groups::update, groups::delete, groups::members, groups::leaders,
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
+        organizations::list, organizations::create, organizations::get, organizations::update, organizations::delete,
+        organizations::set_parent, organizations::children, organizations::add_domain, organizations::remove_domain,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, exports::audit_csv, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
@@ -177,6 +179,10 @@ pub mod field {
         agent_id => format::AGENT_ID;
         role => format::ROLE;
         any_role => format::ANY_ROLE;
+        handle => format::HANDLE;
+        address => format::ADDRESS;
+        summary => format::SUMMARY;
+        domain => format::DOMAIN;
     }
 
     or_null! {
@@ -191,6 +197,8 @@ pub mod field {
         id_or_null => format::ID;
         role_or_null => format::ROLE;
         filter_or_null => format::FILTER;
+        summary_or_null => format::SUMMARY;
+        website_or_null => format::WEBSITE;
     }
 
     /// The `Idempotency-Key` header of a creating POST.
@@ -219,8 +227,22 @@ pub mod field {
         ArrayBuilder::new().items(string(&format::NAME, false)).build()
     }
 
+    fn at_most(f: &Format, max: usize) -> utoipa::openapi::schema::Array {
+        ArrayBuilder::new().items(string(f, false)).max_items(Some(max)).build()
+    }
+
+    /// An organization's phone numbers.
+    pub fn phones() -> utoipa::openapi::schema::Array {
+        at_most(&format::PHONE, crate::domain::organization::MAX_CONTACTS)
+    }
+
+    /// An organization's contact addresses.
+    pub fn contact_emails() -> utoipa::openapi::schema::Array {
+        at_most(&format::EMAIL, crate::domain::organization::MAX_CONTACTS)
+    }
+
     fn ids_at_most(max: usize) -> utoipa::openapi::schema::Array {
-        ArrayBuilder::new().items(string(&format::ID, false)).max_items(Some(max)).build()
+        at_most(&format::ID, max)
     }
 
     /// Members one call adds (or removes).

@@ -3,8 +3,8 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, pages, roles,
-    settings,
+    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
+    pages, roles, settings,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -102,6 +102,15 @@ route_table! {
     "me-availability":         put  "/v1/me/availability" => groups::my_availability, Member;
     "me-team":                 get  "/v1/me/team"         => groups::team,           Member;
     "members-availability":    put  "/v1/members/{id}/availability" => groups::member_availability, Access::Permission(P::GroupsManage);
+    "organizations-list":      get  "/v1/organizations"   => organizations::list,    Access::Permission(P::OrganizationsRead);
+    "organizations-create":    post "/v1/organizations"   => organizations::create,  Access::Permission(P::OrganizationsManage);
+    "organizations-get":       get  "/v1/organizations/{id}" => organizations::get,  Access::Permission(P::OrganizationsRead);
+    "organizations-update":    patch "/v1/organizations/{id}" => organizations::update, Access::Permission(P::OrganizationsManage);
+    "organizations-delete":    delete "/v1/organizations/{id}" => organizations::delete, Access::Permission(P::OrganizationsManage);
+    "organizations-parent":    put  "/v1/organizations/{id}/parent" => organizations::set_parent, Access::Permission(P::OrganizationsManage);
+    "organizations-children":  get  "/v1/organizations/{id}/children" => organizations::children, Access::Permission(P::OrganizationsRead);
+    "organizations-domain-add": put "/v1/organizations/{id}/domains/{domain}" => organizations::add_domain, Access::Permission(P::OrganizationsManage);
+    "organizations-domain-remove": delete "/v1/organizations/{id}/domains/{domain}" => organizations::remove_domain, Access::Permission(P::OrganizationsManage);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);
@@ -130,6 +139,7 @@ pub const IDEMPOTENT: &[&str] = &[
     "roles-create",
     "groups-create",
     "groups-assign",
+    "organizations-create",
     "api-keys-create",
 ];
 

@@ -115,7 +115,7 @@ fn group_lock(g: GroupId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
 }
 
 /// Random, growing pauses so that competing requests spread out instead of colliding again.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     use rand::Rng;
     let cap = 2u64.pow(attempt.min(5)) * 2;
     Duration::from_millis(rand::rng().random_range(0..=cap))

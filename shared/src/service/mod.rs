@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod invite_rows;
 pub mod links;
 pub mod members;
+pub mod organizations;
 pub mod outbox;
 pub mod roles;
 pub mod sealing;

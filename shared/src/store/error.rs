@@ -10,6 +10,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored item does not match its type: {0}")]
     Corrupt(String),
+    /// The change needs more than one transaction holds (100 actions, 4 MB).
+    #[error("the change is larger than one transaction")]
+    TooLarge,
     #[error("storage request failed: {0}")]
     Other(String),
 }

@@ -2,7 +2,8 @@
 //! query can never cross tenants; the few global lookups are their own items, listed here.
 use super::Item;
 use crate::domain::email::Email;
-use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, RoleId, SessionId};
+use crate::domain::email_domain::EmailDomain;
+use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -203,4 +204,32 @@ pub fn assignment(a: AccountId, g: GroupId, reference: &str) -> Key {
 /// The `gsi1` partition listing a group's assignments in the order they were made.
 pub fn assignments_index(a: AccountId, g: GroupId) -> String {
     format!("ACCOUNT#{a}#ASSIGNMENTS#{g}")
+}
+
+pub const ORGANIZATION_PREFIX: &str = "ORG#";
+
+pub fn organization(a: AccountId, o: OrganizationId) -> Key {
+    Key::new(account_pk(a), format!("{ORGANIZATION_PREFIX}{o}"))
+}
+
+pub const ORGANIZATION_NAME_PREFIX: &str = "ORGNAME#";
+
+/// Uniqueness of an organization's name (`name_key` form); the claims in sort-key order are the
+/// organizations by name, so a name-prefix search is one range of them.
+pub fn organization_name(a: AccountId, name_key: &str) -> Key {
+    Key::new(account_pk(a), format!("{ORGANIZATION_NAME_PREFIX}{name_key}"))
+}
+
+/// The children of an organization, one link each (a strongly consistent query lists them).
+pub fn organization_children(parent: OrganizationId) -> String {
+    format!("ORGCHILD#{parent}#")
+}
+
+pub fn organization_child(a: AccountId, parent: OrganizationId, child: OrganizationId) -> Key {
+    Key::new(account_pk(a), format!("{}{child}", organization_children(parent)))
+}
+
+/// Which organization claims an email domain in the account (its existence is the uniqueness).
+pub fn organization_domain(a: AccountId, d: &EmailDomain) -> Key {
+    Key::new(account_pk(a), format!("ORGDOMAIN#{d}"))
 }

@@ -15,6 +15,7 @@ pub mod keys;
 mod limits;
 mod links;
 mod members;
+mod organizations;
 mod purge;
 mod records;
 mod roles;
@@ -36,6 +37,7 @@ pub use invitations::{INVITATION_ACTIONS, INVITATION_CHANGED, InvitationByToken,
 pub use jobs::{JOB_EXISTS, JOB_LOST, JOB_NOT_ACTIVE, JobResult, PageNote, ResultPage};
 pub(crate) use limits::FILTERED_READS;
 pub use members::{CallerRecords, MemberFilter, MemberPage};
+pub use organizations::{DOMAIN_TAKEN, ORGANIZATION_CHANGED, ORGANIZATION_NAME_TAKEN, Placed, TreeChange};
 pub use purge::Tombstone;
 pub use records::{EMAIL_TAKEN, MEMBER_CHANGED, ROTATION_CHANGED, RotationChange};
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};

@@ -192,9 +192,7 @@ impl Tx {
     fn push(&mut self, guard: &'static str, action: TransactWriteItem) -> StoreResult<()> {
         let size = action_size(&action);
         if self.actions.len() >= MAX_ACTIONS || self.bytes + size > MAX_BYTES {
-            return Err(StoreError::Other(format!(
-                "a transaction holds at most {MAX_ACTIONS} actions and {MAX_BYTES} bytes"
-            )));
+            return Err(StoreError::TooLarge);
         }
         self.actions.push(action);
         self.guards.push(guard);

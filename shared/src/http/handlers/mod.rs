@@ -10,6 +10,7 @@ pub mod groups;
 pub mod invitation_jobs;
 pub mod invitations;
 pub mod members;
+pub mod organizations;
 pub mod pages;
 pub mod roles;
 pub mod settings;

@@ -1,0 +1,269 @@
+use super::etag::{if_match, tagged};
+use super::members::query;
+use super::views::Memo;
+use crate::domain::organization::{Organization, SocialNetwork};
+use crate::http::AppState;
+use crate::http::json::{ApiJson, OptionalJson};
+use crate::http::problem::{Problem, Rendered};
+use crate::service::Caller;
+use crate::service::organizations::{self, NewOrganization, NewParent, OrganizationChange, Reparent};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct SocialView {
+    pub network: SocialNetwork,
+    pub handle: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub social: Vec<SocialView>,
+    pub website: Option<String>,
+    pub address: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DomainView {
+    /// As stored and matched: ASCII, lower case (IDNA for other scripts).
+    pub domain: String,
+    /// As people read it (`bücher.example`).
+    pub display: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationView {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub contact: ContactView,
+    pub parent_id: Option<String>,
+    /// Every ancestor, the top-level organization first and the parent last.
+    pub ancestors: Vec<String>,
+    /// Number of child organizations.
+    pub children: u64,
+    pub domains: Vec<DomainView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Organization> for OrganizationView {
+    fn from(o: &Organization) -> Self {
+        let c = &o.contact;
+        Self {
+            id: o.id.to_string(),
+            name: o.name.clone(),
+            summary: o.summary.clone(),
+            contact: ContactView {
+                phones: c.phones.clone(),
+                emails: c.emails.iter().map(ToString::to_string).collect(),
+                social: c.social.iter().map(|x| SocialView { network: x.network, handle: x.handle.clone() }).collect(),
+                website: c.website.clone(),
+                address: c.address.clone(),
+            },
+            parent_id: o.parent.map(|p| p.to_string()),
+            ancestors: o.lineage.iter().map(ToString::to_string).collect(),
+            children: o.children,
+            domains: o.domains.iter().map(|d| DomainView { domain: d.to_string(), display: d.unicode() }).collect(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+fn view(o: &Organization) -> Response {
+    tagged(OrganizationView::from(o), o.version)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationList {
+    pub items: Vec<OrganizationView>,
+    /// Absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<organizations::Page> for OrganizationList {
+    fn from(p: organizations::Page) -> Self {
+        Self { items: p.items.iter().map(OrganizationView::from).collect(), next_cursor: p.next_cursor }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i32>,
+    #[param(schema_with = crate::http::openapi::field::cursor)]
+    pub cursor: Option<String>,
+    /// Prefix of the name (case-insensitive, spaces as one).
+    #[param(schema_with = crate::http::openapi::field::search)]
+    pub q: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i32>,
+    #[param(schema_with = crate::http::openapi::field::cursor)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Where the children go: an organization's id, or `root` to make them top level. Without
+    /// it an organization with children is not deleted (409).
+    #[param(pattern = "^(?:root|[0-9a-fA-F]{32})$")]
+    pub reparent_to: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DomainPath {
+    pub id: String,
+    /// The domain (`acme.com`); domains in other scripts (`bücher.example`) are read too.
+    #[param(schema_with = crate::http::openapi::field::domain)]
+    pub domain: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DomainQuery {
+    /// Claim a public mail domain (gmail.com, outlook.com, …) all the same.
+    pub force: Option<bool>,
+}
+
+/// The account's organizations by name.
+#[utoipa::path(get, path = "/v1/organizations", tag = "organizations", params(ListQuery),
+    responses((status = 200, body = OrganizationList)))]
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> Result<Json<OrganizationList>, Problem> {
+    let q: ListQuery = query(q)?;
+    Ok(Json(organizations::list(&s, &caller, q.q.as_deref(), q.limit, q.cursor.as_deref()).await?.into()))
+}
+
+/// Create an organization (name unique in the account, ignoring case), optionally under a parent.
+#[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = NewOrganization,
+    responses((status = 201, body = OrganizationView), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewOrganization>,
+) -> Result<(StatusCode, Response), Problem> {
+    Ok((StatusCode::CREATED, view(&organizations::create(&s, &caller, new).await?)))
+}
+
+/// One organization (`ETag` for its settings).
+#[utoipa::path(get, path = "/v1/organizations/{id}", tag = "organizations", params(("id" = String, Path)),
+    responses((status = 200, body = OrganizationView)))]
+pub async fn get(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, Problem> {
+    Ok(view(&organizations::get(&s, &caller, &id).await?))
+}
+
+/// Rename, summarize, replace the contact information (`If-Match`: 412 when stale).
+#[utoipa::path(patch, path = "/v1/organizations/{id}", tag = "organizations", params(("id" = String, Path)),
+    request_body = OrganizationChange,
+    responses((status = 200, body = OrganizationView), (status = 409, body = Rendered), (status = 412, body = Rendered)))]
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(mut change): ApiJson<OrganizationChange>,
+) -> Result<Response, Problem> {
+    change.memo = Memo { memo: change.memo }.validated()?;
+    Ok(view(&organizations::update(&s, &caller, &id, change, if_match(&headers)?).await?))
+}
+
+/// Delete an organization. With children it is refused unless `reparent_to` says where they go
+/// (they move with their whole subtrees).
+#[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations", params(("id" = String, Path), DeleteQuery),
+    request_body = Option<Memo>, responses((status = 204), (status = 409, body = Rendered)))]
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    OptionalJson(body): OptionalJson<Memo>,
+) -> Result<StatusCode, Problem> {
+    let q: DeleteQuery = query(q)?;
+    let to = match q.reparent_to {
+        None => Reparent::Refuse,
+        Some(r) if r == "root" => Reparent::Root,
+        Some(id) => Reparent::To(id),
+    };
+    organizations::delete(&s, &caller, &id, to, body.validated()?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move an organization, with its subtree, under another one, or to the top (`null`). Cycles and
+/// more than 10 levels are refused.
+#[utoipa::path(put, path = "/v1/organizations/{id}/parent", tag = "organizations", params(("id" = String, Path)),
+    request_body = NewParent,
+    responses((status = 200, body = OrganizationView), (status = 409, body = Rendered), (status = 412, body = Rendered)))]
+pub async fn set_parent(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewParent>,
+) -> Result<Response, Problem> {
+    Ok(view(&organizations::set_parent(&s, &caller, &id, new, if_match(&headers)?).await?))
+}
+
+/// An organization's children, oldest first.
+#[utoipa::path(get, path = "/v1/organizations/{id}/children", tag = "organizations",
+    params(("id" = String, Path), PageQuery), responses((status = 200, body = OrganizationList)))]
+pub async fn children(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<OrganizationList>, Problem> {
+    let q: PageQuery = query(q)?;
+    Ok(Json(organizations::children(&s, &caller, &id, q.limit, q.cursor.as_deref()).await?.into()))
+}
+
+/// Claim an email domain: people whose address is at it (or below it, unless a more specific
+/// domain is claimed) are linked to this organization. One organization per domain.
+#[utoipa::path(put, path = "/v1/organizations/{id}/domains/{domain}", tag = "organizations",
+    params(DomainPath, DomainQuery),
+    responses((status = 200, body = OrganizationView), (status = 409, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn add_domain(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(p): Path<DomainPath>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    let q: DomainQuery = query(q)?;
+    Ok(view(&organizations::add_domain(&s, &caller, &p.id, &p.domain, q.force.unwrap_or(false)).await?))
+}
+
+/// Release an email domain.
+#[utoipa::path(delete, path = "/v1/organizations/{id}/domains/{domain}", tag = "organizations",
+    params(DomainPath),
+    responses((status = 200, body = OrganizationView)))]
+pub async fn remove_domain(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(p): Path<DomainPath>,
+) -> Result<Response, Problem> {
+    Ok(view(&organizations::remove_domain(&s, &caller, &p.id, &p.domain).await?))
+}

@@ -1,0 +1,610 @@
+//! Customer organizations (SPEC §5): settings, the hierarchy, email domains, and the one
+//! matching rule that links a new person to an organization by their address.
+use super::{Caller, Error, Result, Services};
+use crate::domain::FieldErrors;
+use crate::domain::audit::AuditEntry;
+use crate::domain::email::Email;
+use crate::domain::email_domain::{EmailDomain, most_specific};
+use crate::domain::ids::{AccountId, OrganizationId};
+use crate::domain::organization::{
+    self, ContactInput, MAX_DOMAINS, MAX_MOVED, Misplaced, Organization, SocialNetwork, height, place, relineage,
+};
+use crate::domain::permissions::Permission;
+use crate::store::{DOMAIN_TAKEN, ORGANIZATION_CHANGED, ORGANIZATION_NAME_TAKEN, Placed, StoreError, TreeChange};
+use chrono::Utc;
+use std::collections::BTreeMap;
+
+pub const DEFAULT_PAGE: i32 = 50;
+pub const MAX_PAGE: i32 = 200;
+/// Tries of a change computed from a read of the tree, when the tree changed meanwhile.
+const ATTEMPTS: usize = 6;
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SocialInput {
+    pub network: SocialNetwork,
+    #[schema(schema_with = crate::http::openapi::field::handle)]
+    pub handle: String,
+}
+
+/// Contact information; every list at most 10 entries.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::phones)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::contact_emails)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub social: Vec<SocialInput>,
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::website_or_null)]
+    pub website: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::address)]
+    pub address: String,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrganization {
+    #[schema(schema_with = crate::http::openapi::field::company)]
+    pub name: String,
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::summary)]
+    pub summary: String,
+    #[serde(default)]
+    pub contact: ContactBody,
+    /// The parent organization (none: a top-level organization).
+    #[serde(default)]
+    #[schema(schema_with = crate::http::openapi::field::id_or_null)]
+    pub parent_id: Option<String>,
+}
+
+/// What to change; absent fields stay. `contact` replaces the whole contact information.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationChange {
+    #[schema(schema_with = crate::http::openapi::field::company_or_null)]
+    pub name: Option<String>,
+    #[schema(schema_with = crate::http::openapi::field::summary_or_null)]
+    pub summary: Option<String>,
+    pub contact: Option<ContactBody>,
+    #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
+    pub memo: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewParent {
+    /// The new parent, or `null` to make the organization a top-level one.
+    #[schema(schema_with = crate::http::openapi::field::id_or_null)]
+    pub parent_id: Option<String>,
+}
+
+pub(crate) fn not_found() -> Error {
+    Error::NotFound("organization")
+}
+
+pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Organization> {
+    let id = OrganizationId::parse(id).ok_or_else(not_found)?;
+    s.store.get_organization(caller.account_id(), id).await?.ok_or_else(not_found)
+}
+
+/// An organization a request body names (`field`): 404 naming the field when there is none.
+async fn named(s: &Services, caller: &Caller, field: &str, id: &str) -> Result<Organization> {
+    let unknown =
+        || Error::unknown(field, "unknown_organization", format!("{field} names no organization of this account"));
+    let id = OrganizationId::parse(id).ok_or_else(unknown)?;
+    s.store.get_organization(caller.account_id(), id).await?.ok_or_else(unknown)
+}
+
+fn changed() -> Error {
+    Error::conflict(
+        "organization_changed",
+        "the organization or its place in the tree changed meanwhile; reload and retry",
+    )
+}
+
+fn name_taken() -> Error {
+    Error::conflict("organization_name_taken", "another organization already has this name")
+}
+
+fn too_large() -> Error {
+    Error::conflict(
+        "too_many_changes",
+        format!(
+            "this change rewrites more than one call can (at most {MAX_MOVED} organizations moved at once, \
+             and the domains of a deleted one): move part of the tree or remove domains first"
+        ),
+    )
+}
+
+fn misplaced(m: Misplaced) -> Error {
+    let (code, message) = match m {
+        Misplaced::Cycle => {
+            ("cycle", "an organization cannot be placed under itself or one of its descendants".to_owned())
+        }
+        Misplaced::TooDeep => ("too_deep", format!("the hierarchy has at most {} levels", organization::MAX_DEPTH)),
+    };
+    crate::domain::FieldError::new("parent_id", code, message).into()
+}
+
+fn store_error(e: StoreError) -> Error {
+    match e {
+        StoreError::Conflict(ORGANIZATION_NAME_TAKEN) => name_taken(),
+        StoreError::Conflict(ORGANIZATION_CHANGED) => changed(),
+        StoreError::Conflict(DOMAIN_TAKEN) => {
+            Error::conflict("domain_taken", "another organization of this account already has this domain")
+        }
+        StoreError::TooLarge => too_large(),
+        other => other.into(),
+    }
+}
+
+/// Run a change computed from a fresh read again while the tree moved under it meanwhile.
+async fn retrying<T, F: Future<Output = Result<T>>>(mut attempt: impl FnMut() -> F) -> Result<T> {
+    for n in 1..ATTEMPTS {
+        match attempt().await {
+            Err(Error::Conflict { code: "organization_changed", .. }) => {
+                tokio::time::sleep(super::assignments::backoff(n as u32)).await;
+            }
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+fn contact(c: &ContactBody) -> Result<organization::Contact> {
+    let social: Vec<(SocialNetwork, String)> = c.social.iter().map(|x| (x.network, x.handle.clone())).collect();
+    Ok(organization::contact(ContactInput {
+        phones: &c.phones,
+        emails: &c.emails,
+        social: &social,
+        website: c.website.as_deref(),
+        address: &c.address,
+    })?)
+}
+
+fn settings(o: &Organization) -> serde_json::Value {
+    serde_json::json!({ "name": o.name, "summary": o.summary, "contact": o.contact })
+}
+
+pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Organization> {
+    caller.require(Permission::OrganizationsRead)?;
+    find(s, caller, id).await
+}
+
+pub async fn create(s: &Services, caller: &Caller, new: NewOrganization) -> Result<Organization> {
+    caller.require(Permission::OrganizationsManage)?;
+    let mut errors = FieldErrors::new();
+    let name = errors.take(organization::name(&new.name));
+    let summary = errors.take(organization::summary(&new.summary));
+    let contact = match contact(&new.contact) {
+        Ok(c) => Some(c),
+        Err(Error::Validation(e)) => {
+            e.into_iter().for_each(|e| errors.push(e));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    errors.finish()?;
+    let mut o = Organization::new(caller.account_id(), name.unwrap_or_default(), Utc::now());
+    o.summary = summary.unwrap_or_default();
+    o.contact = contact.unwrap_or_default();
+    retrying(|| {
+        let mut o = o.clone();
+        async {
+            let parent = match &new.parent_id {
+                Some(p) => Some(named(s, caller, "parent_id", p).await?),
+                None => None,
+            };
+            o.lineage = place(o.id, 1, parent.as_ref()).map_err(misplaced)?;
+            o.parent = parent.as_ref().map(|p| p.id);
+            let audit = AuditEntry::new(
+                caller.actor(),
+                "organization.created",
+                "organization",
+                o.id,
+                serde_json::json!({ "settings": settings(&o), "parent_id": o.parent }),
+            );
+            s.store.create_organization(&o, parent.as_ref(), &audit).await.map_err(store_error)?;
+            Ok(o)
+        }
+    })
+    .await
+}
+
+pub async fn update(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    change: OrganizationChange,
+    if_version: Option<u64>,
+) -> Result<Organization> {
+    caller.require(Permission::OrganizationsManage)?;
+    let before = find(s, caller, id).await?;
+    if if_version.is_some_and(|v| v != before.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut after = before.clone();
+    let mut errors = FieldErrors::new();
+    if let Some(n) = &change.name {
+        after.name = errors.take(organization::name(n)).unwrap_or_default();
+    }
+    if let Some(x) = &change.summary {
+        after.summary = errors.take(organization::summary(x)).unwrap_or_default();
+    }
+    if let Some(c) = &change.contact {
+        match contact(c) {
+            Ok(c) => after.contact = c,
+            Err(Error::Validation(e)) => e.into_iter().for_each(|e| errors.push(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    errors.finish()?;
+    after.version += 1;
+    after.updated_at = Utc::now();
+    let mut audit = AuditEntry::new(
+        caller.actor(),
+        "organization.updated",
+        "organization",
+        after.id,
+        serde_json::json!({ "before": settings(&before), "after": settings(&after) }),
+    );
+    audit.memo = change.memo;
+    match s.store.update_organization(&before, &after, &audit).await {
+        Ok(()) => Ok(after),
+        Err(StoreError::Conflict(ORGANIZATION_CHANGED)) if if_version.is_some() => Err(Error::PreconditionFailed),
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+/// Every descendant of `root` (read consistently, level by level), at most `MAX_MOVED - 1`.
+async fn descendants(s: &Services, a: AccountId, root: &Organization) -> Result<Vec<Organization>> {
+    let mut out: Vec<Organization> = Vec::new();
+    let mut frontier: Vec<OrganizationId> = if root.children > 0 { vec![root.id] } else { Vec::new() };
+    while !frontier.is_empty() {
+        let lists = futures::future::try_join_all(frontier.iter().map(|p| s.store.child_ids(a, *p))).await?;
+        let ids: Vec<OrganizationId> = lists.into_iter().flatten().collect();
+        if out.len() + ids.len() >= MAX_MOVED {
+            return Err(too_large());
+        }
+        let level = s.store.get_organizations(a, &ids).await?;
+        frontier = level.iter().filter(|o| o.children > 0).map(|o| o.id).collect();
+        out.extend(level);
+    }
+    Ok(out)
+}
+
+/// `moved` and its descendants, placed under `parent` (as read).
+fn placements<'a>(
+    moved: &'a Organization,
+    below: &'a [Organization],
+    parent: Option<&Organization>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<Placed<'a>>> {
+    let subtree: Vec<&Organization> = below.iter().filter(|d| d.lineage.contains(&moved.id)).collect();
+    // The parent was read before the subtree: if it has gone under `moved` meanwhile, this
+    // move would close a cycle now.
+    if parent.is_some_and(|p| subtree.iter().any(|d| d.id == p.id)) {
+        return Err(misplaced(Misplaced::Cycle));
+    }
+    let owned: Vec<Organization> = subtree.iter().map(|d| (*d).clone()).collect();
+    let lineage = place(moved.id, height(moved, &owned), parent).map_err(misplaced)?;
+    let mut after = moved.clone();
+    after.lineage = lineage;
+    after.parent = parent.map(|p| p.id);
+    after.lineage_rev += 1;
+    after.version += 1;
+    after.updated_at = now;
+    let mut out = Vec::with_capacity(subtree.len() + 1);
+    for d in subtree {
+        let mut moved_d = d.clone();
+        moved_d.lineage = relineage(&d.lineage, moved.id, &after.lineage);
+        moved_d.lineage_rev += 1;
+        out.push(Placed { before: d, after: moved_d });
+    }
+    out.insert(0, Placed { before: moved, after });
+    Ok(out)
+}
+
+/// Children-count changes, one per organization (a transaction touches an item once).
+fn counts<'a>(deltas: impl IntoIterator<Item = (&'a Organization, i64)>) -> Vec<(&'a Organization, i64)> {
+    let mut by_id: BTreeMap<OrganizationId, (&Organization, i64)> = BTreeMap::new();
+    for (o, d) in deltas {
+        by_id.entry(o.id).or_insert((o, 0)).1 += d;
+    }
+    by_id.into_values().filter(|(_, d)| *d != 0).collect()
+}
+
+/// Re-parent an organization (`null`: make it top level) with its whole subtree.
+pub async fn set_parent(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    new: NewParent,
+    if_version: Option<u64>,
+) -> Result<Organization> {
+    caller.require(Permission::OrganizationsManage)?;
+    let a = caller.account_id();
+    retrying(|| async {
+        let moved = find(s, caller, id).await?;
+        if if_version.is_some_and(|v| v != moved.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        let parent = match &new.parent_id {
+            Some(p) => Some(named(s, caller, "parent_id", p).await?),
+            None => None,
+        };
+        if parent.as_ref().map(|p| p.id) == moved.parent {
+            return Ok(moved);
+        }
+        let old_parent = match moved.parent {
+            Some(p) => s.store.get_organization(a, p).await?,
+            None => None,
+        };
+        let below = descendants(s, a, &moved).await?;
+        let placed = placements(&moved, &below, parent.as_ref(), Utc::now())?;
+        let after = placed.first().map(|p| p.after.clone()).ok_or_else(changed)?;
+        let change = TreeChange {
+            counts: counts(old_parent.iter().map(|p| (p, -1)).chain(parent.iter().map(|p| (p, 1)))),
+            placed,
+            deleted: None,
+        };
+        let audit = AuditEntry::new(
+            caller.actor(),
+            "organization.moved",
+            "organization",
+            moved.id,
+            serde_json::json!({ "from": moved.parent, "to": after.parent, "descendants": below.len() }),
+        );
+        s.store.change_tree(a, &change, &audit).await.map_err(store_error)?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Where a deleted organization's children go.
+pub enum Reparent {
+    /// Nowhere: deleting an organization with children is refused.
+    Refuse,
+    Root,
+    To(String),
+}
+
+pub async fn delete(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    children_to: Reparent,
+    memo: Option<String>,
+) -> Result<()> {
+    caller.require(Permission::OrganizationsManage)?;
+    let a = caller.account_id();
+    retrying(|| async {
+        let gone = find(s, caller, id).await?;
+        if gone.children > 0 && matches!(children_to, Reparent::Refuse) {
+            return Err(Error::conflict(
+                "organization_has_children",
+                "this organization has child organizations: name where they go (reparent_to)",
+            ));
+        }
+        let target = match &children_to {
+            Reparent::To(t) => {
+                let t = named(s, caller, "reparent_to", t).await?;
+                if t.is_within(gone.id) {
+                    return Err(crate::domain::FieldError::new(
+                        "reparent_to",
+                        "cycle",
+                        "the children cannot go under the deleted organization or its descendants",
+                    )
+                    .into());
+                }
+                Some(t)
+            }
+            Reparent::Refuse | Reparent::Root => None,
+        };
+        let old_parent = match gone.parent {
+            Some(p) => s.store.get_organization(a, p).await?,
+            None => None,
+        };
+        let below = descendants(s, a, &gone).await?;
+        let now = Utc::now();
+        let mut placed = Vec::new();
+        let children: Vec<&Organization> = below.iter().filter(|d| d.parent == Some(gone.id)).collect();
+        if children.len() as u64 != gone.children {
+            return Err(changed());
+        }
+        for child in &children {
+            placed.extend(placements(child, &below, target.as_ref(), now)?);
+        }
+        let change = TreeChange {
+            counts: counts(old_parent.iter().map(|p| (p, -1)).chain(target.iter().map(|t| (t, children.len() as i64)))),
+            placed,
+            deleted: Some(&gone),
+        };
+        let mut audit = AuditEntry::new(
+            caller.actor(),
+            "organization.deleted",
+            "organization",
+            gone.id,
+            serde_json::json!({
+                "name": gone.name,
+                "domains": gone.domains,
+                "children": children.iter().map(|c| c.id).collect::<Vec<_>>(),
+                "children_to": target.as_ref().map(|t| t.id),
+            }),
+        );
+        audit.memo = memo.clone();
+        s.store.change_tree(a, &change, &audit).await.map_err(store_error)
+    })
+    .await
+}
+
+/// Claim a domain (`force`: even a public-mail one). Claiming one already claimed by this
+/// organization changes nothing.
+pub async fn add_domain(s: &Services, caller: &Caller, id: &str, raw: &str, force: bool) -> Result<Organization> {
+    caller.require(Permission::OrganizationsManage)?;
+    let domain = EmailDomain::parse("domain", raw)?;
+    if domain.is_public() && !force {
+        return Err(crate::domain::FieldError::new(
+            "domain",
+            "public_domain",
+            format!(
+                "{domain} is a public mail service: anyone can have an address there; add force=true to claim it anyway"
+            ),
+        )
+        .into());
+    }
+    retrying(|| async {
+        let before = find(s, caller, id).await?;
+        if before.domains.contains(&domain) {
+            return Ok(before);
+        }
+        if before.domains.len() >= MAX_DOMAINS {
+            return Err(crate::domain::FieldError::new(
+                "domain",
+                "too_many",
+                format!("an organization has at most {MAX_DOMAINS} domains"),
+            )
+            .into());
+        }
+        let mut after = before.clone();
+        after.domains.push(domain.clone());
+        after.domains.sort();
+        after.version += 1;
+        after.updated_at = Utc::now();
+        let audit = AuditEntry::new(
+            caller.actor(),
+            "organization.domain_added",
+            "organization",
+            after.id,
+            serde_json::json!({ "domain": domain, "forced": force && domain.is_public() }),
+        );
+        s.store
+            .change_domains(&before, &after, std::slice::from_ref(&domain), &[], &audit)
+            .await
+            .map_err(store_error)?;
+        Ok(after)
+    })
+    .await
+}
+
+pub async fn remove_domain(s: &Services, caller: &Caller, id: &str, raw: &str) -> Result<Organization> {
+    caller.require(Permission::OrganizationsManage)?;
+    let domain = EmailDomain::parse("domain", raw).map_err(|_| Error::NotFound("domain"))?;
+    retrying(|| async {
+        let before = find(s, caller, id).await?;
+        if !before.domains.contains(&domain) {
+            return Err(Error::NotFound("domain"));
+        }
+        let mut after = before.clone();
+        after.domains.retain(|d| *d != domain);
+        after.version += 1;
+        after.updated_at = Utc::now();
+        let audit = AuditEntry::new(
+            caller.actor(),
+            "organization.domain_removed",
+            "organization",
+            after.id,
+            serde_json::json!({ "domain": domain }),
+        );
+        s.store
+            .change_domains(&before, &after, &[], std::slice::from_ref(&domain), &audit)
+            .await
+            .map_err(store_error)?;
+        Ok(after)
+    })
+    .await
+}
+
+/// The organization an address links to: the most specific claimed domain of the address's.
+/// Every path that creates a person (API, import, directory, SCIM) asks this, in one read.
+pub async fn matching(s: &Services, a: AccountId, email: &Email) -> Result<Option<OrganizationId>> {
+    let Some(domain) = EmailDomain::of(email) else { return Ok(None) };
+    let claimed = s.store.domain_claims(a, &domain.candidates()).await?;
+    Ok(most_specific(claimed.iter().map(|(d, o)| (d, *o))))
+}
+
+pub struct Page {
+    pub items: Vec<Organization>,
+    pub next_cursor: Option<String>,
+}
+
+fn page_limit(limit: Option<i32>) -> Result<i32> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(
+            crate::domain::FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}")).into()
+        );
+    }
+    Ok(limit)
+}
+
+const LIST: &str = "organizations:";
+
+/// Organizations by name; `search`: those whose name starts with it (case-insensitive).
+pub async fn list(
+    s: &Services,
+    caller: &Caller,
+    search: Option<&str>,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<Page> {
+    caller.require(Permission::OrganizationsRead)?;
+    let limit = page_limit(limit)?;
+    let prefix = match search {
+        Some(raw) => organization::name_key(crate::domain::format::SEARCH.check(
+            "q",
+            raw,
+            "must not contain control characters",
+        )?),
+        None => String::new(),
+    };
+    let after = match cursor {
+        Some(c) => Some(
+            s.keys
+                .open_cursor(caller.account_id(), c)
+                .and_then(|p| p.strip_prefix(LIST).map(str::to_owned))
+                .ok_or_else(Error::invalid_cursor)?,
+        ),
+        None => None,
+    };
+    let (items, last) = s.store.list_organizations(caller.account_id(), &prefix, after.as_deref(), limit).await?;
+    let next_cursor = last.map(|k| s.keys.sign_cursor(caller.account_id(), &format!("{LIST}{k}")));
+    Ok(Page { items, next_cursor })
+}
+
+const CHILDREN: &str = "children:";
+
+/// An organization's children, oldest first, a page at a time.
+pub async fn children(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<Page> {
+    caller.require(Permission::OrganizationsRead)?;
+    let limit = page_limit(limit)?;
+    let parent = find(s, caller, id).await?;
+    let a = caller.account_id();
+    let prefix = format!("{CHILDREN}{}:", parent.id);
+    let after = match cursor {
+        Some(c) => Some(
+            s.keys
+                .open_cursor(a, c)
+                .and_then(|p| p.strip_prefix(&prefix).and_then(OrganizationId::parse))
+                .ok_or_else(Error::invalid_cursor)?,
+        ),
+        None => None,
+    };
+    let (ids, last) = s.store.child_page(a, parent.id, after, limit).await?;
+    let items = s.store.get_organizations(a, &ids).await?;
+    let next_cursor = last.map(|k| s.keys.sign_cursor(a, &format!("{prefix}{k}")));
+    Ok(Page { items, next_cursor })
+}
