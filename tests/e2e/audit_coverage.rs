@@ -268,6 +268,26 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
             }
         }
+        "users-create" => call(
+            M::POST,
+            route.path.into(),
+            Some(json!({ "name": "Walk", "emails": [format!("{}@walk.test", unique("u"))] })),
+        ),
+        "users-update" | "users-delete" | "organizations-member-set" | "organizations-member-remove" => {
+            let email = format!("{}@walk.test", unique("u"));
+            let user = created(s, fx, "/v1/users", json!({ "name": "Walk", "emails": [email] })).await;
+            let org = created(s, fx, "/v1/organizations", json!({ "name": unique("Org ") })).await;
+            let member = format!("/v1/organizations/{org}/members/{user}");
+            match route.id {
+                "users-update" => call(M::PATCH, format!("/v1/users/{user}"), Some(json!({ "name": "Walked" }))),
+                "users-delete" => call(M::DELETE, format!("/v1/users/{user}"), None),
+                "organizations-member-set" => call(M::PUT, member, Some(json!({ "role": "manager" }))),
+                _ => {
+                    s.call(M::PUT, &member, Some(owner), Some(json!({}))).await.ok(200);
+                    call(M::DELETE, member, None)
+                }
+            }
+        }
         "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
         "members-availability" => {
             call(M::PUT, format!("/v1/members/{}/availability", fx.agent), Some(json!({ "available": true })))

@@ -30,5 +30,6 @@ mod sessions;
 mod settings;
 mod stats;
 mod template;
+mod users;
 mod verification;
 mod web_address;

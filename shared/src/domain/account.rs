@@ -45,6 +45,9 @@ pub struct Account {
     /// Hash of the current verification link (so a new one replaces it and the purge finds it).
     #[serde(default)]
     pub verification_link: Option<String>,
+    /// Whether a manager of an organization sees the tickets of its descendants' members too.
+    #[serde(default)]
+    pub managers_see_child_organizations: bool,
     /// Invitations the account may send per hour (the owner sets it).
     #[serde(default = "default_invitations_per_hour")]
     pub invitations_per_hour: u32,
@@ -103,6 +106,7 @@ impl Account {
             email_verified_at: None,
             verification_link: None,
             invitations_per_hour: DEFAULT_INVITATIONS_PER_HOUR,
+            managers_see_child_organizations: false,
             created_at: chrono::Utc::now(),
             version: 1,
         }

@@ -35,6 +35,13 @@ macro_rules! label {
     };
 }
 
+/// A phone number as people type it (see `PHONE`).
+macro_rules! phone {
+    () => {
+        concat!("[", ws!(), r"]*\+?[ .()-]*(?:[0-9][ .()-]*){6,20}[", ws!(), "]*")
+    };
+}
+
 pub struct Format {
     pub pattern: &'static str,
     pub min_chars: usize,
@@ -129,8 +136,9 @@ pub static WEB_ADDRESS: Format = Format::new("^[a-z0-9]{3,40}$", 3, 40);
 
 /// A phone number as people type it: 6–20 digits, a leading `+`, spaces, dots, dashes and
 /// parentheses.
-pub static PHONE: Format =
-    Format::new(concat!("^[", ws!(), r"]*\+?[ .()-]*(?:[0-9][ .()-]*){6,20}[", ws!(), "]*$"), 1, 100);
+pub static PHONE: Format = Format::new(concat!("^", phone!(), "$"), 1, 100);
+/// The same, or blank (which removes the number).
+pub static PHONE_OR_BLANK: Format = Format::new(concat!("^(?:", phone!(), "|[", ws!(), "]*)$"), 0, 100);
 
 /// An image address: absolute https with a host, no credentials in the host, no white space,
 /// control characters or characters that could leave an HTML attribute.
@@ -183,6 +191,10 @@ pub static HANDLE: Format = Format::new(LINE, 1, 200);
 pub static DOMAIN: Format =
     Format::new(concat!("^(?:", label!(), r"\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$"), 3, 253);
 
+/// A source system's id for a person (a directory entry's, a SCIM client's): no white space or
+/// control characters.
+pub static EXTERNAL_ID: Format = Format::new(concat!("^[^", ctrl!(), ws!(), "]+$"), 1, 256);
+
 /// An external system's agent ID (taken as sent; it is part of a URL path).
 pub static AGENT_ID: Format = Format::new("^[A-Za-z0-9._:@-]+$", 1, 128);
 /// Ids as Roster prints them (a UUID's 32 hex digits).
@@ -196,7 +208,9 @@ pub static ANY_ROLE: Format = Format::new("^(?:owner|admin|supervisor|pro_agent|
 mod tests {
     use super::*;
 
-    const ALL: [&Format; 22] = [
+    const ALL: [&Format; 24] = [
+        &PHONE_OR_BLANK,
+        &EXTERNAL_ID,
         &WEBSITE,
         &SUMMARY,
         &ADDRESS,

@@ -23,6 +23,7 @@ pub mod role;
 pub mod seal;
 pub mod settings;
 pub mod text;
+pub mod user;
 pub mod web_address;
 
 pub use errors::{FieldError, FieldErrors};

@@ -60,6 +60,9 @@ pub struct Organization {
     /// from an older tree cannot be written.
     pub lineage_rev: u64,
     pub children: u64,
+    /// End users who belong to it (kept by every membership change).
+    #[serde(default)]
+    pub members: u64,
     pub domains: Vec<EmailDomain>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -79,6 +82,7 @@ impl Organization {
             lineage: Vec::new(),
             lineage_rev: 0,
             children: 0,
+            members: 0,
             domains: Vec::new(),
             created_at: now,
             updated_at: now,

@@ -2,7 +2,7 @@
 use super::auth::Access;
 use super::handlers::{
     accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings,
+    pages, roles, settings, users,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -24,6 +24,8 @@ use utoipa::{Modify, OpenApi};
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         organizations::list, organizations::create, organizations::get, organizations::update, organizations::delete,
         organizations::set_parent, organizations::children, organizations::add_domain, organizations::remove_domain,
+        users::organization_members, users::set_member, users::remove_member,
+        users::list, users::create, users::get, users::update, users::delete, users::can_view_tickets_of,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, exports::audit_csv, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
@@ -199,6 +201,8 @@ pub mod field {
         filter_or_null => format::FILTER;
         summary_or_null => format::SUMMARY;
         website_or_null => format::WEBSITE;
+        external_id_or_null => format::EXTERNAL_ID;
+        phone_or_blank => format::PHONE_OR_BLANK;
     }
 
     /// The `Idempotency-Key` header of a creating POST.
@@ -234,6 +238,20 @@ pub mod field {
     /// An organization's phone numbers.
     pub fn phones() -> utoipa::openapi::schema::Array {
         at_most(&format::PHONE, crate::domain::organization::MAX_CONTACTS)
+    }
+
+    /// A user's emails, the primary first.
+    pub fn user_emails() -> utoipa::openapi::schema::Array {
+        let mut a = at_most(&format::EMAIL, crate::domain::user::MAX_EMAILS);
+        a.min_items = Some(1);
+        a
+    }
+
+    /// The same, or `null` (unchanged).
+    pub fn user_emails_or_null() -> utoipa::openapi::schema::Array {
+        let mut a = user_emails();
+        a.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+        a
     }
 
     /// An organization's contact addresses.

@@ -4,7 +4,7 @@
 use super::auth::{Access, authorize};
 use super::handlers::{
     accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings,
+    pages, roles, settings, users,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -111,6 +111,15 @@ route_table! {
     "organizations-children":  get  "/v1/organizations/{id}/children" => organizations::children, Access::Permission(P::OrganizationsRead);
     "organizations-domain-add": put "/v1/organizations/{id}/domains/{domain}" => organizations::add_domain, Access::Permission(P::OrganizationsManage);
     "organizations-domain-remove": delete "/v1/organizations/{id}/domains/{domain}" => organizations::remove_domain, Access::Permission(P::OrganizationsManage);
+    "organizations-members":   get  "/v1/organizations/{id}/members" => users::organization_members, Access::Permission(P::UsersRead);
+    "organizations-member-set": put "/v1/organizations/{id}/members/{user_id}" => users::set_member, Access::Permission(P::UsersManage);
+    "organizations-member-remove": delete "/v1/organizations/{id}/members/{user_id}" => users::remove_member, Access::Permission(P::UsersManage);
+    "users-list":              get  "/v1/users"           => users::list,            Access::Permission(P::UsersRead);
+    "users-create":            post "/v1/users"           => users::create,          Access::Permission(P::UsersManage);
+    "users-get":               get  "/v1/users/{id}"      => users::get,             Access::Permission(P::UsersRead);
+    "users-update":            patch "/v1/users/{id}"     => users::update,          Access::Permission(P::UsersManage);
+    "users-delete":            delete "/v1/users/{id}"    => users::delete,          Access::Permission(P::UsersManage);
+    "users-can-view-tickets":  get  "/v1/users/{id}/can-view-tickets-of/{other_id}" => users::can_view_tickets_of, Access::Permission(P::UsersRead);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);

@@ -18,10 +18,12 @@ pub mod links;
 pub mod members;
 pub mod organizations;
 pub mod outbox;
+pub mod paging;
 pub mod roles;
 pub mod sealing;
 pub mod secrets;
 pub mod settings;
+pub mod users;
 
 pub use caller::{Caller, Principal};
 pub use error::{Error, Result};

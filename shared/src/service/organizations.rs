@@ -1,6 +1,6 @@
 //! Customer organizations (SPEC §5): settings, the hierarchy, email domains, and the one
 //! matching rule that links a new person to an organization by their address.
-use super::{Caller, Error, Result, Services};
+use super::{Caller, Error, Result, Services, paging};
 use crate::domain::FieldErrors;
 use crate::domain::audit::AuditEntry;
 use crate::domain::email::Email;
@@ -14,8 +14,6 @@ use crate::store::{DOMAIN_TAKEN, ORGANIZATION_CHANGED, ORGANIZATION_NAME_TAKEN, 
 use chrono::Utc;
 use std::collections::BTreeMap;
 
-pub const DEFAULT_PAGE: i32 = 50;
-pub const MAX_PAGE: i32 = 200;
 /// Tries of a change computed from a read of the tree, when the tree changed meanwhile.
 const ATTEMPTS: usize = 6;
 
@@ -263,21 +261,32 @@ pub async fn update(
     }
 }
 
-/// Every descendant of `root` (read consistently, level by level), at most `MAX_MOVED - 1`.
-async fn descendants(s: &Services, a: AccountId, root: &Organization) -> Result<Vec<Organization>> {
+/// Every descendant of `root` (read consistently, level by level), or `None` when there are
+/// more than `max`.
+pub(crate) async fn descendants(
+    s: &Services,
+    a: AccountId,
+    root: &Organization,
+    max: usize,
+) -> Result<Option<Vec<Organization>>> {
     let mut out: Vec<Organization> = Vec::new();
     let mut frontier: Vec<OrganizationId> = if root.children > 0 { vec![root.id] } else { Vec::new() };
     while !frontier.is_empty() {
         let lists = futures::future::try_join_all(frontier.iter().map(|p| s.store.child_ids(a, *p))).await?;
         let ids: Vec<OrganizationId> = lists.into_iter().flatten().collect();
-        if out.len() + ids.len() >= MAX_MOVED {
-            return Err(too_large());
+        if out.len() + ids.len() > max {
+            return Ok(None);
         }
         let level = s.store.get_organizations(a, &ids).await?;
         frontier = level.iter().filter(|o| o.children > 0).map(|o| o.id).collect();
         out.extend(level);
     }
-    Ok(out)
+    Ok(Some(out))
+}
+
+/// The descendants a move rewrites along with `moved`.
+async fn moving_with(s: &Services, a: AccountId, moved: &Organization) -> Result<Vec<Organization>> {
+    descendants(s, a, moved, MAX_MOVED - 1).await?.ok_or_else(too_large)
 }
 
 /// `moved` and its descendants, placed under `parent` (as read).
@@ -347,7 +356,7 @@ pub async fn set_parent(
             Some(p) => s.store.get_organization(a, p).await?,
             None => None,
         };
-        let below = descendants(s, a, &moved).await?;
+        let below = moving_with(s, a, &moved).await?;
         let placed = placements(&moved, &below, parent.as_ref(), Utc::now())?;
         let after = placed.first().map(|p| p.after.clone()).ok_or_else(changed)?;
         let change = TreeChange {
@@ -387,6 +396,12 @@ pub async fn delete(
     let a = caller.account_id();
     retrying(|| async {
         let gone = find(s, caller, id).await?;
+        if gone.members > 0 {
+            return Err(Error::conflict(
+                "organization_has_members",
+                format!("this organization has {} members: remove them from it first", gone.members),
+            ));
+        }
         if gone.children > 0 && matches!(children_to, Reparent::Refuse) {
             return Err(Error::conflict(
                 "organization_has_children",
@@ -412,7 +427,7 @@ pub async fn delete(
             Some(p) => s.store.get_organization(a, p).await?,
             None => None,
         };
-        let below = descendants(s, a, &gone).await?;
+        let below = moving_with(s, a, &gone).await?;
         let now = Utc::now();
         let mut placed = Vec::new();
         let children: Vec<&Organization> = below.iter().filter(|d| d.parent == Some(gone.id)).collect();
@@ -535,17 +550,7 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-fn page_limit(limit: Option<i32>) -> Result<i32> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(
-            crate::domain::FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}")).into()
-        );
-    }
-    Ok(limit)
-}
-
-const LIST: &str = "organizations:";
+const LIST: &str = "organizations";
 
 /// Organizations by name; `search`: those whose name starts with it (case-insensitive).
 pub async fn list(
@@ -556,7 +561,7 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<Page> {
     caller.require(Permission::OrganizationsRead)?;
-    let limit = page_limit(limit)?;
+    let limit = paging::limit(limit)?;
     let prefix = match search {
         Some(raw) => organization::name_key(crate::domain::format::SEARCH.check(
             "q",
@@ -565,21 +570,11 @@ pub async fn list(
         )?),
         None => String::new(),
     };
-    let after = match cursor {
-        Some(c) => Some(
-            s.keys
-                .open_cursor(caller.account_id(), c)
-                .and_then(|p| p.strip_prefix(LIST).map(str::to_owned))
-                .ok_or_else(Error::invalid_cursor)?,
-        ),
-        None => None,
-    };
+    let after = paging::open(s, caller, LIST, cursor)?;
     let (items, last) = s.store.list_organizations(caller.account_id(), &prefix, after.as_deref(), limit).await?;
-    let next_cursor = last.map(|k| s.keys.sign_cursor(caller.account_id(), &format!("{LIST}{k}")));
+    let next_cursor = paging::sign(s, caller, LIST, last);
     Ok(Page { items, next_cursor })
 }
-
-const CHILDREN: &str = "children:";
 
 /// An organization's children, oldest first, a page at a time.
 pub async fn children(
@@ -590,21 +585,16 @@ pub async fn children(
     cursor: Option<&str>,
 ) -> Result<Page> {
     caller.require(Permission::OrganizationsRead)?;
-    let limit = page_limit(limit)?;
+    let limit = paging::limit(limit)?;
     let parent = find(s, caller, id).await?;
     let a = caller.account_id();
-    let prefix = format!("{CHILDREN}{}:", parent.id);
-    let after = match cursor {
-        Some(c) => Some(
-            s.keys
-                .open_cursor(a, c)
-                .and_then(|p| p.strip_prefix(&prefix).and_then(OrganizationId::parse))
-                .ok_or_else(Error::invalid_cursor)?,
-        ),
+    let list = format!("children:{}", parent.id);
+    let after = match paging::open(s, caller, &list, cursor)? {
+        Some(p) => Some(OrganizationId::parse(&p).ok_or_else(Error::invalid_cursor)?),
         None => None,
     };
     let (ids, last) = s.store.child_page(a, parent.id, after, limit).await?;
     let items = s.store.get_organizations(a, &ids).await?;
-    let next_cursor = last.map(|k| s.keys.sign_cursor(a, &format!("{prefix}{k}")));
+    let next_cursor = paging::sign(s, caller, &list, last.map(|k| k.to_string()));
     Ok(Page { items, next_cursor })
 }

@@ -69,6 +69,9 @@ pub struct Preferences {
     pub invitation_validity_days: u32,
     /// Invitations the account may send per hour (1–10,000; only the owner changes it).
     pub invitations_per_hour: u32,
+    /// A manager of an organization may see the tickets of its child organizations' members
+    /// too (`can-view-tickets-of` follows the hierarchy).
+    pub managers_see_child_organizations: bool,
 }
 
 impl From<&Account> for Preferences {
@@ -79,6 +82,7 @@ impl From<&Account> for Preferences {
             date_format: a.date_format,
             invitation_validity_days: a.invitation_validity_days,
             invitations_per_hour: a.invitations_per_hour,
+            managers_see_child_organizations: a.managers_see_child_organizations,
         }
     }
 }
@@ -101,6 +105,7 @@ pub struct PreferencesPatch {
     /// 1–10,000; the account owner only.
     #[schema(minimum = 1, maximum = 10000)]
     pub invitations_per_hour: Option<u32>,
+    pub managers_see_child_organizations: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -171,6 +176,9 @@ fn apply_preferences(a: &mut Account, p: PreferencesPatch) -> Result<()> {
     let field = "invitations_per_hour";
     if let Some(n) = p.invitations_per_hour.and_then(|n| errors.take(account::invitations_per_hour(field, n))) {
         a.invitations_per_hour = n;
+    }
+    if let Some(m) = p.managers_see_child_organizations {
+        a.managers_see_child_organizations = m;
     }
     Ok(errors.finish()?)
 }

@@ -3,7 +3,8 @@
 use super::Item;
 use crate::domain::email::Email;
 use crate::domain::email_domain::EmailDomain;
-use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId};
+use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId};
+use crate::domain::user::{OrganizationRole, UserSource};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -232,4 +233,39 @@ pub fn organization_child(a: AccountId, parent: OrganizationId, child: Organizat
 /// Which organization claims an email domain in the account (its existence is the uniqueness).
 pub fn organization_domain(a: AccountId, d: &EmailDomain) -> Key {
     Key::new(account_pk(a), format!("ORGDOMAIN#{d}"))
+}
+
+pub const USER_PREFIX: &str = "USER#";
+
+pub fn user(a: AccountId, u: UserId) -> Key {
+    Key::new(account_pk(a), format!("{USER_PREFIX}{u}"))
+}
+
+pub const USER_EMAIL_PREFIX: &str = "USEREMAIL#";
+
+/// Uniqueness of an end user's email in the account; in sort-key order the users by email.
+pub fn user_email(a: AccountId, e: &Email) -> Key {
+    Key::new(account_pk(a), format!("{USER_EMAIL_PREFIX}{e}"))
+}
+
+/// Uniqueness of the id a source system knows a person by.
+pub fn user_external_id(a: AccountId, source: UserSource, external_id: &str) -> Key {
+    Key::new(account_pk(a), format!("USEREXT#{}#{external_id}", source.as_str()))
+}
+
+/// The `gsi1` partition listing an account's end users by name.
+pub fn user_names_index(a: AccountId) -> String {
+    format!("ACCOUNT#{a}#USERNAMES")
+}
+
+/// An organization's memberships, managers before members (`manager` sorts first).
+pub fn organization_members(o: OrganizationId, role: Option<OrganizationRole>) -> String {
+    match role {
+        Some(r) => format!("ORGMEMBER#{o}#{}#", r.as_str()),
+        None => format!("ORGMEMBER#{o}#"),
+    }
+}
+
+pub fn organization_member(a: AccountId, o: OrganizationId, role: OrganizationRole, u: UserId) -> Key {
+    Key::new(account_pk(a), format!("{}{u}", organization_members(o, Some(role))))
 }

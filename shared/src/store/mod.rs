@@ -23,6 +23,7 @@ pub mod schema;
 mod sessions;
 mod stats;
 mod tx;
+mod users;
 
 pub use accounts::{ACCOUNT_CHANGED, StoredImage, WEB_ADDRESS_TAKEN};
 pub use agent_ids::{AGENT_ID_TAKEN, Versioned};
@@ -43,6 +44,7 @@ pub use records::{EMAIL_TAKEN, MEMBER_CHANGED, ROTATION_CHANGED, RotationChange}
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
 pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
 pub use stats::MemberCounts;
+pub use users::{ORGANIZATION_GONE, OrgMember, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN};
 
 use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::Client;
@@ -95,9 +97,16 @@ impl Store {
 
     /// Several items of any partitions: one round trip per 100 keys (DynamoDB's limit, which
     /// moto does not enforce), the chunks side by side; unprocessed keys are asked again with
-    /// backoff. Missing items are absent from the answer.
+    /// backoff. Missing items are absent from the answer, and a key asked twice answers once.
     async fn batch_get(&self, wanted: &[&keys::Key]) -> StoreResult<Vec<Item>> {
-        let chunks = limits::chunks(wanted, limits::BATCH_GET_MAX);
+        // DynamoDB refuses a request that names one key twice.
+        let mut unique: Vec<&keys::Key> = Vec::with_capacity(wanted.len());
+        for k in wanted {
+            if !unique.contains(k) {
+                unique.push(k);
+            }
+        }
+        let chunks = limits::chunks(&unique, limits::BATCH_GET_MAX);
         let answers = futures::future::try_join_all(chunks.into_iter().map(|c| self.batch_get_chunk(c))).await?;
         Ok(answers.into_iter().flatten().collect())
     }

@@ -242,13 +242,16 @@ impl Store {
             count_children(&mut tx, o, *delta)?;
         }
         if let Some(d) = change.deleted {
-            // Its children as read: every one of them is placed elsewhere in this change.
+            // Its children as read: every one of them is placed elsewhere in this change; its
+            // members as read: the change unlinks them.
+            let mut values = unchanged_place(d);
+            values.push((":members", n(d.members)));
             tx.delete_where(
                 ORGANIZATION_CHANGED,
                 &keys::organization(a, d.id),
                 Condition {
-                    condition: "lineage_rev = :rev AND children = :children AND #v = :version",
-                    values: unchanged_place(d),
+                    condition: "lineage_rev = :rev AND children = :children AND #v = :version AND members = :members",
+                    values,
                     names: vec![("#v", "version")],
                 },
             )?;

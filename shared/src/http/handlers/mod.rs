@@ -14,4 +14,5 @@ pub mod organizations;
 pub mod pages;
 pub mod roles;
 pub mod settings;
+pub mod users;
 pub mod views;

@@ -49,6 +49,8 @@ pub struct OrganizationView {
     pub ancestors: Vec<String>,
     /// Number of child organizations.
     pub children: u64,
+    /// Number of end users who belong to it.
+    pub members: u64,
     pub domains: Vec<DomainView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -71,6 +73,7 @@ impl From<&Organization> for OrganizationView {
             parent_id: o.parent.map(|p| p.to_string()),
             ancestors: o.lineage.iter().map(ToString::to_string).collect(),
             children: o.children,
+            members: o.members,
             domains: o.domains.iter().map(|d| DomainView { domain: d.to_string(), display: d.unicode() }).collect(),
             created_at: o.created_at,
             updated_at: o.updated_at,

@@ -1,0 +1,222 @@
+//! End users (SPEC §5): the customers a helpdesk serves, not its staff. Several emails (the
+//! first is the primary), memberships of organizations with a role, where they came from.
+use super::FieldError;
+use super::email::Email;
+use super::ids::{AccountId, OrganizationId, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Emails of one user.
+pub const MAX_EMAILS: usize = 10;
+/// Organizations one user belongs to.
+pub const MAX_ORGANIZATIONS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSource {
+    Manual,
+    Import,
+    Directory,
+    Scim,
+}
+
+impl UserSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Import => "import",
+            Self::Directory => "directory",
+            Self::Scim => "scim",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationRole {
+    Member,
+    /// May see every ticket of the organization's members.
+    Manager,
+}
+
+impl OrganizationRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Manager => "manager",
+        }
+    }
+}
+
+/// How a membership came about: a re-map may undo what a domain did, never what a person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkedBy {
+    Hand,
+    Domain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub organization: OrganizationId,
+    pub role: OrganizationRole,
+    pub linked_by: LinkedBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// The primary first; each unique in the account.
+    pub emails: Vec<Email>,
+    pub phone: Option<String>,
+    pub source: UserSource,
+    /// The id the source system knows this person by (a directory entry's, a SCIM client's).
+    pub external_id: Option<String>,
+    /// The primary organization first.
+    pub memberships: Vec<Membership>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: u64,
+}
+
+impl User {
+    pub fn primary_email(&self) -> Option<&Email> {
+        self.emails.first()
+    }
+
+    pub fn membership(&self, o: OrganizationId) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.organization == o)
+    }
+
+    /// The organizations this user manages.
+    pub fn managed(&self) -> impl Iterator<Item = OrganizationId> + '_ {
+        self.memberships.iter().filter(|m| m.role == OrganizationRole::Manager).map(|m| m.organization)
+    }
+
+    /// Join (or change role in) an organization; `primary` puts it first. A hand-made link
+    /// replaces a domain's.
+    pub fn join(&mut self, m: Membership, primary: bool) {
+        self.memberships.retain(|x| x.organization != m.organization);
+        if primary {
+            self.memberships.insert(0, m);
+        } else {
+            self.memberships.push(m);
+        }
+    }
+
+    pub fn leave(&mut self, o: OrganizationId) -> bool {
+        let before = self.memberships.len();
+        self.memberships.retain(|m| m.organization != o);
+        self.memberships.len() != before
+    }
+}
+
+pub fn name(raw: &str) -> Result<String, FieldError> {
+    super::text::required_text("name", raw, &super::format::COMPANY)
+}
+
+/// The emails as sent: at least one, at most `MAX_EMAILS`, no repeats (ignoring case).
+pub fn emails(raw: &[String]) -> Result<Vec<Email>, Vec<FieldError>> {
+    let mut errors = super::FieldErrors::new();
+    if raw.is_empty() {
+        errors.push(FieldError::new("emails", "required", "a user has at least one email"));
+    }
+    if raw.len() > MAX_EMAILS {
+        errors.push(FieldError::new("emails", "too_many", format!("a user has at most {MAX_EMAILS} emails")));
+    }
+    let mut out: Vec<Email> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let field = format!("emails[{i}]");
+        if let Some(e) = errors.take(Email::parse(&field, r)) {
+            if out.contains(&e) {
+                errors.push(FieldError::new(&field, "duplicate", format!("{e} is listed twice")));
+            } else {
+                out.push(e);
+            }
+        }
+    }
+    errors.finish()?;
+    Ok(out)
+}
+
+/// A source system's id for a person: printable, one line.
+pub fn external_id(raw: &str) -> Result<String, FieldError> {
+    super::format::EXTERNAL_ID
+        .check("external_id", raw, "must be printable characters without spaces")
+        .map(str::to_owned)
+}
+
+/// The memberships a new person starts with: those asked for by hand, then the organization
+/// their address links to (unless asked for already).
+pub fn starting_memberships(by_hand: Vec<(Membership, bool)>, by_domain: Option<OrganizationId>) -> Vec<Membership> {
+    let mut u: Vec<Membership> = Vec::new();
+    for (m, primary) in by_hand {
+        u.retain(|x| x.organization != m.organization);
+        if primary { u.insert(0, m) } else { u.push(m) }
+    }
+    if let Some(o) = by_domain.filter(|o| !u.iter().any(|m| m.organization == *o)) {
+        u.push(Membership { organization: o, role: OrganizationRole::Member, linked_by: LinkedBy::Domain });
+    }
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hand(o: OrganizationId, role: OrganizationRole) -> Membership {
+        Membership { organization: o, role, linked_by: LinkedBy::Hand }
+    }
+
+    #[test]
+    fn emails_are_checked_and_unique_ignoring_case() {
+        let ok = emails(&["Ann@Acme.com".into(), "ann@home.example".into()]).unwrap();
+        assert_eq!(ok[0].as_str(), "ann@acme.com");
+        let dup = emails(&["ann@acme.com".into(), "ANN@acme.com".into()]).unwrap_err();
+        assert_eq!((dup[0].field.as_str(), dup[0].code), ("emails[1]", "duplicate"));
+        assert_eq!(emails(&[]).unwrap_err()[0].code, "required");
+        assert_eq!(emails(&vec!["a@b.example".to_owned(); MAX_EMAILS + 1]).unwrap_err()[0].code, "too_many");
+        assert_eq!(emails(&["nope".into()]).unwrap_err()[0].field, "emails[0]");
+    }
+
+    #[test]
+    fn a_new_person_is_linked_by_hand_first_then_by_their_domain() {
+        let (a, b, c) = (OrganizationId::new(), OrganizationId::new(), OrganizationId::new());
+        let m = starting_memberships(
+            vec![(hand(a, OrganizationRole::Member), false), (hand(b, OrganizationRole::Manager), true)],
+            Some(c),
+        );
+        assert_eq!(m.iter().map(|x| x.organization).collect::<Vec<_>>(), [b, a, c], "the primary first");
+        assert_eq!(m[2].linked_by, LinkedBy::Domain);
+        // The domain's organization asked for by hand: the hand-made link stays.
+        let m = starting_memberships(vec![(hand(c, OrganizationRole::Manager), false)], Some(c));
+        assert_eq!(m, [hand(c, OrganizationRole::Manager)]);
+        assert!(starting_memberships(vec![], None).is_empty());
+    }
+
+    #[test]
+    fn joining_again_changes_the_role_and_leaving_removes() {
+        let (a, b) = (OrganizationId::new(), OrganizationId::new());
+        let mut u = User {
+            id: UserId::new(),
+            account_id: AccountId::new(),
+            name: "Ann".into(),
+            emails: vec![],
+            phone: None,
+            source: UserSource::Manual,
+            external_id: None,
+            memberships: vec![],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            version: 1,
+        };
+        u.join(hand(a, OrganizationRole::Member), false);
+        u.join(hand(b, OrganizationRole::Member), true);
+        u.join(hand(a, OrganizationRole::Manager), false);
+        assert_eq!(u.memberships.iter().map(|m| m.organization).collect::<Vec<_>>(), [b, a]);
+        assert_eq!(u.managed().collect::<Vec<_>>(), [a]);
+        assert!(u.leave(a) && !u.leave(a));
+    }
+}
