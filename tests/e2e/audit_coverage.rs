@@ -288,6 +288,38 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
             }
         }
+        "usergroups-create" => {
+            call(M::POST, route.path.into(), Some(json!({ "name": unique("UG "), "permissions": ["kb.read"] })))
+        }
+        "usergroups-update"
+        | "usergroups-delete"
+        | "organizations-usergroup-give"
+        | "organizations-usergroup-take"
+        | "users-usergroup-give"
+        | "users-usergroup-take" => {
+            let g = created(s, fx, "/v1/usergroups", json!({ "name": unique("UG ") })).await;
+            let org = created(s, fx, "/v1/organizations", json!({ "name": unique("Org ") })).await;
+            let email = format!("{}@walk.test", unique("u"));
+            let user = created(s, fx, "/v1/users", json!({ "name": "Walk", "emails": [email] })).await;
+            let (on_org, on_user) =
+                (format!("/v1/organizations/{org}/usergroups/{g}"), format!("/v1/users/{user}/usergroups/{g}"));
+            match route.id {
+                "usergroups-update" => {
+                    call(M::PATCH, format!("/v1/usergroups/{g}"), Some(json!({ "permissions": ["kb.comment"] })))
+                }
+                "usergroups-delete" => call(M::DELETE, format!("/v1/usergroups/{g}"), None),
+                "organizations-usergroup-give" => call(M::PUT, on_org, None),
+                "users-usergroup-give" => call(M::PUT, on_user, None),
+                "organizations-usergroup-take" => {
+                    s.call(M::PUT, &on_org, Some(owner), None).await.ok(200);
+                    call(M::DELETE, on_org, None)
+                }
+                _ => {
+                    s.call(M::PUT, &on_user, Some(owner), None).await.ok(200);
+                    call(M::DELETE, on_user, None)
+                }
+            }
+        }
         "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
         "members-availability" => {
             call(M::PUT, format!("/v1/members/{}/availability", fx.agent), Some(json!({ "available": true })))

@@ -19,7 +19,8 @@ fn request(route: &Route) -> (Method, String, Option<serde_json::Value>) {
         .replace("{agent_id}", "matrix-1")
         .replace("{domain}", "matrix.test")
         .replace("{user_id}", nobody)
-        .replace("{other_id}", nobody);
+        .replace("{other_id}", nobody)
+        .replace("{usergroup_id}", nobody);
     let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
     // An export is valid with an empty body: an unknown field keeps it from starting.
     let body = match route.id {

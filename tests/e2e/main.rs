@@ -30,6 +30,7 @@ mod sessions;
 mod settings;
 mod stats;
 mod template;
+mod usergroups;
 mod users;
 mod verification;
 mod web_address;

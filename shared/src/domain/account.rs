@@ -48,6 +48,9 @@ pub struct Account {
     /// Whether a manager of an organization sees the tickets of its descendants' members too.
     #[serde(default)]
     pub managers_see_child_organizations: bool,
+    /// Whether an organization's usergroups pass to the members of its descendants.
+    #[serde(default)]
+    pub usergroups_from_parent_organizations: bool,
     /// Invitations the account may send per hour (the owner sets it).
     #[serde(default = "default_invitations_per_hour")]
     pub invitations_per_hour: u32,
@@ -107,6 +110,7 @@ impl Account {
             verification_link: None,
             invitations_per_hour: DEFAULT_INVITATIONS_PER_HOUR,
             managers_see_child_organizations: false,
+            usergroups_from_parent_organizations: false,
             created_at: chrono::Utc::now(),
             version: 1,
         }

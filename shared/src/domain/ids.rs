@@ -69,6 +69,7 @@ id_type!(GroupId);
 id_type!(JobId);
 id_type!(OrganizationId);
 id_type!(UserId);
+id_type!(UsergroupId);
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@ pub mod seal;
 pub mod settings;
 pub mod text;
 pub mod user;
+pub mod usergroup;
 pub mod web_address;
 
 pub use errors::{FieldError, FieldErrors};

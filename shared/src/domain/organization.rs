@@ -3,7 +3,7 @@
 use super::FieldError;
 use super::email::Email;
 use super::email_domain::EmailDomain;
-use super::ids::{AccountId, OrganizationId};
+use super::ids::{AccountId, OrganizationId, UsergroupId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +64,9 @@ pub struct Organization {
     #[serde(default)]
     pub members: u64,
     pub domains: Vec<EmailDomain>,
+    /// Usergroups every member gets.
+    #[serde(default)]
+    pub usergroups: Vec<UsergroupId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Of the settings (name, summary, contact, parent, domains): the ETag.
@@ -84,6 +87,7 @@ impl Organization {
             children: 0,
             members: 0,
             domains: Vec::new(),
+            usergroups: Vec::new(),
             created_at: now,
             updated_at: now,
             version: 1,

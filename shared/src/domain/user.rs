@@ -2,7 +2,7 @@
 //! first is the primary), memberships of organizations with a role, where they came from.
 use super::FieldError;
 use super::email::Email;
-use super::ids::{AccountId, OrganizationId, UserId};
+use super::ids::{AccountId, OrganizationId, UserId, UsergroupId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +76,9 @@ pub struct User {
     pub external_id: Option<String>,
     /// The primary organization first.
     pub memberships: Vec<Membership>,
+    /// Usergroups given to the user directly.
+    #[serde(default)]
+    pub usergroups: Vec<UsergroupId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -208,6 +211,7 @@ mod tests {
             source: UserSource::Manual,
             external_id: None,
             memberships: vec![],
+            usergroups: vec![],
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,

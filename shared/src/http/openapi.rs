@@ -2,7 +2,7 @@
 use super::auth::Access;
 use super::handlers::{
     accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings, users,
+    pages, roles, settings, usergroups, users,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -26,6 +26,9 @@ use utoipa::{Modify, OpenApi};
         organizations::set_parent, organizations::children, organizations::add_domain, organizations::remove_domain,
         users::organization_members, users::set_member, users::remove_member,
         users::list, users::create, users::get, users::update, users::delete, users::can_view_tickets_of,
+        usergroups::list, usergroups::create, usergroups::get, usergroups::update, usergroups::delete,
+        usergroups::give_organization, usergroups::take_organization, usergroups::give_user, usergroups::take_user,
+        usergroups::effective,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, exports::audit_csv, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,

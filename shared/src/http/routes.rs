@@ -4,7 +4,7 @@
 use super::auth::{Access, authorize};
 use super::handlers::{
     accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings, users,
+    pages, roles, settings, usergroups, users,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -120,6 +120,16 @@ route_table! {
     "users-update":            patch "/v1/users/{id}"     => users::update,          Access::Permission(P::UsersManage);
     "users-delete":            delete "/v1/users/{id}"    => users::delete,          Access::Permission(P::UsersManage);
     "users-can-view-tickets":  get  "/v1/users/{id}/can-view-tickets-of/{other_id}" => users::can_view_tickets_of, Access::Permission(P::UsersRead);
+    "usergroups-list":         get  "/v1/usergroups"      => usergroups::list,       Access::Permission(P::UsersRead);
+    "usergroups-create":       post "/v1/usergroups"      => usergroups::create,     Access::Permission(P::UsersManage);
+    "usergroups-get":          get  "/v1/usergroups/{id}" => usergroups::get,        Access::Permission(P::UsersRead);
+    "usergroups-update":       patch "/v1/usergroups/{id}" => usergroups::update,    Access::Permission(P::UsersManage);
+    "usergroups-delete":       delete "/v1/usergroups/{id}" => usergroups::delete,   Access::Permission(P::UsersManage);
+    "organizations-usergroup-give": put "/v1/organizations/{id}/usergroups/{usergroup_id}" => usergroups::give_organization, Access::Permission(P::OrganizationsManage);
+    "organizations-usergroup-take": delete "/v1/organizations/{id}/usergroups/{usergroup_id}" => usergroups::take_organization, Access::Permission(P::OrganizationsManage);
+    "users-usergroup-give":    put  "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::give_user, Access::Permission(P::UsersManage);
+    "users-usergroup-take":    delete "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::take_user, Access::Permission(P::UsersManage);
+    "users-usergroups":        get  "/v1/users/{id}/usergroups" => usergroups::effective, Access::Permission(P::UsersRead);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);

@@ -23,6 +23,7 @@ pub mod roles;
 pub mod sealing;
 pub mod secrets;
 pub mod settings;
+pub mod usergroups;
 pub mod users;
 
 pub use caller::{Caller, Principal};

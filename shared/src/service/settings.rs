@@ -72,6 +72,8 @@ pub struct Preferences {
     /// A manager of an organization may see the tickets of its child organizations' members
     /// too (`can-view-tickets-of` follows the hierarchy).
     pub managers_see_child_organizations: bool,
+    /// Members of an organization get the usergroups of its ancestors too.
+    pub usergroups_from_parent_organizations: bool,
 }
 
 impl From<&Account> for Preferences {
@@ -83,6 +85,7 @@ impl From<&Account> for Preferences {
             invitation_validity_days: a.invitation_validity_days,
             invitations_per_hour: a.invitations_per_hour,
             managers_see_child_organizations: a.managers_see_child_organizations,
+            usergroups_from_parent_organizations: a.usergroups_from_parent_organizations,
         }
     }
 }
@@ -106,6 +109,7 @@ pub struct PreferencesPatch {
     #[schema(minimum = 1, maximum = 10000)]
     pub invitations_per_hour: Option<u32>,
     pub managers_see_child_organizations: Option<bool>,
+    pub usergroups_from_parent_organizations: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -179,6 +183,9 @@ fn apply_preferences(a: &mut Account, p: PreferencesPatch) -> Result<()> {
     }
     if let Some(m) = p.managers_see_child_organizations {
         a.managers_see_child_organizations = m;
+    }
+    if let Some(u) = p.usergroups_from_parent_organizations {
+        a.usergroups_from_parent_organizations = u;
     }
     Ok(errors.finish()?)
 }

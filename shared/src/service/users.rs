@@ -83,7 +83,7 @@ pub(crate) fn not_found() -> Error {
     Error::NotFound("user")
 }
 
-async fn find(s: &Services, caller: &Caller, id: &str) -> Result<User> {
+pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<User> {
     let id = UserId::parse(id).ok_or_else(not_found)?;
     s.store.get_user(caller.account_id(), id).await?.ok_or_else(not_found)
 }
@@ -165,6 +165,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
         source,
         external_id,
         memberships,
+        usergroups: Vec::new(),
         created_at: now,
         updated_at: now,
         version: 1,

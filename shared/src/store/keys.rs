@@ -3,7 +3,9 @@
 use super::Item;
 use crate::domain::email::Email;
 use crate::domain::email_domain::EmailDomain;
-use crate::domain::ids::{AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId};
+use crate::domain::ids::{
+    AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId, UsergroupId,
+};
 use crate::domain::user::{OrganizationRole, UserSource};
 use crate::domain::web_address::WebAddress;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -268,4 +270,15 @@ pub fn organization_members(o: OrganizationId, role: Option<OrganizationRole>) -
 
 pub fn organization_member(a: AccountId, o: OrganizationId, role: OrganizationRole, u: UserId) -> Key {
     Key::new(account_pk(a), format!("{}{u}", organization_members(o, Some(role))))
+}
+
+pub const USERGROUP_PREFIX: &str = "USERGROUP#";
+
+pub fn usergroup(a: AccountId, g: UsergroupId) -> Key {
+    Key::new(account_pk(a), format!("{USERGROUP_PREFIX}{g}"))
+}
+
+/// Uniqueness of a usergroup's name (`name_key` form).
+pub fn usergroup_name(a: AccountId, name_key: &str) -> Key {
+    Key::new(account_pk(a), format!("USERGROUPNAME#{name_key}"))
 }

@@ -23,6 +23,7 @@ pub mod schema;
 mod sessions;
 mod stats;
 mod tx;
+mod usergroups;
 mod users;
 
 pub use accounts::{ACCOUNT_CHANGED, StoredImage, WEB_ADDRESS_TAKEN};
@@ -44,6 +45,7 @@ pub use records::{EMAIL_TAKEN, MEMBER_CHANGED, ROTATION_CHANGED, RotationChange}
 pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND};
 pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
 pub use stats::MemberCounts;
+pub use usergroups::{HOLDER_CHANGED, Holder, USERGROUP_CHANGED, USERGROUP_GONE, USERGROUP_NAME_TAKEN};
 pub use users::{ORGANIZATION_GONE, OrgMember, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN};
 
 use crate::domain::ids::AccountId;

@@ -262,6 +262,9 @@ impl Store {
             for domain in &d.domains {
                 tx.delete(&keys::organization_domain(a, domain))?;
             }
+            for g in &d.usergroups {
+                super::usergroups::count_holder(&mut tx, a, *g, -1)?;
+            }
         }
         tx.audit(a, audit)?;
         tx.commit(self).await

@@ -154,6 +154,9 @@ impl Store {
         for m in &u.memberships {
             leave(&mut tx, u, m, true)?;
         }
+        for g in &u.usergroups {
+            super::usergroups::count_holder(&mut tx, a, *g, -1)?;
+        }
         tx.audit(a, audit)?;
         tx.commit(self).await
     }

@@ -14,5 +14,6 @@ pub mod organizations;
 pub mod pages;
 pub mod roles;
 pub mod settings;
+pub mod usergroups;
 pub mod users;
 pub mod views;

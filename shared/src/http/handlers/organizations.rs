@@ -52,6 +52,8 @@ pub struct OrganizationView {
     /// Number of end users who belong to it.
     pub members: u64,
     pub domains: Vec<DomainView>,
+    /// Usergroups every member gets.
+    pub usergroups: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -75,6 +77,7 @@ impl From<&Organization> for OrganizationView {
             children: o.children,
             members: o.members,
             domains: o.domains.iter().map(|d| DomainView { domain: d.to_string(), display: d.unicode() }).collect(),
+            usergroups: o.usergroups.iter().map(ToString::to_string).collect(),
             created_at: o.created_at,
             updated_at: o.updated_at,
         }

@@ -35,6 +35,8 @@ pub struct UserView {
     pub external_id: Option<String>,
     /// The primary organization first.
     pub organizations: Vec<MembershipView>,
+    /// Usergroups given to the user directly (`GET /v1/users/{id}/usergroups`: all they hold).
+    pub usergroups: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,6 +59,7 @@ impl From<&User> for UserView {
                     linked_by: m.linked_by,
                 })
                 .collect(),
+            usergroups: u.usergroups.iter().map(ToString::to_string).collect(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
