@@ -340,9 +340,6 @@ pub async fn list(
             .map_err(Error::from)
     };
     let (q, email) = (search("q", &f.q)?, search("email", &f.email)?);
-    if q.is_some() && email.is_some() {
-        return Err(FieldError::new("email", "invalid", "search by name (q) or by email, not both").into());
-    }
     let keep = |u: &User| {
         f.source.is_none_or(|x| u.source == x) && q.as_ref().is_none_or(|q| name_key(&u.name).starts_with(q))
     };

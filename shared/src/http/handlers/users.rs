@@ -90,7 +90,7 @@ pub struct ListQuery {
     /// Prefix of the name (case-insensitive).
     #[param(schema_with = crate::http::openapi::field::search)]
     pub q: Option<String>,
-    /// Prefix of any of the user's emails (not with `q`).
+    /// Prefix of any of the user's emails (with `q` too: those whose name also starts so).
     #[param(schema_with = crate::http::openapi::field::search)]
     pub email: Option<String>,
     /// An organization's id: its people.
