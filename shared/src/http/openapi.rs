@@ -247,7 +247,6 @@ pub mod field {
     pub fn user_emails() -> utoipa::openapi::schema::Array {
         let mut a = at_most(&format::EMAIL, crate::domain::user::MAX_EMAILS);
         a.min_items = Some(1);
-        a.unique_items = true;
         a
     }
 
