@@ -36,6 +36,17 @@ impl FieldErrors {
         }
     }
 
+    /// The same for a value checked field by field (several errors at once).
+    pub fn take_all<T>(&mut self, result: Result<T, Vec<FieldError>>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.extend(e);
+                None
+            }
+        }
+    }
+
     pub fn push(&mut self, e: FieldError) {
         self.0.push(e);
     }

@@ -1,7 +1,6 @@
 //! Managing members (SPEC §2): list, read, edit, change role, deactivate, reactivate, delete,
 //! stats and export.
 use super::{Caller, Error, Result, Services};
-use crate::domain::FieldError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::format::NAME;
 use crate::domain::ids::MemberId;
@@ -11,9 +10,6 @@ use crate::domain::role::{CustomRole, RoleRef};
 use crate::domain::text::required_text;
 use crate::store::{MEMBER_CHANGED, MemberFilter, ROTATION_CHANGED, StoreError};
 use chrono::Utc;
-
-pub const DEFAULT_PAGE: i32 = 50;
-pub const MAX_PAGE: i32 = 200;
 
 pub struct Page {
     pub members: Vec<Member>,
@@ -58,14 +54,6 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery) -> Result<Page> {
     }
 }
 
-fn page_limit(limit: Option<i32>) -> Result<i32> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(vec![FieldError::new("limit", "invalid", format!("limit is between 1 and {MAX_PAGE}"))].into());
-    }
-    Ok(limit)
-}
-
 fn open_cursor(s: &Services, caller: &Caller, cursor: Option<&str>) -> Result<Option<String>> {
     cursor.map(|c| s.keys.open_cursor(caller.account_id(), c).ok_or_else(Error::invalid_cursor)).transpose()
 }
@@ -81,7 +69,7 @@ async fn group_page(
     limit: Option<i32>,
     cursor: Option<&str>,
 ) -> Result<Page> {
-    let limit = page_limit(limit)? as usize;
+    let limit = super::paging::limit(limit)? as usize;
     let after: u64 = match open_cursor(s, caller, cursor)? {
         None => 0,
         Some(p) => p.strip_prefix("seat:").and_then(|n| n.parse().ok()).ok_or_else(Error::invalid_cursor)?,
@@ -119,7 +107,7 @@ pub(crate) async fn page(
     limit: Option<i32>,
     cursor: Option<&str>,
 ) -> Result<Page> {
-    let limit = page_limit(limit)?;
+    let limit = super::paging::limit(limit)?;
     let after = match open_cursor(s, caller, cursor)? {
         None => None,
         Some(p) => Some(MemberId::parse(&p).ok_or_else(Error::invalid_cursor)?),

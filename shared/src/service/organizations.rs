@@ -156,15 +156,15 @@ async fn retrying<T, F: Future<Output = Result<T>>>(mut attempt: impl FnMut() ->
     attempt().await
 }
 
-fn contact(c: &ContactBody) -> Result<organization::Contact> {
+fn contact(c: &ContactBody) -> std::result::Result<organization::Contact, Vec<crate::domain::FieldError>> {
     let social: Vec<(SocialNetwork, String)> = c.social.iter().map(|x| (x.network, x.handle.clone())).collect();
-    Ok(organization::contact(ContactInput {
+    organization::contact(ContactInput {
         phones: &c.phones,
         emails: &c.emails,
         social: &social,
         website: c.website.as_deref(),
         address: &c.address,
-    })?)
+    })
 }
 
 fn settings(o: &Organization) -> serde_json::Value {
@@ -181,14 +181,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewOrganization) -> Resu
     let mut errors = FieldErrors::new();
     let name = errors.take(organization::name(&new.name));
     let summary = errors.take(organization::summary(&new.summary));
-    let contact = match contact(&new.contact) {
-        Ok(c) => Some(c),
-        Err(Error::Validation(e)) => {
-            e.into_iter().for_each(|e| errors.push(e));
-            None
-        }
-        Err(e) => return Err(e),
-    };
+    let contact = errors.take_all(contact(&new.contact));
     errors.finish()?;
     let mut o = Organization::new(caller.account_id(), name.unwrap_or_default(), Utc::now());
     o.summary = summary.unwrap_or_default();
@@ -236,12 +229,8 @@ pub async fn update(
     if let Some(x) = &change.summary {
         after.summary = errors.take(organization::summary(x)).unwrap_or_default();
     }
-    if let Some(c) = &change.contact {
-        match contact(c) {
-            Ok(c) => after.contact = c,
-            Err(Error::Validation(e)) => e.into_iter().for_each(|e| errors.push(e)),
-            Err(e) => return Err(e),
-        }
+    if let Some(c) = change.contact.as_ref().and_then(|c| errors.take_all(contact(c))) {
+        after.contact = c;
     }
     errors.finish()?;
     after.version += 1;

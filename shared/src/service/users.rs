@@ -131,13 +131,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
     let a = caller.account_id();
     let mut errors = FieldErrors::new();
     let name = errors.take(user::name(&new.name));
-    let emails = match user::emails(&new.emails) {
-        Ok(e) => e,
-        Err(e) => {
-            e.into_iter().for_each(|e| errors.push(e));
-            Vec::new()
-        }
-    };
+    let emails = errors.take_all(user::emails(&new.emails)).unwrap_or_default();
     let phone = new.phone.as_deref().and_then(|p| errors.take(phone(p)));
     let external_id = new.external_id.as_deref().and_then(|x| errors.take(user::external_id(x)));
     if new.organizations.len() > MAX_ORGANIZATIONS {
@@ -244,11 +238,8 @@ pub async fn update(
     if let Some(n) = &change.name {
         after.name = errors.take(user::name(n)).unwrap_or_default();
     }
-    if let Some(e) = &change.emails {
-        match user::emails(e) {
-            Ok(e) => after.emails = e,
-            Err(e) => e.into_iter().for_each(|e| errors.push(e)),
-        }
+    if let Some(e) = change.emails.as_deref().and_then(|e| errors.take_all(user::emails(e))) {
+        after.emails = e;
     }
     if let Some(p) = &change.phone {
         after.phone = if p.trim().is_empty() { None } else { errors.take(phone(p)) };

@@ -88,7 +88,6 @@ impl Memo {
     }
 }
 
-/// A CSV download that is never cached (it lists people and what they did).
 /// 202 with the queued job and its `Location` (every background-work route answers so).
 pub fn accepted(body: impl serde::Serialize, location: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -99,6 +98,7 @@ pub fn accepted(body: impl serde::Serialize, location: &str) -> axum::response::
     response
 }
 
+/// A CSV download that is never cached (it lists people and what they did).
 pub fn csv_attachment(filename: &str, csv: impl Into<axum::body::Body>) -> axum::response::Response {
     use axum::http::header;
     use axum::response::IntoResponse;
