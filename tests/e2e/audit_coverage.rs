@@ -320,6 +320,20 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
             }
         }
+        "custom-fields-create" => {
+            call(M::POST, route.path.into(), Some(json!({ "target": "user", "name": unique("CF "), "kind": "text" })))
+        }
+        "custom-fields-update" | "custom-fields-delete" => {
+            let body =
+                json!({ "target": "organization", "name": unique("CF "), "kind": "single_choice", "choices": ["A"] });
+            let f = created(s, fx, "/v1/custom-fields", body).await;
+            match route.id {
+                "custom-fields-update" => {
+                    call(M::PATCH, format!("/v1/custom-fields/{f}"), Some(json!({ "choices": ["A", "B"] })))
+                }
+                _ => call(M::DELETE, format!("/v1/custom-fields/{f}"), None),
+            }
+        }
         "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
         "members-availability" => {
             call(M::PUT, format!("/v1/members/{}/availability", fx.agent), Some(json!({ "available": true })))

@@ -9,6 +9,7 @@ mod authorization;
 mod bad_input;
 mod bulk;
 mod concurrency;
+mod custom_fields;
 mod deletion;
 mod edges;
 mod exports;

@@ -48,6 +48,12 @@ impl EmailDomain {
         &self.0
     }
 
+    /// The labels from the top down, each ended by a dot (`com.acme.eu.`): the addresses of a
+    /// domain and of all its subdomains share the domain's form as a prefix.
+    pub fn reversed(&self) -> String {
+        self.0.rsplit('.').flat_map(|l| [l, "."]).collect()
+    }
+
     /// The domain as people read it (`bücher.example`).
     pub fn unicode(&self) -> String {
         idna::domain_to_unicode(&self.0).0
@@ -134,6 +140,14 @@ pub const PUBLIC: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_reversed_prefixes_its_subdomains_only() {
+        let d = |x: &str| EmailDomain::parse("d", x).unwrap().reversed();
+        assert_eq!(d("eu.acme.com"), "com.acme.eu.");
+        assert!(d("eu.acme.com").starts_with(&d("acme.com")));
+        assert!(!d("acmeco.com").starts_with(&d("acme.com")));
+    }
 
     fn d(raw: &str) -> EmailDomain {
         EmailDomain::parse("domain", raw).unwrap()

@@ -70,6 +70,7 @@ id_type!(JobId);
 id_type!(OrganizationId);
 id_type!(UserId);
 id_type!(UsergroupId);
+id_type!(CustomFieldId);
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@ pub mod agent_id;
 pub mod api_key;
 pub mod audit;
 pub mod bulk;
+pub mod custom_field;
 pub mod digest;
 pub mod email;
 pub mod email_domain;

@@ -67,6 +67,9 @@ pub struct Organization {
     /// Usergroups every member gets.
     #[serde(default)]
     pub usergroups: Vec<UsergroupId>,
+    /// Values of the account's organization fields, by field id.
+    #[serde(default)]
+    pub custom_fields: super::custom_field::Values,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Of the settings (name, summary, contact, parent, domains): the ETag.
@@ -88,6 +91,7 @@ impl Organization {
             members: 0,
             domains: Vec::new(),
             usergroups: Vec::new(),
+            custom_fields: Default::default(),
             created_at: now,
             updated_at: now,
             version: 1,

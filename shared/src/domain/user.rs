@@ -79,6 +79,9 @@ pub struct User {
     /// Usergroups given to the user directly.
     #[serde(default)]
     pub usergroups: Vec<UsergroupId>,
+    /// Values of the account's user fields, by field id.
+    #[serde(default)]
+    pub custom_fields: super::custom_field::Values,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -211,6 +214,7 @@ mod tests {
             external_id: None,
             memberships: vec![],
             usergroups: vec![],
+            custom_fields: Default::default(),
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,

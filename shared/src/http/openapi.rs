@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings, usergroups, users,
+    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, members,
+    organizations, pages, roles, settings, usergroups, users,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         usergroups::list, usergroups::create, usergroups::get, usergroups::update, usergroups::delete,
         usergroups::give_organization, usergroups::take_organization, usergroups::give_user, usergroups::take_user,
         usergroups::effective,
+        custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update, custom_fields::delete,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, exports::audit_csv, audit::verify,
         settings::registration, settings::update_registration, settings::preferences, settings::update_preferences,
@@ -241,6 +242,18 @@ pub mod field {
     /// An organization's phone numbers.
     pub fn phones() -> utoipa::openapi::schema::Array {
         at_most(&format::PHONE, crate::domain::organization::MAX_CONTACTS)
+    }
+
+    /// A custom field's choices.
+    pub fn choices() -> utoipa::openapi::schema::Array {
+        at_most(&format::NAME, crate::domain::custom_field::MAX_CHOICES)
+    }
+
+    /// The same, or `null` (unchanged).
+    pub fn choices_or_null() -> utoipa::openapi::schema::Array {
+        let mut a = choices();
+        a.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+        a
     }
 
     /// A user's emails, the primary first.

@@ -3,8 +3,8 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
-    accounts, api_keys, audit, auth, docs, exports, groups, invitation_jobs, invitations, members, organizations,
-    pages, roles, settings, usergroups, users,
+    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, members,
+    organizations, pages, roles, settings, usergroups, users,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -130,6 +130,11 @@ route_table! {
     "users-usergroup-give":    put  "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::give_user, Access::Permission(P::UsersManage);
     "users-usergroup-take":    delete "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::take_user, Access::Permission(P::UsersManage);
     "users-usergroups":        get  "/v1/users/{id}/usergroups" => usergroups::effective, Access::Permission(P::UsersRead);
+    "custom-fields-list":      get  "/v1/custom-fields"   => custom_fields::list,    Access::Permission(P::SettingsRead);
+    "custom-fields-create":    post "/v1/custom-fields"   => custom_fields::create,  Access::Permission(P::SettingsManage);
+    "custom-fields-get":       get  "/v1/custom-fields/{id}" => custom_fields::get,  Access::Permission(P::SettingsRead);
+    "custom-fields-update":    patch "/v1/custom-fields/{id}" => custom_fields::update, Access::Permission(P::SettingsManage);
+    "custom-fields-delete":    delete "/v1/custom-fields/{id}" => custom_fields::delete, Access::Permission(P::SettingsManage);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);
@@ -159,6 +164,9 @@ pub const IDEMPOTENT: &[&str] = &[
     "groups-create",
     "groups-assign",
     "organizations-create",
+    "users-create",
+    "usergroups-create",
+    "custom-fields-create",
     "api-keys-create",
 ];
 

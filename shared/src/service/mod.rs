@@ -7,6 +7,7 @@ pub mod assignments;
 pub mod audit;
 pub mod auth;
 mod caller;
+pub mod custom_fields;
 pub mod deletion;
 mod error;
 pub mod exports;

@@ -1,8 +1,9 @@
 //! Customer organizations (SPEC §5): settings, the hierarchy, email domains, and the one
 //! matching rule that links a new person to an organization by their address.
-use super::{Caller, Error, Result, Services, paging};
+use super::{Caller, Error, Result, Services, custom_fields, paging};
 use crate::domain::FieldErrors;
 use crate::domain::audit::AuditEntry;
+use crate::domain::custom_field::{FieldTarget, Values};
 use crate::domain::email::Email;
 use crate::domain::email_domain::{EmailDomain, most_specific};
 use crate::domain::ids::{AccountId, OrganizationId};
@@ -60,6 +61,10 @@ pub struct NewOrganization {
     #[serde(default)]
     #[schema(schema_with = crate::http::openapi::field::id_or_null)]
     pub parent_id: Option<String>,
+    /// Values of the account's organization fields by field id (`GET /v1/custom-fields?target=organization`); required ones must be given.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What to change; absent fields stay. `contact` replaces the whole contact information.
@@ -71,6 +76,9 @@ pub struct OrganizationChange {
     #[schema(schema_with = crate::http::openapi::field::summary_or_null)]
     pub summary: Option<String>,
     pub contact: Option<ContactBody>,
+    /// Values of the account's organization fields by field id (`GET /v1/custom-fields?target=organization`); those named change (`null` removes a value), others stay.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
@@ -89,7 +97,21 @@ pub(crate) fn not_found() -> Error {
 
 pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Organization> {
     let id = OrganizationId::parse(id).ok_or_else(not_found)?;
-    s.store.get_organization(caller.account_id(), id).await?.ok_or_else(not_found)
+    let mut o = s.store.get_organization(caller.account_id(), id).await?.ok_or_else(not_found)?;
+    present(s, caller, std::slice::from_mut(&mut o)).await?;
+    Ok(o)
+}
+
+/// Organizations as shown: only the values of custom fields that exist.
+async fn present(s: &Services, caller: &Caller, orgs: &mut [Organization]) -> Result<()> {
+    if orgs.iter().all(|x| x.custom_fields.is_empty()) {
+        return Ok(());
+    }
+    let fields = s.store.custom_fields(caller.account_id(), FieldTarget::Organization).await?;
+    for x in orgs {
+        x.custom_fields = crate::domain::custom_field::visible(&fields, &x.custom_fields);
+    }
+    Ok(())
 }
 
 /// An organization a request body names (`field`): 404 naming the field when there is none.
@@ -168,7 +190,7 @@ fn contact(c: &ContactBody) -> std::result::Result<organization::Contact, Vec<cr
 }
 
 fn settings(o: &Organization) -> serde_json::Value {
-    serde_json::json!({ "name": o.name, "summary": o.summary, "contact": o.contact })
+    serde_json::json!({ "name": o.name, "summary": o.summary, "contact": o.contact, "custom_fields": o.custom_fields })
 }
 
 pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Organization> {
@@ -182,10 +204,13 @@ pub async fn create(s: &Services, caller: &Caller, new: NewOrganization) -> Resu
     let name = errors.take(organization::name(&new.name));
     let summary = errors.take(organization::summary(&new.summary));
     let contact = errors.take_all(contact(&new.contact));
+    let (a, target, none) = (caller.account_id(), FieldTarget::Organization, Values::new());
+    let values = errors.take_all(custom_fields::apply(s, a, target, &none, new.custom_fields.as_ref(), true).await?);
     errors.finish()?;
     let mut o = Organization::new(caller.account_id(), name.unwrap_or_default(), Utc::now());
     o.summary = summary.unwrap_or_default();
     o.contact = contact.unwrap_or_default();
+    o.custom_fields = values.unwrap_or_default();
     retrying(|| {
         let mut o = o.clone();
         async {
@@ -231,6 +256,11 @@ pub async fn update(
     }
     if let Some(c) = change.contact.as_ref().and_then(|c| errors.take_all(contact(c))) {
         after.contact = c;
+    }
+    let (a, target) = (caller.account_id(), FieldTarget::Organization);
+    let values = custom_fields::apply(s, a, target, &before.custom_fields, change.custom_fields.as_ref(), false);
+    if let Some(v) = errors.take_all(values.await?) {
+        after.custom_fields = v;
     }
     errors.finish()?;
     after.version += 1;
@@ -560,7 +590,8 @@ pub async fn list(
         None => String::new(),
     };
     let after = paging::open(s, caller, LIST, cursor)?;
-    let (items, last) = s.store.list_organizations(caller.account_id(), &prefix, after.as_deref(), limit).await?;
+    let (mut items, last) = s.store.list_organizations(caller.account_id(), &prefix, after.as_deref(), limit).await?;
+    present(s, caller, &mut items).await?;
     let next_cursor = paging::sign(s, caller, LIST, last);
     Ok(Page { items, next_cursor })
 }
@@ -583,7 +614,8 @@ pub async fn children(
         None => None,
     };
     let (ids, last) = s.store.child_page(a, parent.id, after, limit).await?;
-    let items = s.store.get_organizations(a, &ids).await?;
+    let mut items = s.store.get_organizations(a, &ids).await?;
+    present(s, caller, &mut items).await?;
     let next_cursor = paging::sign(s, caller, &list, last.map(|k| k.to_string()));
     Ok(Page { items, next_cursor })
 }

@@ -2,8 +2,9 @@
 //! directory sync, SCIM), editing, organization memberships, listing and the ticket-visibility
 //! check a ticketing system calls.
 use super::organizations::{self as orgs, descendants};
-use super::{Caller, Error, Result, Services, paging};
+use super::{Caller, Error, Result, Services, custom_fields, paging};
 use crate::domain::audit::AuditEntry;
+use crate::domain::custom_field::{FieldTarget, Values};
 use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::organization::{Organization, name_key};
 use crate::domain::permissions::Permission;
@@ -53,6 +54,10 @@ pub struct NewUser {
     #[serde(default)]
     #[schema(max_items = 20)]
     pub organizations: Vec<MembershipInput>,
+    /// Values of the account's user fields by field id (`GET /v1/custom-fields?target=user`); required ones must be given.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What to change; absent fields stay. `emails` replaces the list (the first is the primary).
@@ -66,6 +71,9 @@ pub struct UserChange {
     /// A phone number; blank removes it.
     #[schema(schema_with = crate::http::openapi::field::phone_or_blank)]
     pub phone: Option<String>,
+    /// Values of the account's user fields by field id (`GET /v1/custom-fields?target=user`); those named change (`null` removes a value), others stay.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
 }
@@ -85,7 +93,22 @@ pub(crate) fn not_found() -> Error {
 
 pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<User> {
     let id = UserId::parse(id).ok_or_else(not_found)?;
-    s.store.get_user(caller.account_id(), id).await?.ok_or_else(not_found)
+    let mut u = s.store.get_user(caller.account_id(), id).await?.ok_or_else(not_found)?;
+    present(s, caller, std::slice::from_mut(&mut u)).await?;
+    Ok(u)
+}
+
+/// Users as shown: only the values of custom fields that exist (what is written back keeps
+/// only those).
+async fn present(s: &Services, caller: &Caller, users: &mut [User]) -> Result<()> {
+    if users.iter().all(|x| x.custom_fields.is_empty()) {
+        return Ok(());
+    }
+    let fields = s.store.custom_fields(caller.account_id(), FieldTarget::User).await?;
+    for x in users {
+        x.custom_fields = crate::domain::custom_field::visible(&fields, &x.custom_fields);
+    }
+    Ok(())
 }
 
 fn store_error(e: StoreError) -> Error {
@@ -113,6 +136,7 @@ fn described(u: &User) -> serde_json::Value {
         "phone": u.phone,
         "source": u.source,
         "external_id": u.external_id,
+        "custom_fields": u.custom_fields,
         "organizations": u.memberships.iter().map(|m| serde_json::json!({
             "organization_id": m.organization, "role": m.role, "linked_by": m.linked_by,
         })).collect::<Vec<_>>(),
@@ -141,6 +165,9 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
             format!("a user belongs to at most {MAX_ORGANIZATIONS} organizations"),
         ));
     }
+    let values =
+        custom_fields::apply(s, a, FieldTarget::User, &Values::new(), new.custom_fields.as_ref(), true).await?;
+    let values = errors.take_all(values);
     errors.finish()?;
     let by_hand = named_organizations(s, caller, &new.organizations).await?;
     let by_domain = match emails.first() {
@@ -160,6 +187,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
         external_id,
         memberships,
         usergroups: Vec::new(),
+        custom_fields: values.unwrap_or_default(),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -243,6 +271,12 @@ pub async fn update(
     }
     if let Some(p) = &change.phone {
         after.phone = if p.trim().is_empty() { None } else { errors.take(phone(p)) };
+    }
+    let a = caller.account_id();
+    let values =
+        custom_fields::apply(s, a, FieldTarget::User, &before.custom_fields, change.custom_fields.as_ref(), false);
+    if let Some(v) = errors.take_all(values.await?) {
+        after.custom_fields = v;
     }
     errors.finish()?;
     match write(s, caller, &before, after, "user.updated", change.memo).await {
@@ -353,7 +387,9 @@ pub async fn list(
         let (users, last) = s.store.user_page(a, after, limit).await?;
         (users, paging::sign(s, caller, "users", last.map(|u| u.to_string())))
     };
-    Ok(Page { items: users.into_iter().filter(|u| keep(u)).collect(), next_cursor: last })
+    let mut items: Vec<User> = users.into_iter().filter(|u| keep(u)).collect();
+    present(s, caller, &mut items).await?;
+    Ok(Page { items, next_cursor: last })
 }
 
 /// The people of an organization (and its descendants), each once: organization after
@@ -416,6 +452,7 @@ async fn organization_people(
         }
     }
     let next = (index < walk.len()).then(|| format!("{index}:{}", after.unwrap_or_default()));
+    present(s, caller, &mut items).await?;
     Ok(Page { items, next_cursor: paging::sign(s, caller, &list, next) })
 }
 
@@ -435,7 +472,8 @@ pub async fn organization_members(
     let list = format!("members:{}:{}", o.id, role.map_or("all", OrganizationRole::as_str));
     let after = paging::open(s, caller, &list, cursor)?;
     let (entries, last) = s.store.organization_member_page(a, o.id, role, after.as_deref(), limit).await?;
-    let users = s.store.get_users(a, &entries.iter().map(|m| m.user_id).collect::<Vec<_>>()).await?;
+    let mut users = s.store.get_users(a, &entries.iter().map(|m| m.user_id).collect::<Vec<_>>()).await?;
+    present(s, caller, &mut users).await?;
     let pairs =
         entries.into_iter().filter_map(|m| users.iter().find(|u| u.id == m.user_id).cloned().map(|u| (m, u))).collect();
     Ok((pairs, paging::sign(s, caller, &list, last)))

@@ -1,10 +1,11 @@
 //! Every key format of the table, in one place. The partition key carries the account, so a
 //! query can never cross tenants; the few global lookups are their own items, listed here.
 use super::Item;
+use crate::domain::custom_field::FieldTarget;
 use crate::domain::email::Email;
 use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{
-    AccountId, AuditId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId, UsergroupId,
+    AccountId, AuditId, CustomFieldId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId, UsergroupId,
 };
 use crate::domain::user::{OrganizationRole, UserSource};
 use crate::domain::web_address::WebAddress;
@@ -260,6 +261,12 @@ pub fn user_names_index(a: AccountId) -> String {
     format!("ACCOUNT#{a}#USERNAMES")
 }
 
+/// The `gsi2` partition listing an account's users by their primary email's domain
+/// (`EmailDomain::reversed`, then the user id).
+pub fn user_domains_index(a: AccountId) -> String {
+    format!("ACCOUNT#{a}#USERDOMAINS")
+}
+
 /// An organization's memberships, managers before members (`manager` sorts first).
 pub fn organization_members(o: OrganizationId, role: Option<OrganizationRole>) -> String {
     match role {
@@ -276,6 +283,18 @@ pub const USERGROUP_PREFIX: &str = "USERGROUP#";
 
 pub fn usergroup(a: AccountId, g: UsergroupId) -> Key {
     Key::new(account_pk(a), format!("{USERGROUP_PREFIX}{g}"))
+}
+
+/// An account's custom fields (of both targets), in creation order (ids are time-ordered).
+pub const CUSTOM_FIELD_PREFIX: &str = "CUSTOMFIELD#";
+
+pub fn custom_field(a: AccountId, f: CustomFieldId) -> Key {
+    Key::new(account_pk(a), format!("{CUSTOM_FIELD_PREFIX}{f}"))
+}
+
+/// Uniqueness of a custom field's name among its target's (`name_key` form).
+pub fn custom_field_name(a: AccountId, target: FieldTarget, name_key: &str) -> Key {
+    Key::new(account_pk(a), format!("CUSTOMFIELDNAME#{}#{name_key}", target.as_str()))
 }
 
 /// Uniqueness of a usergroup's name (`name_key` form).

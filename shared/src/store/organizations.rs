@@ -212,12 +212,14 @@ impl Store {
             ORGANIZATION_CHANGED,
             &keys::organization(a, after.id),
             Change {
-                update: "SET #n = :n, summary = :summary, contact = :contact, updated_at = :u, #v = :next",
+                update: "SET #n = :n, summary = :summary, contact = :contact, custom_fields = :cf, updated_at = :u, \
+                         #v = :next",
                 condition: "#v = :expected",
                 values: vec![
                     (":n", s(&after.name)),
                     (":summary", s(&after.summary)),
                     (":contact", to_attribute(&after.contact)?),
+                    (":cf", to_attribute(&after.custom_fields)?),
                     (":u", s(after.updated_at.to_rfc3339())),
                     (":next", n(after.version)),
                     (":expected", n(before.version)),

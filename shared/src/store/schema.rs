@@ -22,11 +22,15 @@ pub struct TableDef {
     pub stream_view: &'static str,
 }
 
-/// GSI1 is the general-purpose inverted index later features list by (e.g. members by email).
+/// GSI1 is the general-purpose inverted index later features list by (e.g. members by email);
+/// GSI2 lists end users by their primary email's domain (a re-map reads a domain's people).
 pub const TABLE: TableDef = TableDef {
     pk: PK,
     sk: SK,
-    indexes: &[IndexDef { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" }],
+    indexes: &[
+        IndexDef { name: "gsi1", pk: "gsi1pk", sk: "gsi1sk" },
+        IndexDef { name: "gsi2", pk: "gsi2pk", sk: "gsi2sk" },
+    ],
     ttl_attribute: "ttl",
     stream_view: "NEW_AND_OLD_IMAGES",
 };

@@ -5,6 +5,7 @@
 use super::tx::{Change, Condition, Tx, n, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, take_item, to_item};
 use crate::domain::audit::AuditEntry;
+use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{AccountId, OrganizationId, UserId};
 use crate::domain::organization::name_key;
 use crate::domain::user::{LinkedBy, Membership, OrganizationRole, User};
@@ -37,6 +38,10 @@ fn user_item(u: &User) -> StoreResult<Item> {
     let mut item = to_item(&keys::user(u.account_id, u.id), u)?;
     item.insert("gsi1pk".into(), s(keys::user_names_index(u.account_id)));
     item.insert("gsi1sk".into(), s(format!("{}#{}", name_key(&u.name), u.id)));
+    if let Some(d) = u.primary_email().and_then(EmailDomain::of) {
+        item.insert("gsi2pk".into(), s(keys::user_domains_index(u.account_id)));
+        item.insert("gsi2sk".into(), s(format!("{}#{}", d.reversed(), u.id)));
+    }
     Ok(item)
 }
 
@@ -218,6 +223,43 @@ impl Store {
             .then(|| users.last().map(|u| format!("{}#{}", name_key(&u.name), u.id)))
             .flatten();
         Ok((users, last))
+    }
+
+    /// A page of the users whose primary email is at `domain` or a subdomain of it, after the
+    /// index position `after`; with the last position when more may follow. Read from an index,
+    /// so a change made a moment ago may not show yet (a re-map reads each user again).
+    pub async fn users_in_domain(
+        &self,
+        a: AccountId,
+        domain: &EmailDomain,
+        after: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<User>, Option<String>)> {
+        let pk = keys::user_domains_index(a);
+        let start = after.map(|sk| {
+            let mut k = Item::from([("gsi2pk".to_owned(), s(pk.clone())), ("gsi2sk".to_owned(), s(sk))]);
+            if let Some(id) = sk.rsplit('#').next().and_then(UserId::parse) {
+                k.extend(keys::user(a, id).to_item());
+            }
+            k
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :pk AND begins_with(gsi2sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(domain.reversed()))
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out.items.unwrap_or_default();
+        let last = items.last().and_then(|i| i.get("gsi2sk")?.as_s().ok().cloned());
+        let users: Vec<User> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok((users, out.last_evaluated_key.is_some().then_some(last).flatten()))
     }
 
     /// Users whose email (any of theirs) starts with `prefix`, by email, after the email `after`.

@@ -3,6 +3,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod custom_fields;
 pub mod docs;
 mod etag;
 pub mod exports;

@@ -54,6 +54,9 @@ pub struct OrganizationView {
     pub domains: Vec<DomainView>,
     /// Usergroups every member gets.
     pub usergroups: Vec<String>,
+    /// Values of the account's organization fields, by field id.
+    #[schema(value_type = Object)]
+    pub custom_fields: crate::domain::custom_field::Values,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,6 +81,7 @@ impl From<&Organization> for OrganizationView {
             members: o.members,
             domains: o.domains.iter().map(|d| DomainView { domain: d.to_string(), display: d.unicode() }).collect(),
             usergroups: o.usergroups.iter().map(ToString::to_string).collect(),
+            custom_fields: o.custom_fields.clone(),
             created_at: o.created_at,
             updated_at: o.updated_at,
         }

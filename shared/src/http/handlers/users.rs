@@ -37,6 +37,9 @@ pub struct UserView {
     pub organizations: Vec<MembershipView>,
     /// Usergroups given to the user directly (`GET /v1/users/{id}/usergroups`: all they hold).
     pub usergroups: Vec<String>,
+    /// Values of the account's user fields, by field id.
+    #[schema(value_type = Object)]
+    pub custom_fields: crate::domain::custom_field::Values,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +63,7 @@ impl From<&User> for UserView {
                 })
                 .collect(),
             usergroups: u.usergroups.iter().map(ToString::to_string).collect(),
+            custom_fields: u.custom_fields.clone(),
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
