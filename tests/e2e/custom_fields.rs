@@ -122,7 +122,7 @@ async fn user_values_are_checked_on_every_write_and_bad_ones_change_nothing() {
     assert_eq!(s.get(&path, Some(&acme.token)).await.ok(200)["custom_fields"][&seats], 15);
     s.call(Method::DELETE, &format!("/v1/custom-fields/{plan}"), Some(&acme.token), None).await.ok(204);
     assert_eq!(s.get(&path, Some(&acme.token)).await.ok(200)["custom_fields"].get(&plan), None);
-    let listed = s.get(&format!("/v1/users?q=ann"), Some(&acme.token)).await.ok(200).clone();
+    let listed = s.get("/v1/users?q=ann", Some(&acme.token)).await.ok(200).clone();
     assert_eq!(listed["items"][0]["custom_fields"].get(&plan), None, "nor in lists");
     // Written back without it.
     s.call(Method::PATCH, &path, Some(&acme.token), Some(json!({ "phone": "+1 555 0100 12" }))).await.ok(200);
