@@ -34,6 +34,8 @@ struct Call {
     token: Option<String>,
     body: Option<Value>,
     raw: Option<Vec<u8>>,
+    /// The raw body's media type, when the server does not tell it by its bytes.
+    content_type: Option<&'static str>,
     form: Option<Vec<(String, String)>>,
     /// The account whose partition to compare; `None`: the one the response creates.
     watch: Option<String>,
@@ -47,6 +49,7 @@ impl Call {
             token: Some(token.to_owned()),
             body,
             raw: None,
+            content_type: None,
             form: None,
             watch: Some(watch.id.clone()),
         }
@@ -320,6 +323,24 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
             }
         }
+        "users-import" => Call {
+            raw: Some(format!("name,email\nImported,{}@walk.test\n", unique("imp")).into_bytes()),
+            content_type: Some("text/csv"),
+            ..call(M::POST, route.path.into(), None)
+        },
+        "organizations-domain-remap" => {
+            let org = created(s, fx, "/v1/organizations", json!({ "name": unique("Org ") })).await;
+            call(M::POST, format!("/v1/organizations/{org}/domains/{}.test/remap", unique("remap")), None)
+        }
+        "jobs-cancel" => {
+            // Scheduled for tomorrow, so no runner ends it first.
+            let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+            let path = format!("{}/v1/users/import?run_at={}", s.api, later.replace('+', "%2B"));
+            let csv = format!("name,email\nLater,{}@walk.test\n", unique("imp"));
+            let req = s.http.post(path).bearer_auth(owner).header("content-type", "text/csv").body(csv);
+            let job = s.send(req).await;
+            call(M::POST, format!("/v1/jobs/{}/cancel", job.ok(202)["id"].as_str().unwrap()), None)
+        }
         "custom-fields-create" => {
             call(M::POST, route.path.into(), Some(json!({ "target": "user", "name": unique("CF "), "kind": "text" })))
         }
@@ -378,6 +399,9 @@ async fn every_mutating_route_writes_one_audit_entry_per_changed_object() {
         }
         if let Some(raw) = call.raw.clone() {
             req = req.body(raw);
+        }
+        if let Some(t) = call.content_type {
+            req = req.header("content-type", t);
         }
         if let Some(form) = &call.form {
             req = req.form(form);

@@ -31,6 +31,7 @@ mod sessions;
 mod settings;
 mod stats;
 mod template;
+mod user_import;
 mod usergroups;
 mod users;
 mod verification;

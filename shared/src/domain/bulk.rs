@@ -39,9 +39,27 @@ pub struct Numbered<T> {
 #[derive(Debug, PartialEq)]
 pub struct NotCsv(pub String);
 
+/// A spreadsheet's shape: its columns (in any order in the file) and those it must have.
+pub struct Columns {
+    pub all: &'static [&'static str],
+    pub required: &'static [&'static str],
+}
+
+/// The invitation spreadsheet's.
+pub const INVITATION_COLUMNS: Columns =
+    Columns { all: &COLUMNS, required: &["email", "first_name", "last_name", "role"] };
+
 /// Read a CSV body: UTF-8 (a BOM is fine), a header naming the columns, quoted fields, CRLF or LF.
 /// Each data row is a `Row` or the reason it is not one.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<Row, String>>>, NotCsv> {
+    let rows = read_csv(body, &INVITATION_COLUMNS)?;
+    Ok(rows.into_iter().map(|r| Numbered { line: r.line, row: r.row.map(row_of) }).collect())
+}
+
+/// Read a CSV body of `columns` (names compared ignoring case, spaces and dashes): each data
+/// row's fields in the order of `columns.all` (absent optional columns empty), or why the line
+/// is not a row.
+pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Result<Vec<String>, String>>>, NotCsv> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let header = reader.byte_headers().map_err(|e| NotCsv(format!("the header line cannot be read: {e}")))?.clone();
@@ -49,18 +67,17 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<Row, String>>>, NotC
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase().replace([' ', '-'], "_"))
         .collect();
-    if let Some(unknown) = names.iter().find(|n| !COLUMNS.contains(&n.as_str())) {
-        return Err(NotCsv(format!("unknown column {unknown:?}; the columns are {}", COLUMNS.join(", "))));
+    if let Some(unknown) = names.iter().find(|n| !columns.all.contains(&n.as_str())) {
+        return Err(NotCsv(format!("unknown column {unknown:?}; the columns are {}", columns.all.join(", "))));
     }
-    for needed in &COLUMNS[..4] {
-        if !names.iter().any(|n| n == needed) {
-            return Err(NotCsv(format!(
-                "the header needs the columns {} (and optionally groups)",
-                COLUMNS[..4].join(", ")
-            )));
-        }
+    if !columns.required.iter().all(|needed| names.iter().any(|n| n == needed)) {
+        let optional: Vec<&str> = columns.all.iter().filter(|c| !columns.required.contains(c)).copied().collect();
+        return Err(NotCsv(format!(
+            "the header needs the columns {} (and optionally {})",
+            columns.required.join(", "),
+            optional.join(", ")
+        )));
     }
-    let column = |name: &str| names.iter().position(|n| n == name);
     let mut rows = Vec::new();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -71,7 +88,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<Row, String>>>, NotC
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => {} // a blank line
-            Ok(true) => rows.push(Numbered { line, row: row_of(&record, names.len(), &column) }),
+            Ok(true) => rows.push(Numbered { line, row: fields_of(&record, &names, columns) }),
             Err(_) => {
                 rows.push(Numbered { line, row: Err("this line is not valid CSV".to_owned()) });
                 // A reader that cannot get past the line would loop: stop there.
@@ -90,22 +107,32 @@ fn line_at(body: &[u8], offset: usize) -> u64 {
     body.get(..end).map_or(0, |before| before.iter().filter(|b| **b == b'\n').count() as u64) + 1
 }
 
-fn row_of(record: &csv::ByteRecord, width: usize, column: &dyn Fn(&str) -> Option<usize>) -> Result<Row, String> {
-    if record.len() != width {
-        return Err(format!("this line has {} fields; the header has {width}", record.len()));
+fn fields_of(record: &csv::ByteRecord, names: &[String], columns: &Columns) -> Result<Vec<String>, String> {
+    if record.len() != names.len() {
+        return Err(format!("this line has {} fields; the header has {}", record.len(), names.len()));
     }
-    let field = |name: &str| -> Result<String, String> {
-        let raw = column(name).and_then(|i| record.get(i)).unwrap_or_default();
-        String::from_utf8(raw.to_vec()).map_err(|_| format!("{name} is not valid UTF-8"))
-    };
-    let groups = field("groups")?;
-    Ok(Row {
-        email: field("email")?,
-        first_name: field("first_name")?,
-        last_name: field("last_name")?,
-        role: field("role")?,
+    columns
+        .all
+        .iter()
+        .map(|name| {
+            let raw = names.iter().position(|n| n == name).and_then(|i| record.get(i)).unwrap_or_default();
+            String::from_utf8(raw.to_vec()).map_err(|_| format!("{name} is not valid UTF-8"))
+        })
+        .collect()
+}
+
+/// An invitation row from its fields (in `COLUMNS` order).
+fn row_of(fields: Vec<String>) -> Row {
+    let mut f = fields.into_iter();
+    let mut next = || f.next().unwrap_or_default();
+    let (email, first_name, last_name, role, groups) = (next(), next(), next(), next(), next());
+    Row {
+        email,
+        first_name,
+        last_name,
+        role,
         groups: groups.split(';').map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect(),
-    })
+    }
 }
 
 /// A row's departures from the documented shape (JSON rows are held to it): the same formats
@@ -142,15 +169,21 @@ pub enum Outcome {
 
 /// The first row of each email (case-insensitive) goes on; later ones are duplicates of it.
 pub fn first_of_each_email<T>(rows: &[Numbered<Result<Row, T>>]) -> Vec<Option<u64>> {
-    let mut seen: Vec<(String, u64)> = Vec::new();
+    first_of_each(rows, |r| &r.email)
+}
+
+/// The same for rows of any kind, by the email `email` reads from a row: for each row, the
+/// line of the earlier row it repeats.
+pub fn first_of_each<R, T>(rows: &[Numbered<Result<R, T>>], email: impl Fn(&R) -> &str) -> Vec<Option<u64>> {
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     rows.iter()
         .map(|r| {
             let Ok(row) = &r.row else { return None };
-            let key = row.email.trim().to_lowercase();
-            match seen.iter().find(|(e, _)| *e == key) {
-                Some((_, first)) => Some(*first),
+            let key = email(row).trim().to_lowercase();
+            match seen.get(&key) {
+                Some(first) => Some(*first),
                 None => {
-                    seen.push((key, r.line));
+                    seen.insert(key, r.line);
                     None
                 }
             }

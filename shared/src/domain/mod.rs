@@ -25,6 +25,7 @@ pub mod seal;
 pub mod settings;
 pub mod text;
 pub mod user;
+pub mod user_import;
 pub mod usergroup;
 pub mod web_address;
 

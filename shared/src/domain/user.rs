@@ -167,9 +167,44 @@ pub fn starting_memberships(by_hand: Vec<(Membership, bool)>, by_domain: Option<
     u
 }
 
+/// What a re-map does to one person and one organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Remap {
+    /// Their address now links them to the organization: they join it (linked by domain).
+    Link,
+    /// Their domain link to it no longer holds: they leave it.
+    Unlink,
+}
+
+/// The re-map of `u` against `org`, given the organization their primary address links to now
+/// (`target`). A link made by hand is never undone, and one already there is not made again.
+pub fn remap(u: &User, org: OrganizationId, target: Option<OrganizationId>) -> Option<Remap> {
+    match u.membership(org) {
+        None if target == Some(org) => Some(Remap::Link),
+        Some(m) if m.linked_by == LinkedBy::Domain && target != Some(org) => Some(Remap::Unlink),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_remap_links_the_domains_people_and_never_undoes_a_hand_made_link() {
+        let (org, other) = (OrganizationId::new(), OrganizationId::new());
+        let mut u = person();
+        assert_eq!(remap(&u, org, Some(org)), Some(Remap::Link));
+        assert_eq!(remap(&u, org, Some(other)), None, "another organization's domain");
+        assert_eq!(remap(&u, org, None), None);
+        u.join(Membership { organization: org, role: OrganizationRole::Member, linked_by: LinkedBy::Domain }, false);
+        assert_eq!(remap(&u, org, Some(org)), None, "already linked");
+        assert_eq!(remap(&u, org, None), Some(Remap::Unlink), "the domain went");
+        assert_eq!(remap(&u, org, Some(other)), Some(Remap::Unlink), "a more specific domain won");
+        u.join(hand(org, OrganizationRole::Member), false);
+        assert_eq!(remap(&u, org, None), None, "linked by hand: stays");
+    }
 
     fn hand(o: OrganizationId, role: OrganizationRole) -> Membership {
         Membership { organization: o, role, linked_by: LinkedBy::Hand }
@@ -204,7 +239,17 @@ mod tests {
     #[test]
     fn joining_again_changes_the_role_and_leaving_removes() {
         let (a, b) = (OrganizationId::new(), OrganizationId::new());
-        let mut u = User {
+        let mut u = person();
+        u.join(hand(a, OrganizationRole::Member), false);
+        u.join(hand(b, OrganizationRole::Member), true);
+        u.join(hand(a, OrganizationRole::Manager), false);
+        assert_eq!(u.memberships.iter().map(|m| m.organization).collect::<Vec<_>>(), [b, a]);
+        assert_eq!(u.managed().collect::<Vec<_>>(), [a]);
+        assert!(u.leave(a) && !u.leave(a));
+    }
+
+    fn person() -> User {
+        User {
             id: UserId::new(),
             account_id: AccountId::new(),
             name: "Ann".into(),
@@ -218,12 +263,6 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,
-        };
-        u.join(hand(a, OrganizationRole::Member), false);
-        u.join(hand(b, OrganizationRole::Member), true);
-        u.join(hand(a, OrganizationRole::Manager), false);
-        assert_eq!(u.memberships.iter().map(|m| m.organization).collect::<Vec<_>>(), [b, a]);
-        assert_eq!(u.managed().collect::<Vec<_>>(), [a]);
-        assert!(u.leave(a) && !u.leave(a));
+        }
     }
 }

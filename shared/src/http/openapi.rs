@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{
-    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, members,
+    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, jobs, members,
     organizations, pages, roles, settings, usergroups, users,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         groups::assign, groups::assignments, groups::my_availability, groups::member_availability, groups::team,
         organizations::list, organizations::create, organizations::get, organizations::update, organizations::delete,
         organizations::set_parent, organizations::children, organizations::add_domain, organizations::remove_domain,
+        organizations::remap, users::import, jobs::get, jobs::results, jobs::cancel,
         users::organization_members, users::set_member, users::remove_member,
         users::list, users::create, users::get, users::update, users::delete, users::can_view_tickets_of,
         usergroups::list, usergroups::create, usergroups::get, usergroups::update, usergroups::delete,

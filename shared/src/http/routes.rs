@@ -3,7 +3,7 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
-    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, members,
+    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, jobs, members,
     organizations, pages, roles, settings, usergroups, users,
 };
 use super::idempotency::{RouteId, idempotent};
@@ -110,12 +110,14 @@ route_table! {
     "organizations-parent":    put  "/v1/organizations/{id}/parent" => organizations::set_parent, Access::Permission(P::OrganizationsManage);
     "organizations-children":  get  "/v1/organizations/{id}/children" => organizations::children, Access::Permission(P::OrganizationsRead);
     "organizations-domain-add": put "/v1/organizations/{id}/domains/{domain}" => organizations::add_domain, Access::Permission(P::OrganizationsManage);
+    "organizations-domain-remap": post "/v1/organizations/{id}/domains/{domain}/remap" => organizations::remap, Access::Permission(P::OrganizationsManage);
     "organizations-domain-remove": delete "/v1/organizations/{id}/domains/{domain}" => organizations::remove_domain, Access::Permission(P::OrganizationsManage);
     "organizations-members":   get  "/v1/organizations/{id}/members" => users::organization_members, Access::Permission(P::UsersRead);
     "organizations-member-set": put "/v1/organizations/{id}/members/{user_id}" => users::set_member, Access::Permission(P::UsersManage);
     "organizations-member-remove": delete "/v1/organizations/{id}/members/{user_id}" => users::remove_member, Access::Permission(P::UsersManage);
     "users-list":              get  "/v1/users"           => users::list,            Access::Permission(P::UsersRead);
     "users-create":            post "/v1/users"           => users::create,          Access::Permission(P::UsersManage);
+    "users-import":            post "/v1/users/import"    => users::import,          Access::Permission(P::UsersManage);
     "users-get":               get  "/v1/users/{id}"      => users::get,             Access::Permission(P::UsersRead);
     "users-update":            patch "/v1/users/{id}"     => users::update,          Access::Permission(P::UsersManage);
     "users-delete":            delete "/v1/users/{id}"    => users::delete,          Access::Permission(P::UsersManage);
@@ -130,6 +132,9 @@ route_table! {
     "users-usergroup-give":    put  "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::give_user, Access::Permission(P::UsersManage);
     "users-usergroup-take":    delete "/v1/users/{id}/usergroups/{usergroup_id}" => usergroups::take_user, Access::Permission(P::UsersManage);
     "users-usergroups":        get  "/v1/users/{id}/usergroups" => usergroups::effective, Access::Permission(P::UsersRead);
+    "jobs-get":                get  "/v1/jobs/{id}"       => jobs::get,              Access::Permission(P::UsersRead);
+    "jobs-results":            get  "/v1/jobs/{id}/results" => jobs::results,       Access::Permission(P::UsersRead);
+    "jobs-cancel":             post "/v1/jobs/{id}/cancel" => jobs::cancel,         Access::Permission(P::UsersRead);
     "custom-fields-list":      get  "/v1/custom-fields"   => custom_fields::list,    Access::Permission(P::SettingsRead);
     "custom-fields-create":    post "/v1/custom-fields"   => custom_fields::create,  Access::Permission(P::SettingsManage);
     "custom-fields-get":       get  "/v1/custom-fields/{id}" => custom_fields::get,  Access::Permission(P::SettingsRead);
@@ -165,6 +170,8 @@ pub const IDEMPOTENT: &[&str] = &[
     "groups-assign",
     "organizations-create",
     "users-create",
+    "users-import",
+    "organizations-domain-remap",
     "usergroups-create",
     "custom-fields-create",
     "api-keys-create",

@@ -20,6 +20,10 @@ pub enum Kind {
     SendMail,
     /// Write a large export (members, the system log) to a file and hand out a link to it.
     Export,
+    /// Link (or unlink) the people of an email domain to an organization.
+    RemapDomain,
+    /// Create the end users of a spreadsheet.
+    ImportUsers,
 }
 
 impl Kind {
@@ -30,6 +34,8 @@ impl Kind {
             Kind::InviteRows => "invite_rows",
             Kind::SendMail => "send_mail",
             Kind::Export => "export",
+            Kind::RemapDomain => "remap_domain",
+            Kind::ImportUsers => "import_users",
         }
     }
 

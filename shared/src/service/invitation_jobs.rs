@@ -13,9 +13,6 @@ use chrono::{DateTime, Utc};
 
 /// Rows one job may hold.
 pub const JOB_MAX: usize = 50_000;
-/// Rows of a stored input chunk at most, and its size (DynamoDB items hold 400 KB).
-const CHUNK_ROWS: usize = 2_000;
-const CHUNK_BYTES: usize = 300 * 1024;
 
 /// Start an invitation job: the rows are checked for shape and duplicates now (so every row's
 /// fate is settled by the list itself or by the account when the row's turn comes), stored,
@@ -45,7 +42,7 @@ pub async fn create(
             }
         })
         .collect();
-    let chunks = chunk(&stored)?;
+    let chunks = super::job_input::chunk(&stored)?;
     let input = InviteInput { rows: stored.len() as u64, chunks: chunks.iter().map(|(first, _)| *first).collect() };
     let input = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
     let mut job = Job::new(Kind::InviteRows, Some(caller.account_id()), input, run_at.unwrap_or(now).max(now));
@@ -60,26 +57,6 @@ pub async fn create(
     );
     s.store.create_job_logged(&job, &audit).await?;
     Ok(job)
-}
-
-/// The rows in chunks by their first row: up to `CHUNK_ROWS` rows and `CHUNK_BYTES` each.
-fn chunk(rows: &[InputRow]) -> Result<Vec<(u64, serde_json::Value)>> {
-    let mut out = Vec::new();
-    let (mut first, mut current, mut bytes) = (0u64, Vec::new(), 0usize);
-    for (i, row) in rows.iter().enumerate() {
-        let value = serde_json::to_value(row).map_err(|e| Error::Internal(e.to_string()))?;
-        let size = value.to_string().len();
-        if !current.is_empty() && (current.len() == CHUNK_ROWS || bytes + size > CHUNK_BYTES) {
-            out.push((first, serde_json::Value::Array(std::mem::take(&mut current))));
-            (first, bytes) = (i as u64, 0);
-        }
-        bytes += size;
-        current.push(value);
-    }
-    if !current.is_empty() {
-        out.push((first, serde_json::Value::Array(current)));
-    }
-    Ok(out)
 }
 
 /// An invitation job of the caller's account, or 404.

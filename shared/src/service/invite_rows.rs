@@ -124,7 +124,8 @@ impl<'a> Invite<'a> {
 
     async fn run(mut self, input: &InviteInput) -> Result<Step<InviteCheckpoint>> {
         let end = (self.at.next + STEP_ROWS).min(input.rows);
-        let rows = load_rows(self.s, self.job, input, self.at.next, end).await?;
+        let rows: Vec<(u64, InputRow)> =
+            super::job_input::load(self.s, self.job, &input.chunks, self.at.next, end).await?;
         let a = self.caller.account_id();
         let (roles, groups) = (self.s.store.list_roles(a).await?, self.s.store.list_groups(a).await?);
         let now = Utc::now();
@@ -496,28 +497,6 @@ fn page_len(rows: impl Iterator<Item = Option<bool>>) -> usize {
         }
     }
     len.max(1)
-}
-
-/// Rows `[from, to)` of the job's input with their indexes, read from the chunks that hold them.
-async fn load_rows(s: &Services, job: &Job, input: &InviteInput, from: u64, to: u64) -> Result<Vec<(u64, InputRow)>> {
-    let mut out = Vec::new();
-    let start = input.chunks.iter().rposition(|c| *c <= from).unwrap_or(0);
-    for (i, first) in input.chunks.iter().enumerate().skip(start) {
-        if *first >= to {
-            break;
-        }
-        let rows = s.store.job_input(job, *first).await?.ok_or_else(|| Error::Internal("job input missing".into()))?;
-        let rows: Vec<InputRow> =
-            serde_json::from_value(rows).map_err(|e| Error::Internal(format!("job input: {e}")))?;
-        let _ = i;
-        for (offset, row) in rows.into_iter().enumerate() {
-            let index = first + offset as u64;
-            if index >= from && index < to {
-                out.push((index, row));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// How a batch of mail went.

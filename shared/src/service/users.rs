@@ -151,6 +151,18 @@ fn phone(raw: &str) -> std::result::Result<String, FieldError> {
 /// (`organizations::matching`) and writes their claims, memberships and the audit entry in one
 /// transaction.
 pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSource) -> Result<User> {
+    create_as(s, caller, new, source, UserId::new()).await
+}
+
+/// `create` with the new user's id chosen by the caller (a job's, made from the row, so a row
+/// redone after a crash finds the user it made).
+pub(crate) async fn create_as(
+    s: &Services,
+    caller: &Caller,
+    new: NewUser,
+    source: UserSource,
+    id: UserId,
+) -> Result<User> {
     caller.require(Permission::UsersManage)?;
     let a = caller.account_id();
     let mut errors = FieldErrors::new();
@@ -178,7 +190,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
     memberships.truncate(MAX_ORGANIZATIONS);
     let now = Utc::now();
     let u = User {
-        id: UserId::new(),
+        id,
         account_id: a,
         name: name.unwrap_or_default(),
         emails,
@@ -227,7 +239,7 @@ pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<User> {
     find(s, caller, id).await
 }
 
-async fn write(
+pub(crate) async fn write(
     s: &Services,
     caller: &Caller,
     before: &User,

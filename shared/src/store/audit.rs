@@ -32,6 +32,17 @@ pub(crate) fn bound(t: DateTime<Utc>, fill: char) -> String {
 }
 
 impl Store {
+    /// An entry that goes with no other change (a job's summary of changes logged one by one).
+    pub async fn log_audit(
+        &self,
+        a: crate::domain::ids::AccountId,
+        entry: &crate::domain::audit::AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = super::tx::Tx::new();
+        tx.audit(a, entry)?;
+        tx.commit(self).await
+    }
+
     /// One page of entries, newest first, starting below the sort key `before` (a cursor).
     pub async fn query_audit(
         &self,

@@ -97,6 +97,12 @@ fn count_children(tx: &mut Tx, o: &Organization, delta: i64) -> StoreResult<()> 
 }
 
 impl Store {
+    /// The organization with this name (ignoring case and spacing), read through its claim.
+    pub async fn organization_named(&self, a: AccountId, name: &str) -> StoreResult<Option<OrganizationId>> {
+        let claim: Option<Claim> = self.get(&keys::organization_name(a, &name_key(name))).await?;
+        Ok(claim.map(|c| c.organization_id))
+    }
+
     /// A new organization, under `parent` as read (its lineage already computed from it).
     pub async fn create_organization(
         &self,

@@ -237,12 +237,8 @@ pub(super) fn bulk_rows(headers: &HeaderMap, body: &Bytes, limit: usize, shape: 
     bulk_body(headers, body, limit, shape).map(|(rows, _)| rows)
 }
 
-pub(super) fn bulk_body(
-    headers: &HeaderMap,
-    body: &Bytes,
-    limit: usize,
-    shape: Shape,
-) -> Result<(Rows, Option<DateTime<Utc>>), Problem> {
+/// The body's media type (lower case, without parameters), once it is known to fit `limit`.
+fn media_type(headers: &HeaderMap, body: &Bytes, limit: usize) -> Result<String, Problem> {
     if body.len() > limit {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -250,13 +246,33 @@ pub(super) fn bulk_body(
             format!("the body is larger than {limit} bytes"),
         ));
     }
-    let media = headers
+    Ok(headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    match media.as_str() {
+        .unwrap_or_default())
+}
+
+/// A body that must be CSV (`text/csv`) of at most `limit` bytes.
+pub(super) fn csv_body<'a>(headers: &HeaderMap, body: &'a Bytes, limit: usize) -> Result<&'a [u8], Problem> {
+    if media_type(headers, body, limit)? != "text/csv" {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the rows as text/csv",
+        ));
+    }
+    Ok(body)
+}
+
+pub(super) fn bulk_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    limit: usize,
+    shape: Shape,
+) -> Result<(Rows, Option<DateTime<Utc>>), Problem> {
+    match media_type(headers, body, limit)?.as_str() {
         "text/csv" => bulk::parse_csv(body).map(|rows| (rows, None)).map_err(|bulk::NotCsv(why)| {
             Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod groups;
 pub mod invitation_jobs;
 pub mod invitations;
+pub mod jobs;
 pub mod members;
 pub mod organizations;
 pub mod pages;

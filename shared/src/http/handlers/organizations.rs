@@ -2,11 +2,13 @@ use super::etag::{if_match, tagged};
 use super::members::query;
 use super::views::Memo;
 use crate::domain::organization::{Organization, SocialNetwork};
+use crate::domain::user::Remap;
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
 use crate::service::Caller;
 use crate::service::organizations::{self, NewOrganization, NewParent, OrganizationChange, Reparent};
+use crate::service::remap;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -276,4 +278,58 @@ pub async fn remove_domain(
     Path(p): Path<DomainPath>,
 ) -> Result<Response, Problem> {
     Ok(view(&organizations::remove_domain(&s, &caller, &p.id, &p.domain).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RemapQuery {
+    /// List who would change (a page at a time) instead of changing them.
+    pub preview: Option<bool>,
+    /// With `preview`: people of the domain read per page, 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i32>,
+    #[param(schema_with = crate::http::openapi::field::cursor)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemapChange {
+    pub change: Remap,
+    pub user: super::users::UserView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemapPreview {
+    pub items: Vec<RemapChange>,
+    /// Absent on the last page; a page may list fewer people than it read (or none).
+    pub next_cursor: Option<String>,
+}
+
+/// Re-map a domain's people to this organization, as if each were new: those whose primary
+/// email the domain now links here join it (linked by domain); those it linked here before and
+/// no longer does (the domain was removed, or a more specific one went elsewhere) leave it.
+/// People linked by hand are never unlinked. `preview=true` lists the changes (200); without it
+/// the re-map runs as a job (202, `GET /v1/jobs/{id}`) that ends with a summary in the system log.
+#[utoipa::path(post, path = "/v1/organizations/{id}/domains/{domain}/remap", tag = "organizations",
+    params(DomainPath, RemapQuery),
+    responses((status = 200, body = RemapPreview), (status = 202, body = super::jobs::JobView), (status = 422, body = Rendered)))]
+pub async fn remap(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(p): Path<DomainPath>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
+    use axum::response::IntoResponse;
+    let q: RemapQuery = query(q)?;
+    if !q.preview.unwrap_or(false) {
+        if q.limit.is_some() || q.cursor.is_some() {
+            let e = crate::domain::FieldError::new("preview", "required", "limit and cursor page a preview");
+            return Err(crate::service::Error::from(e).into());
+        }
+        return Ok(super::jobs::started(&remap::start(&s, &caller, &p.id, &p.domain).await?));
+    }
+    let (planned, next_cursor) = remap::preview(&s, &caller, &p.id, &p.domain, q.limit, q.cursor.as_deref()).await?;
+    let items = planned.iter().map(|x| RemapChange { change: x.change, user: (&x.user).into() }).collect();
+    Ok(Json(RemapPreview { items, next_cursor }).into_response())
 }

@@ -2,10 +2,13 @@ use super::etag::{if_match, tagged};
 use super::members::query;
 use super::views::Memo;
 use crate::domain::user::{LinkedBy, OrganizationRole, User, UserSource};
+use crate::domain::user_import::{self, COLUMNS, JOB_MAX, Outcome};
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
+use crate::service;
 use crate::service::Caller;
+use crate::service::user_import::{Imported, RowResult};
 use crate::service::users::{self, MembershipChange, NewUser, UserChange, UserFilter, Visibility};
 use crate::store::OrgMember;
 use axum::Json;
@@ -251,4 +254,78 @@ pub async fn remove_member(
     Path((id, user_id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     Ok(view(&users::remove_membership(&s, &caller, &id, &user_id).await?))
+}
+
+/// An import spreadsheet, as documented: the header in its plain form (`name,email`, then any of
+/// the optional columns in this order), then up to 50,000 lines.
+pub struct ImportCsv;
+
+impl utoipa::PartialSchema for ImportCsv {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        let optional: String = COLUMNS.all[2..].iter().map(|c| format!("(?:,{c})?")).collect();
+        let csv = ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some(format!("^name,email{optional}(?:\\r?\\n[^\\r\\n]*){{0,{JOB_MAX}}}$")))
+            .max_length(Some(crate::http::JOB_BODY_LIMIT / 4));
+        utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(csv.build()))
+    }
+}
+
+impl ToSchema for ImportCsv {}
+
+#[derive(Serialize, Default, ToSchema)]
+pub struct ImportSummary {
+    pub created: usize,
+    pub skipped_existing: usize,
+    pub skipped_duplicate_row: usize,
+    pub invalid: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    pub summary: ImportSummary,
+    /// One per row, in the order of the file.
+    pub rows: Vec<RowResult>,
+}
+
+/// Import end users from a CSV file (`text/csv`: UTF-8, a header with `name,email` and any of
+/// `other_emails` (`;`-separated), `phone`, `external_id`, `organization` (a name or an id) and
+/// `organization_role` (`member` or `manager`)). Each row is created exactly like a single user —
+/// linked by its email's domain too — and gets an outcome: `created`, `skipped_existing`,
+/// `skipped_duplicate_row` or `invalid` (with the reason and its line). Up to 100 rows are
+/// answered at once (200); more (up to 50,000), or any with `run_at`, become a job (202,
+/// `GET /v1/jobs/{id}`).
+#[utoipa::path(post, path = "/v1/users/import", tag = "users", params(super::invitation_jobs::CreateQuery),
+    request_body(content((ImportCsv = "text/csv"))),
+    responses((status = 200, body = ImportResult), (status = 202, body = super::jobs::JobView),
+        (status = 413, body = Rendered), (status = 415, body = Rendered), (status = 422, body = Rendered)))]
+pub async fn import(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    use axum::response::IntoResponse;
+    let q: super::invitation_jobs::CreateQuery = query(q)?;
+    let body = super::invitations::csv_body(&headers, &body, crate::http::JOB_BODY_LIMIT)?;
+    let rows = user_import::parse_csv(body).map_err(|crate::domain::bulk::NotCsv(why)| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not_csv", format!("the body is not the expected CSV: {why}"))
+    })?;
+    match service::user_import::import(&s, &caller, rows, q.run_at).await? {
+        Imported::Job(job) => Ok(super::jobs::started(&job)),
+        Imported::Inline(rows) => {
+            let mut summary = ImportSummary::default();
+            for r in &rows {
+                *match r.outcome {
+                    Outcome::Created => &mut summary.created,
+                    Outcome::SkippedExisting => &mut summary.skipped_existing,
+                    Outcome::SkippedDuplicateRow => &mut summary.skipped_duplicate_row,
+                    Outcome::Invalid => &mut summary.invalid,
+                } += 1;
+            }
+            Ok(Json(ImportResult { summary, rows }).into_response())
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The kinds of work. Each is a `Work`: given the job and its checkpoint, do one bounded step.
 mod export;
 mod invite_rows;
+mod people;
 mod purge;
 mod seal;
 mod send_mail;
@@ -8,6 +9,7 @@ mod send_mail;
 pub(crate) use export::Export;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
+pub(crate) use people::{ImportUsers, RemapDomain};
 pub(crate) use purge::Purge;
 pub use seal::SEAL_JOB;
 pub(crate) use seal::Seal;
