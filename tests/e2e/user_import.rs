@@ -265,7 +265,7 @@ async fn a_remap_links_exactly_the_domains_people_and_resumes_where_it_stopped()
     assert!(planned.iter().all(|(id, c)| c == "unlink" && id != kept));
     let done = remap(&s, &services, &acme, &acme_org, "acme-remap.test", true).await;
     assert_eq!(done["progress"]["unlinked"], 299);
-    assert_eq!(member_ids(&s, &acme, &acme_org).await, [kept.clone()]);
+    assert_eq!(member_ids(&s, &acme, &acme_org).await, std::slice::from_ref(kept));
     let log = s.get("/v1/audit?action=organization.domain_remapped", Some(&acme.token)).await.ok(200).clone();
     assert_eq!(log["items"].as_array().unwrap().len(), 3, "one summary per re-map that changed something");
 

@@ -39,6 +39,9 @@ pub struct Numbered<T> {
 #[derive(Debug, PartialEq)]
 pub struct NotCsv(pub String);
 
+/// One line's fields, or why the line is not a row.
+pub type Fields = Result<Vec<String>, String>;
+
 /// A spreadsheet's shape: its columns (in any order in the file) and those it must have.
 pub struct Columns {
     pub all: &'static [&'static str],
@@ -59,7 +62,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<Row, String>>>, NotC
 /// Read a CSV body of `columns` (names compared ignoring case, spaces and dashes): each data
 /// row's fields in the order of `columns.all` (absent optional columns empty), or why the line
 /// is not a row.
-pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Result<Vec<String>, String>>>, NotCsv> {
+pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Fields>>, NotCsv> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let header = reader.byte_headers().map_err(|e| NotCsv(format!("the header line cannot be read: {e}")))?.clone();

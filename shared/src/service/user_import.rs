@@ -55,7 +55,7 @@ pub struct RowResult {
 
 pub enum Imported {
     Inline(Vec<RowResult>),
-    Job(Job),
+    Job(Box<Job>),
 }
 
 /// Import the rows: at once when they are few, else as a job (queued for `run_at`, default now;
@@ -109,7 +109,7 @@ pub async fn import(
         serde_json::json!({ "rows": stored.len() }),
     );
     s.store.create_job_logged(&job, &audit).await?;
-    Ok(Imported::Job(job))
+    Ok(Imported::Job(Box::new(job)))
 }
 
 /// One step of an import job: the next rows, each created with its own id made from the job's.
