@@ -66,11 +66,7 @@ async fn user_values_are_checked_on_every_write_and_bad_ones_change_nothing() {
         ),
         (
             json!({ number.clone(): "C-1", "no-such-field": 1 }),
-            vec![("custom_fields.no-such-field".to_owned(), "unknown_field")],
-        ),
-        (
-            json!({ number.clone(): "C-1", org_only.clone(): "x" }),
-            vec![(format!("custom_fields.{org_only}"), "unknown_field")],
+            vec![("custom_fields.no-such-field".to_owned(), "invalid")],
         ),
         (json!({ number.clone(): null }), vec![(format!("custom_fields.{number}"), "required")]),
     ] {
@@ -78,6 +74,10 @@ async fn user_values_are_checked_on_every_write_and_bad_ones_change_nothing() {
         let expected: Vec<(String, String)> = expected.into_iter().map(|(f, c)| (f, c.to_owned())).collect();
         assert_eq!(errors(&r), expected, "{fields}");
     }
+    // A well-formed id of no field of users names nothing here: 404, naming it.
+    let r = s.post("/v1/users", Some(&acme.token), new(json!({ number.clone(): "C-1", org_only.clone(): "x" }))).await;
+    assert_eq!(r.problem(404), "unknown_reference");
+    assert_eq!(r.body["errors"][0]["field"], format!("custom_fields.{org_only}"));
     let r = s
         .post("/v1/users", Some(&acme.token), json!({ "name": "Ann", "emails": ["ann@cf.test"], "custom_fields": [] }))
         .await;
@@ -144,13 +144,23 @@ async fn organization_values_and_field_definitions() {
         (json!({ "target": "organization", "name": "tier", "kind": "text" }), 409),
         (json!({ "target": "organization", "name": "Other", "kind": "single_choice" }), 422),
         (json!({ "target": "organization", "name": "Other", "kind": "text", "choices": ["a"] }), 422),
-        (json!({ "target": "organization", "name": "Other", "kind": "multiple_choice", "choices": ["a", "A"] }), 422),
+        (json!({ "target": "organization", "name": "Other", "kind": "multiple_choice", "choices": [] }), 422),
         (json!({ "target": "organization", "name": "Other", "kind": "colour" }), 422),
         (json!({ "target": "ticket", "name": "Other", "kind": "text" }), 422),
     ] {
         let r = s.post("/v1/custom-fields", Some(&acme.token), bad.clone()).await;
         assert_eq!(r.status.as_u16(), code, "{bad}: {}", r.text);
     }
+    // A choice spelled twice is offered once; a field that is not a choice field has none.
+    let dupes =
+        json!({ "target": "organization", "name": "Dupes", "kind": "multiple_choice", "choices": ["a", "A", "b"] });
+    let dupes = s.post("/v1/custom-fields", Some(&acme.token), dupes).await.ok(201).clone();
+    assert_eq!(dupes["choices"], json!(["a", "b"]));
+    let text = field(&s, &acme, json!({ "target": "organization", "name": "Plain", "kind": "text" })).await;
+    let r = s
+        .call(Method::PATCH, &format!("/v1/custom-fields/{text}"), Some(&acme.token), Some(json!({ "choices": ["x"] })))
+        .await;
+    assert_eq!(r.problem(409), "field_has_no_choices");
     // The same name on the other target is another field.
     field(&s, &acme, json!({ "target": "user", "name": "Tier", "kind": "text" })).await;
 
@@ -183,4 +193,45 @@ async fn organization_values_and_field_definitions() {
     s.call(Method::DELETE, &f, Some(&acme.token), None).await.ok(204);
     assert_eq!(s.get(&path, Some(&acme.token)).await.ok(200)["custom_fields"], json!({}));
     assert_eq!(s.get(&f, Some(&acme.token)).await.problem(404), "not_found");
+}
+
+#[tokio::test]
+async fn another_accounts_fields_and_jobs_are_not_found() {
+    let s = stack().await;
+    let (a, b) = (s.account().await, s.account().await);
+    let b_field = field(&s, &b, json!({ "target": "user", "name": "Secret", "kind": "text" })).await;
+    let later = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339().replace('+', "%2B");
+    let req = s.http.post(format!("{}/v1/users/import?run_at={later}", s.api)).bearer_auth(&b.token);
+    let job = s.send(req.header("content-type", "text/csv").body("name,email\nLater,later@b-only.test\n")).await;
+    let b_job = job.ok(202)["id"].as_str().unwrap().to_owned();
+    let b_org = s.post("/v1/organizations", Some(&b.token), json!({ "name": "B Org" })).await.ok(201)["id"].clone();
+    let b_org = b_org.as_str().unwrap();
+
+    let before = s.partition_count(&b.id).await;
+    let t = Some(a.token.as_str());
+    assert_eq!(s.get(&format!("/v1/custom-fields/{b_field}"), t).await.problem(404), "not_found");
+    let rename =
+        s.call(Method::PATCH, &format!("/v1/custom-fields/{b_field}"), t, Some(json!({ "name": "Mine" }))).await;
+    assert_eq!(rename.problem(404), "not_found");
+    assert_eq!(
+        s.call(Method::DELETE, &format!("/v1/custom-fields/{b_field}"), t, None).await.problem(404),
+        "not_found"
+    );
+    assert_eq!(s.get(&format!("/v1/jobs/{b_job}"), t).await.problem(404), "not_found");
+    assert_eq!(s.get(&format!("/v1/jobs/{b_job}/results"), t).await.problem(404), "not_found");
+    assert_eq!(s.call(Method::POST, &format!("/v1/jobs/{b_job}/cancel"), t, None).await.problem(404), "not_found");
+    let remap = format!("/v1/organizations/{b_org}/domains/b-only.test/remap?preview=true");
+    assert_eq!(s.call(Method::POST, &remap, t, None).await.problem(404), "not_found");
+    assert_eq!(s.get("/v1/custom-fields", t).await.ok(200)["items"], json!([]));
+    // B's field is no field of A's users.
+    let r = s
+        .post(
+            "/v1/users",
+            t,
+            json!({ "name": "Ann", "emails": ["ann@a-only.test"], "custom_fields": { b_field.clone(): "x" } }),
+        )
+        .await;
+    assert_eq!(r.problem(404), "unknown_reference");
+    assert_eq!(r.body["errors"][0]["field"], format!("custom_fields.{b_field}"));
+    assert_eq!(s.partition_count(&b.id).await, before, "nothing of B's changed");
 }

@@ -46,7 +46,7 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
-    fn has_choices(self) -> bool {
+    pub fn has_choices(self) -> bool {
         matches!(self, Self::SingleChoice | Self::MultipleChoice)
     }
 }
@@ -65,6 +65,9 @@ pub struct CustomField {
     pub version: u64,
 }
 
+/// The code of a well-formed field id that names no field of the account (or of the target).
+pub const UNKNOWN_FIELD: &str = "unknown_field";
+
 /// An organization's or a user's values, by field id.
 pub type Values = BTreeMap<String, serde_json::Value>;
 
@@ -76,8 +79,8 @@ pub fn name_key(name: &str) -> String {
     super::role::name_key(name)
 }
 
-/// The choices of a field of `kind`: needed (and only allowed) for choice fields, each a name,
-/// none twice (ignoring case).
+/// The choices of a field of `kind`: needed (and only allowed) for choice fields, each a name;
+/// one spelled twice (ignoring case) is kept once, as first spelled.
 pub fn choices(kind: FieldKind, raw: &[String]) -> Result<Vec<String>, FieldError> {
     let err = |code, message: &str| FieldError::new("choices", code, message);
     if !kind.has_choices() {
@@ -96,10 +99,9 @@ pub fn choices(kind: FieldKind, raw: &[String]) -> Result<Vec<String>, FieldErro
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for (i, c) in raw.iter().enumerate() {
         let c = super::text::required_text(&format!("choices[{i}]"), c, &super::format::NAME)?;
-        if out.iter().any(|x| name_key(x) == name_key(&c)) {
-            return Err(FieldError::new(&format!("choices[{i}]"), "duplicate", "each choice is offered once"));
+        if !out.iter().any(|x| name_key(x) == name_key(&c)) {
+            out.push(c);
         }
-        out.push(c);
     }
     Ok(out)
 }
@@ -113,23 +115,24 @@ pub fn apply(
     change: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Values, Vec<FieldError>> {
     let mut errors = super::FieldErrors::new();
-    let mut out: Values = values
-        .iter()
-        .filter(|(k, _)| fields.iter().any(|f| f.id.to_string() == **k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut out = visible(fields, values);
     for (key, value) in change {
         let path = format!("custom_fields.{}", key.chars().take(64).collect::<String>());
-        let Some(field) = fields.iter().find(|f| f.id.to_string() == *key) else {
-            errors.push(FieldError::new(&path, "unknown_field", "no custom field of this account has this id"));
+        let Some(id) = CustomFieldId::parse(key) else {
+            errors.push(FieldError::new(&path, "invalid", "is not a custom field's id"));
             continue;
         };
+        let Some(field) = fields.iter().find(|f| f.id == id) else {
+            errors.push(FieldError::new(&path, UNKNOWN_FIELD, "no custom field of this account has this id"));
+            continue;
+        };
+        let key = field.id.to_string();
         if value.is_null() {
-            out.remove(key);
+            out.remove(&key);
             continue;
         }
         if let Some(v) = errors.take(checked(field, &path, value)) {
-            out.insert(key.clone(), v);
+            out.insert(key, v);
         }
     }
     for f in fields.iter().filter(|f| f.required) {
@@ -265,9 +268,10 @@ mod tests {
         let req = field("Customer number", FieldKind::Text, true, &[]);
         let mut c = serde_json::Map::new();
         c.insert("nope".into(), json!(1));
+        c.insert(CustomFieldId::new().to_string(), json!(1));
         let e = apply(std::slice::from_ref(&req), &Values::new(), &c).unwrap_err();
-        assert_eq!(e.iter().map(|e| e.code).collect::<Vec<_>>(), ["unknown_field", "required"]);
-        assert_eq!(e[1].field, format!("custom_fields.{}", req.id));
+        assert_eq!(e.iter().map(|e| e.code).collect::<Vec<_>>(), ["unknown_field", "invalid", "required"]);
+        assert_eq!(e[2].field, format!("custom_fields.{}", req.id));
         // Null removes a value — not a required one.
         let set = apply(std::slice::from_ref(&req), &Values::new(), &change(&[(&req, json!("7"))])).unwrap();
         assert!(apply(std::slice::from_ref(&req), &set, &change(&[(&req, json!(null))])).is_err());
@@ -287,7 +291,7 @@ mod tests {
     fn choices_belong_to_choice_fields_once_each() {
         assert!(choices(FieldKind::Text, &["a".into()]).is_err());
         assert!(choices(FieldKind::SingleChoice, &[]).is_err());
-        assert_eq!(choices(FieldKind::MultipleChoice, &["A".into(), "a".into()]).unwrap_err().code, "duplicate");
+        assert_eq!(choices(FieldKind::MultipleChoice, &["A".into(), " a".into(), "B".into()]).unwrap(), ["A", "B"]);
         assert_eq!(choices(FieldKind::SingleChoice, &[" Pro ".into()]).unwrap(), ["Pro"]);
     }
 }

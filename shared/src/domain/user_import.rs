@@ -34,6 +34,7 @@ pub struct ImportRow {
 /// What happened to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ImportOutcome)]
 pub enum Outcome {
     Created,
     /// A user of the account already has this email (or this external id).

@@ -245,6 +245,14 @@ pub mod field {
         at_most(&format::PHONE, crate::domain::organization::MAX_CONTACTS)
     }
 
+    /// Custom field values by field id (any JSON value; the field's kind says which).
+    pub fn custom_fields() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+            .property_names(Some(string(&format::ID, false)))
+            .build()
+    }
+
     /// A custom field's choices.
     pub fn choices() -> utoipa::openapi::schema::Array {
         at_most(&format::NAME, crate::domain::custom_field::MAX_CHOICES)
@@ -253,6 +261,7 @@ pub mod field {
     /// The same, or `null` (unchanged).
     pub fn choices_or_null() -> utoipa::openapi::schema::Array {
         let mut a = choices();
+        a.min_items = Some(1);
         a.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
         a
     }

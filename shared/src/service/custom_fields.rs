@@ -9,20 +9,57 @@ use crate::domain::{FieldError, FieldErrors};
 use crate::store::{CUSTOM_FIELD_CHANGED, CUSTOM_FIELD_NAME_TAKEN, StoreError};
 use chrono::Utc;
 
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+/// A new field: choice fields come with their choices, others with none (the document says so
+/// with one shape per kind).
+#[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomField {
     pub target: FieldTarget,
-    #[schema(schema_with = crate::http::openapi::field::name)]
     pub name: String,
     pub kind: FieldKind,
     #[serde(default)]
     pub required: bool,
-    /// For choice fields: what may be chosen (names, each once).
     #[serde(default)]
-    #[schema(schema_with = crate::http::openapi::field::choices)]
     pub choices: Vec<String>,
 }
+
+impl utoipa::PartialSchema for NewCustomField {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::http::openapi::field;
+        use utoipa::openapi::schema::{
+            AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type,
+        };
+        let shape = |kinds: &[&str], choices: utoipa::openapi::schema::Array, needed: bool| {
+            let b = ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::Object))
+                .property("target", utoipa::openapi::Ref::from_schema_name("FieldTarget"))
+                .property("name", field::name())
+                .property(
+                    "kind",
+                    ObjectBuilder::new().schema_type(SchemaType::new(Type::String)).enum_values(Some(kinds.to_vec())),
+                )
+                .property("required", ObjectBuilder::new().schema_type(SchemaType::new(Type::Boolean)))
+                .property("choices", choices)
+                .required("target")
+                .required("name")
+                .required("kind")
+                .additional_properties(Some(AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(false)));
+            if needed { b.required("choices").build() } else { b.build() }
+        };
+        let mut offered = field::choices();
+        offered.min_items = Some(1);
+        let none = ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(SchemaType::new(Type::String)))
+            .max_items(Some(0))
+            .build();
+        OneOfBuilder::new()
+            .item(shape(&["text", "number", "date", "boolean"], none, false))
+            .item(shape(&["single_choice", "multiple_choice"], offered, true))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NewCustomField {}
 
 /// What to change; absent fields stay. The kind and target never change.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -124,6 +161,9 @@ pub async fn update(
     if let Some(n) = &change.name {
         after.name = errors.take(custom_field::name(n)).unwrap_or_default();
     }
+    if change.choices.is_some() && !after.kind.has_choices() {
+        return Err(Error::conflict("field_has_no_choices", "only choice fields have choices; this one is not"));
+    }
     if let Some(c) = &change.choices {
         after.choices = errors.take(custom_field::choices(after.kind, c)).unwrap_or_default();
     }
@@ -176,5 +216,32 @@ pub(crate) async fn apply(
         _ => return Ok(Ok(values.clone())),
     };
     let fields = s.store.custom_fields(a, target).await?;
-    Ok(custom_field::apply(&fields, values, change))
+    match custom_field::apply(&fields, values, change) {
+        // A well-formed id of no field here names nothing of this account: 404, like any such id.
+        Err(errors) if errors.iter().any(|e| e.code == custom_field::UNKNOWN_FIELD) => {
+            Err(Error::Unknown(errors.into_iter().filter(|e| e.code == custom_field::UNKNOWN_FIELD).collect()))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Show only the values of fields that exist now, on each of `holders` (`values` picks a
+/// holder's); one read for any number of holders, none when they have no values. What is read
+/// this way and written back drops a deleted field's values.
+pub(crate) async fn present<T>(
+    s: &Services,
+    a: AccountId,
+    target: FieldTarget,
+    holders: &mut [T],
+    values: fn(&mut T) -> &mut Values,
+) -> Result<()> {
+    if holders.iter_mut().all(|h| values(h).is_empty()) {
+        return Ok(());
+    }
+    let fields = s.store.custom_fields(a, target).await?;
+    for h in holders {
+        let v = values(h);
+        *v = custom_field::visible(&fields, v);
+    }
+    Ok(())
 }

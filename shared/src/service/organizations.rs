@@ -63,7 +63,7 @@ pub struct NewOrganization {
     pub parent_id: Option<String>,
     /// Values of the account's organization fields by field id (`GET /v1/custom-fields?target=organization`); required ones must be given.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::http::openapi::field::custom_fields)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -77,7 +77,7 @@ pub struct OrganizationChange {
     pub summary: Option<String>,
     pub contact: Option<ContactBody>,
     /// Values of the account's organization fields by field id (`GET /v1/custom-fields?target=organization`); those named change (`null` removes a value), others stay.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::http::openapi::field::custom_fields)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
@@ -104,14 +104,7 @@ pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<Orga
 
 /// Organizations as shown: only the values of custom fields that exist.
 async fn present(s: &Services, caller: &Caller, orgs: &mut [Organization]) -> Result<()> {
-    if orgs.iter().all(|x| x.custom_fields.is_empty()) {
-        return Ok(());
-    }
-    let fields = s.store.custom_fields(caller.account_id(), FieldTarget::Organization).await?;
-    for x in orgs {
-        x.custom_fields = crate::domain::custom_field::visible(&fields, &x.custom_fields);
-    }
-    Ok(())
+    custom_fields::present(s, caller.account_id(), FieldTarget::Organization, orgs, |x| &mut x.custom_fields).await
 }
 
 /// An organization a request body names (`field`): 404 naming the field when there is none.

@@ -13,6 +13,7 @@ use crate::domain::user_import::{INLINE_MAX, ImportRow, JOB_MAX, Outcome};
 use crate::jobs::{Job, Kind, Step};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Rows one step of a job creates.
 const STEP_ROWS: u64 = 25;
@@ -43,6 +44,7 @@ pub struct ImportCheckpoint {
 
 /// What became of one row.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ImportRowResult)]
 pub struct RowResult {
     /// The CSV line (the header is line 1).
     pub line: u64,
@@ -88,9 +90,9 @@ pub async fn import(
         })
         .collect();
     if stored.len() <= INLINE_MAX && run_at.is_none() {
-        let mut out = Vec::with_capacity(stored.len());
+        let (mut out, mut named) = (Vec::with_capacity(stored.len()), Named::default());
         for row in &stored {
-            out.push(one(s, caller, row, UserId::new()).await?);
+            out.push(one(s, caller, row, UserId::new(), &mut named).await?);
         }
         return Ok(Imported::Inline(out));
     }
@@ -124,9 +126,9 @@ pub async fn step(s: &Services, job: &Job, at: ImportCheckpoint) -> Result<Step<
     caller.require(Permission::UsersManage)?;
     let end = (at.next + STEP_ROWS).min(input.rows);
     let rows: Vec<(u64, StoredRow)> = job_input::load(s, job, &input.chunks, at.next, end).await?;
-    let (mut outcomes, mut counts) = (Vec::new(), Vec::new());
+    let (mut outcomes, mut counts, mut named) = (Vec::new(), Vec::new(), Named::default());
     for (index, row) in rows {
-        let r = one(s, &caller, &row, UserId::derived(job.id.as_uuid(), index)).await?;
+        let r = one(s, &caller, &row, UserId::derived(job.id.as_uuid(), index), &mut named).await?;
         counts.push((r.outcome.as_str(), 1));
         let detail = serde_json::to_value(&r).map_err(|e| Error::Internal(e.to_string()))?;
         outcomes.push(crate::jobs::Outcome { outcome: r.outcome.as_str(), detail });
@@ -143,8 +145,27 @@ pub async fn step(s: &Services, job: &Job, at: ImportCheckpoint) -> Result<Step<
     Ok(Step::to(None, outcomes, counts))
 }
 
+/// Organizations rows name, looked up once each (a spreadsheet names a few, many times).
+#[derive(Default)]
+struct Named(HashMap<String, Option<OrganizationId>>);
+
+impl Named {
+    async fn get(&mut self, s: &Services, caller: &Caller, name: &str) -> Result<Option<OrganizationId>> {
+        if let Some(id) = OrganizationId::parse(name) {
+            return Ok(Some(id));
+        }
+        let key = crate::domain::organization::name_key(name);
+        if let Some(found) = self.0.get(&key) {
+            return Ok(*found);
+        }
+        let found = s.store.organization_named(caller.account_id(), name).await?;
+        self.0.insert(key, found);
+        Ok(found)
+    }
+}
+
 /// Create one row's person (as `id`).
-async fn one(s: &Services, caller: &Caller, stored: &StoredRow, id: UserId) -> Result<RowResult> {
+async fn one(s: &Services, caller: &Caller, stored: &StoredRow, id: UserId, named: &mut Named) -> Result<RowResult> {
     let result = |outcome, reason: Option<String>, user: Option<UserId>| RowResult {
         line: stored.line,
         email: stored.email.clone(),
@@ -161,11 +182,7 @@ async fn one(s: &Services, caller: &Caller, stored: &StoredRow, id: UserId) -> R
     let Some(row) = &stored.row else { return Ok(result(Outcome::Invalid, Some("no row".into()), None)) };
     let mut organizations = Vec::new();
     if let Some(o) = &row.organization {
-        let found = match OrganizationId::parse(o) {
-            Some(id) => Some(id),
-            None => s.store.organization_named(caller.account_id(), o).await?,
-        };
-        let Some(org) = found else {
+        let Some(org) = named.get(s, caller, o).await? else {
             return Ok(result(Outcome::Invalid, Some(format!("no organization is named {o:?}")), None));
         };
         organizations.push(MembershipInput {

@@ -56,7 +56,7 @@ pub struct NewUser {
     pub organizations: Vec<MembershipInput>,
     /// Values of the account's user fields by field id (`GET /v1/custom-fields?target=user`); required ones must be given.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::http::openapi::field::custom_fields)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -72,7 +72,7 @@ pub struct UserChange {
     #[schema(schema_with = crate::http::openapi::field::phone_or_blank)]
     pub phone: Option<String>,
     /// Values of the account's user fields by field id (`GET /v1/custom-fields?target=user`); those named change (`null` removes a value), others stay.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = crate::http::openapi::field::custom_fields)]
     pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     #[schema(schema_with = crate::http::openapi::field::memo_or_null)]
     pub memo: Option<String>,
@@ -101,14 +101,7 @@ pub(crate) async fn find(s: &Services, caller: &Caller, id: &str) -> Result<User
 /// Users as shown: only the values of custom fields that exist (what is written back keeps
 /// only those).
 async fn present(s: &Services, caller: &Caller, users: &mut [User]) -> Result<()> {
-    if users.iter().all(|x| x.custom_fields.is_empty()) {
-        return Ok(());
-    }
-    let fields = s.store.custom_fields(caller.account_id(), FieldTarget::User).await?;
-    for x in users {
-        x.custom_fields = crate::domain::custom_field::visible(&fields, &x.custom_fields);
-    }
-    Ok(())
+    custom_fields::present(s, caller.account_id(), FieldTarget::User, users, |x| &mut x.custom_fields).await
 }
 
 fn store_error(e: StoreError) -> Error {

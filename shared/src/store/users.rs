@@ -9,7 +9,6 @@ use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{AccountId, OrganizationId, UserId};
 use crate::domain::organization::name_key;
 use crate::domain::user::{LinkedBy, Membership, OrganizationRole, User};
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 /// Another user of the account has this email.
@@ -185,8 +184,8 @@ impl Store {
         Ok((users, last))
     }
 
-    /// Users whose name key starts with `prefix` (the name index, eventually consistent), after
-    /// the index position `after`; with the last position when more may follow.
+    /// Users whose name starts with `prefix` (`name_key` form), by name, after the index
+    /// position `after`; with the last position when more may follow.
     pub async fn users_named(
         &self,
         a: AccountId,
@@ -194,35 +193,7 @@ impl Store {
         after: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<User>, Option<String>)> {
-        let pk = keys::user_names_index(a);
-        // An index's start key carries the table's key too (the user id ends the position).
-        let start = after.map(|sk| {
-            let mut k = Item::from([("gsi1pk".to_owned(), s(pk.clone())), ("gsi1sk".to_owned(), s(sk))]);
-            if let Some(id) = sk.rsplit('#').next().and_then(UserId::parse) {
-                k.extend(keys::user(a, id).to_item());
-            }
-            k
-        });
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
-            .set_exclusive_start_key(start)
-            .limit(limit)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let users: Vec<User> = out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
-        let last = out
-            .last_evaluated_key
-            .is_some()
-            .then(|| users.last().map(|u| format!("{}#{}", name_key(&u.name), u.id)))
-            .flatten();
-        Ok((users, last))
+        self.index_page(a, ("gsi1", keys::user_names_index(a)), prefix, after, limit).await
     }
 
     /// A page of the users whose primary email is at `domain` or a subdomain of it, after the
@@ -235,9 +206,23 @@ impl Store {
         after: Option<&str>,
         limit: i32,
     ) -> StoreResult<(Vec<User>, Option<String>)> {
-        let pk = keys::user_domains_index(a);
+        self.index_page(a, ("gsi2", keys::user_domains_index(a)), &domain.reversed(), after, limit).await
+    }
+
+    /// Users from one partition of an index (`gsi1` or `gsi2`: its attributes are `<index>pk`
+    /// and `<index>sk`), those whose position starts with `prefix`, after `after`.
+    async fn index_page(
+        &self,
+        a: AccountId,
+        (index, pk): (&str, String),
+        prefix: &str,
+        after: Option<&str>,
+        limit: i32,
+    ) -> StoreResult<(Vec<User>, Option<String>)> {
+        let (pk_name, sk_name) = (format!("{index}pk"), format!("{index}sk"));
+        // An index's start key carries the table's key too (the user id ends the position).
         let start = after.map(|sk| {
-            let mut k = Item::from([("gsi2pk".to_owned(), s(pk.clone())), ("gsi2sk".to_owned(), s(sk))]);
+            let mut k = Item::from([(pk_name.clone(), s(pk.clone())), (sk_name.clone(), s(sk))]);
             if let Some(id) = sk.rsplit('#').next().and_then(UserId::parse) {
                 k.extend(keys::user(a, id).to_item());
             }
@@ -247,17 +232,19 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("gsi2")
-            .key_condition_expression("gsi2pk = :pk AND begins_with(gsi2sk, :prefix)")
+            .index_name(index)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", &pk_name)
+            .expression_attribute_names("#sk", &sk_name)
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":prefix", s(domain.reversed()))
+            .expression_attribute_values(":prefix", s(prefix))
             .set_exclusive_start_key(start)
             .limit(limit)
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
         let items = out.items.unwrap_or_default();
-        let last = items.last().and_then(|i| i.get("gsi2sk")?.as_s().ok().cloned());
+        let last = items.last().and_then(|i| i.get(&sk_name)?.as_s().ok().cloned());
         let users: Vec<User> = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok((users, out.last_evaluated_key.is_some().then_some(last).flatten()))
     }

@@ -73,6 +73,7 @@ pub async fn cancel(
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = JobResultLine)]
 pub struct ResultLine {
     /// The item's number in the job, from 0.
     pub index: u64,
@@ -84,6 +85,7 @@ pub struct ResultLine {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = JobResultList)]
 pub struct ResultList {
     pub items: Vec<ResultLine>,
     pub next_cursor: Option<String>,

@@ -322,10 +322,11 @@ pub async fn remap(
 ) -> Result<Response, Problem> {
     use axum::response::IntoResponse;
     let q: RemapQuery = query(q)?;
+    crate::service::paging::limit(q.limit)?;
     if !q.preview.unwrap_or(false) {
-        if q.limit.is_some() || q.cursor.is_some() {
-            let e = crate::domain::FieldError::new("preview", "required", "limit and cursor page a preview");
-            return Err(crate::service::Error::from(e).into());
+        if q.cursor.is_some() {
+            // Only a preview has pages.
+            return Err(crate::service::Error::invalid_cursor().into());
         }
         return Ok(super::jobs::started(&remap::start(&s, &caller, &p.id, &p.domain).await?));
     }
