@@ -418,6 +418,35 @@ impl Stack {
             .await
     }
 
+    /// `count` end users with no organization, written in batches as the store stores them
+    /// (`store::user_records`), for tests about accounts with many people. User `i` is
+    /// "Person {i}" at `email(i)`.
+    pub async fn seed_users(&self, account: &Account, count: usize, email: impl Fn(usize) -> String) {
+        use roster::domain::{email::Email, ids, user};
+        let a = ids::AccountId::parse(&account.id).unwrap();
+        let now = chrono::Utc::now();
+        let mut items = Vec::with_capacity(count * 2);
+        for i in 0..count {
+            let u = user::User {
+                id: ids::UserId::new(),
+                account_id: a,
+                name: format!("Person {i}"),
+                emails: vec![Email::parse("email", &email(i)).unwrap()],
+                phone: None,
+                source: user::UserSource::Import,
+                external_id: None,
+                memberships: vec![],
+                usergroups: vec![],
+                custom_fields: Default::default(),
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            };
+            items.extend(roster::store::user_records(&u).unwrap().into_iter().map(|(_, item)| item));
+        }
+        self.put_raw(items).await;
+    }
+
     /// Write raw items straight into the table, 25 per request, 8 requests at a time.
     pub async fn put_raw(&self, items: Vec<std::collections::HashMap<String, AttributeValue>>) {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};

@@ -213,29 +213,33 @@ async fn a_remap_links_exactly_the_domains_people_and_resumes_where_it_stopped()
     let _heavy = heavy_load().await;
     let (s, services) = (stack().await, Services::from_env().await.unwrap());
     let acme = s.account().await;
-    // People first, while no organization claims their domains.
+    // An account of 20,000 people, 500 of them at the domain. Imported first (while no
+    // organization claims their domains): the domain's people, a subdomain's, and a few others.
     let mut csv = String::from("name,email\n");
-    for i in 0..300 {
+    for i in 0..500 {
         csv.push_str(&format!("In {i},p{i}@acme-remap.test\n"));
     }
     for i in 0..40 {
         csv.push_str(&format!("Eu {i},e{i}@eu.acme-remap.test\n"));
     }
-    for i in 0..300 {
+    for i in 0..100 {
         csv.push_str(&format!("Out {i},o{i}@acme-remapped{}.test\n", i % 7));
     }
     let job = import(&s, &acme, csv).await.ok(202).clone();
     let done = finish(&s, &services, &acme, job["id"].as_str().unwrap()).await;
     assert_eq!(done["progress"]["created"], 640, "{done}");
+    // The rest written in batches: elsewhere, and at names that only look like the domain.
+    let lookalikes = ["xacme-remap.test", "acme-remap.testing", "acme-remap.test.example", "remap.test"];
+    s.seed_users(&acme, 19_360, |i| format!("q{i}@{}", lookalikes.get(i % 5).unwrap_or(&"elsewhere.test"))).await;
     let acme_org = created(&s, &acme, "/v1/organizations", json!({ "name": "Acme" })).await;
     let eu_org = created(&s, &acme, "/v1/organizations", json!({ "name": "Acme EU" })).await;
     let claim = |o: &str, d: &str| format!("/v1/organizations/{o}/domains/{d}");
     s.call(Method::PUT, &claim(&acme_org, "acme-remap.test"), Some(&acme.token), None).await.ok(200);
     s.call(Method::PUT, &claim(&eu_org, "eu.acme-remap.test"), Some(&acme.token), None).await.ok(200);
 
-    // The preview lists exactly the 300 (the EU people go to the more specific domain's).
+    // The preview lists exactly the 500 (the EU people go to the more specific domain's).
     let planned = preview(&s, &acme, &acme_org, "acme-remap.test").await;
-    assert_eq!(planned.len(), 300);
+    assert_eq!(planned.len(), 500);
     assert!(planned.iter().all(|(_, c)| c == "link"));
     assert!(member_ids(&s, &acme, &acme_org).await.is_empty(), "a preview changes nothing");
 
@@ -243,7 +247,7 @@ async fn a_remap_links_exactly_the_domains_people_and_resumes_where_it_stopped()
     let done = remap(&s, &services, &acme, &acme_org, "acme-remap.test", true).await;
     assert_eq!(
         (done["status"].clone(), done["progress"]["linked"].clone()),
-        (json!("succeeded"), json!(300)),
+        (json!("succeeded"), json!(500)),
         "{done}"
     );
     let ids: Vec<String> = planned.iter().map(|(id, _)| id.clone()).collect();
@@ -251,7 +255,7 @@ async fn a_remap_links_exactly_the_domains_people_and_resumes_where_it_stopped()
     // Again: nothing to do.
     let again = remap(&s, &services, &acme, &acme_org, "acme-remap.test", false).await;
     assert_eq!((again["progress"]["linked"].clone(), again["progress"]["unlinked"].clone()), (json!(0), json!(0)));
-    assert_eq!(member_ids(&s, &acme, &acme_org).await.len(), 300);
+    assert_eq!(member_ids(&s, &acme, &acme_org).await.len(), 500);
     let eu = remap(&s, &services, &acme, &eu_org, "eu.acme-remap.test", false).await;
     assert_eq!(eu["progress"]["linked"], 40);
 
@@ -261,10 +265,10 @@ async fn a_remap_links_exactly_the_domains_people_and_resumes_where_it_stopped()
     s.call(Method::PUT, &by_hand, Some(&acme.token), Some(json!({ "role": "manager" }))).await.ok(200);
     s.call(Method::DELETE, &claim(&acme_org, "acme-remap.test"), Some(&acme.token), None).await.ok(200);
     let planned = preview(&s, &acme, &acme_org, "acme-remap.test").await;
-    assert_eq!(planned.len(), 299);
+    assert_eq!(planned.len(), 499);
     assert!(planned.iter().all(|(id, c)| c == "unlink" && id != kept));
     let done = remap(&s, &services, &acme, &acme_org, "acme-remap.test", true).await;
-    assert_eq!(done["progress"]["unlinked"], 299);
+    assert_eq!(done["progress"]["unlinked"], 499);
     assert_eq!(member_ids(&s, &acme, &acme_org).await, std::slice::from_ref(kept));
     let log = s.get("/v1/audit?action=organization.domain_remapped", Some(&acme.token)).await.ok(200).clone();
     assert_eq!(log["items"].as_array().unwrap().len(), 3, "one summary per re-map that changed something");

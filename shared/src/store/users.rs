@@ -44,6 +44,23 @@ fn user_item(u: &User) -> StoreResult<Item> {
     Ok(item)
 }
 
+/// The items a user is stored as, apart from memberships: the claims on their emails and
+/// external id, then the user; each with the guard its creation fails with when it exists. A
+/// bulk load (a test's fixture) writes the same items.
+pub fn user_records(u: &User) -> StoreResult<Vec<(&'static str, Item)>> {
+    let a = u.account_id;
+    let claim = Claim { user_id: u.id };
+    let mut out = Vec::with_capacity(u.emails.len() + 2);
+    for e in &u.emails {
+        out.push((USER_EMAIL_TAKEN, to_item(&keys::user_email(a, e), &claim)?));
+    }
+    if let Some(x) = &u.external_id {
+        out.push((USER_EXTERNAL_ID_TAKEN, to_item(&keys::user_external_id(a, u.source, x), &claim)?));
+    }
+    out.push(("user_exists", user_item(u)?));
+    Ok(out)
+}
+
 fn join(tx: &mut Tx, u: &User, m: &Membership, count: bool) -> StoreResult<()> {
     let a = u.account_id;
     let entry = OrgMember { user_id: u.id, role: m.role, linked_by: m.linked_by };
@@ -100,13 +117,9 @@ impl Store {
     pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
         let a = u.account_id;
         let mut tx = Tx::new();
-        for e in &u.emails {
-            tx.create(USER_EMAIL_TAKEN, &keys::user_email(a, e), &Claim { user_id: u.id })?;
+        for (guard, item) in user_records(u)? {
+            tx.create_raw(guard, item)?;
         }
-        if let Some(x) = &u.external_id {
-            tx.create(USER_EXTERNAL_ID_TAKEN, &keys::user_external_id(a, u.source, x), &Claim { user_id: u.id })?;
-        }
-        tx.create_raw("user_exists", user_item(u)?)?;
         for m in &u.memberships {
             join(&mut tx, u, m, true)?;
         }
