@@ -8,4 +8,4 @@ ensure_node_modules
 cargo build -q -p roster-local --bins
 trap stop_stack EXIT
 start_stack "$ROOT/.stack/bench" "$(free_port)" "$(free_port)" "$(free_port)"
-"$ROOT/target/debug/roster-requests" "$ROOT/target/debug/roster-local"
+"$ROOT/target/debug/roster-requests" "$ROOT/target/debug/roster-local" "$@"

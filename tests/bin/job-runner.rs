@@ -2,7 +2,6 @@
 //! and job id as arguments) until it is over, or until it aborts itself at a fault point
 //! (`ROSTER_FAULT_ABORT`).
 use roster::domain::ids::{AccountId, JobId};
-use roster::jobs::Kind;
 
 #[tokio::main]
 async fn main() {
@@ -22,7 +21,7 @@ async fn main() {
         }
     };
     loop {
-        match services.store.get_job_of(Some(account), Kind::InviteRows, job).await {
+        match services.store.get_job(Some(account), job).await {
             Ok(Some(j)) if j.status.is_final() => return,
             Ok(Some(j)) => {
                 if let Err(e) = roster::jobs::run_one(&services, &j).await {

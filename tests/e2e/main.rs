@@ -18,6 +18,7 @@ mod idempotency;
 mod invitation_jobs;
 mod invitations;
 mod isolation;
+mod job_process;
 mod jobs;
 mod journey;
 mod listing;

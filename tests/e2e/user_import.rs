@@ -1,5 +1,6 @@
 //! Importing end users and re-mapping a domain's people (issue 12, SPEC §5), over HTTP, with the
 //! jobs run in this process as the schedule would run them.
+use crate::job_process::*;
 use reqwest::Method;
 use roster::service::Services;
 use roster_tests::*;
@@ -146,6 +147,46 @@ async fn a_large_import_is_a_job_with_a_result_per_row() {
         s.call(Method::POST, &format!("/v1/jobs/{id}/cancel"), Some(&acme.token), None).await.problem(409),
         "job_finished"
     );
+}
+
+#[tokio::test]
+async fn an_import_whose_runner_dies_mid_step_creates_everyone_once() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut csv = String::from("name,email\n");
+    for i in 0..250 {
+        csv.push_str(&format!("Person {i},p{i}@crash-import.test\n"));
+    }
+    let id = import(&s, &acme, csv).await.ok(202)["id"].as_str().unwrap().to_owned();
+    // GIVEN runners that die after creating a person and before the step is saved: in the
+    // second step, then again in the redone one.
+    for fault in ["user_imported:130", "user_imported:20"] {
+        let status = runner_process(&acme, &id, Some(fault)).wait().await.unwrap();
+        assert!(!status.success(), "the runner died at {fault}");
+        expire_lease(&s, &acme, &id).await;
+    }
+    // WHEN another runner finishes the job
+    let done = finish(&s, &services, &acme, &id).await;
+    // THEN everyone is there once, each row's result names its person
+    assert_eq!((done["status"].clone(), done["progress"].clone()), (json!("succeeded"), json!({ "created": 250 })));
+    let lines = results(&s, &acme, &id).await;
+    let numbers: Vec<u64> = lines.iter().map(|l| l["detail"]["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (2..252).collect::<Vec<_>>(), "every row once, in order");
+    assert!(lines.iter().all(|l| l["outcome"] == "created"), "a redone row finds the person it made");
+    let made: std::collections::HashSet<&str> =
+        lines.iter().map(|l| l["detail"]["user_id"].as_str().unwrap()).collect();
+    let (mut listed, mut cursor) = (std::collections::HashSet::new(), None::<String>);
+    loop {
+        let path = format!("/v1/users?limit=100{}", cursor.map(|c| format!("&cursor={c}")).unwrap_or_default());
+        let page = s.get(&path, Some(&acme.token)).await.ok(200).clone();
+        listed.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), 250, "nobody twice");
+    assert!(made.iter().all(|u| listed.contains(*u)));
 }
 
 /// The ids of everyone a preview lists, page by page, with what it would do.

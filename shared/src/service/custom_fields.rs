@@ -216,7 +216,17 @@ pub(crate) async fn apply(
         _ => return Ok(Ok(values.clone())),
     };
     let fields = s.store.custom_fields(a, target).await?;
-    match custom_field::apply(&fields, values, change) {
+    checked(&fields, values, change)
+}
+
+/// `values` changed by `change`, checked against `fields` (the account's fields of the
+/// holder's kind).
+pub(crate) fn checked(
+    fields: &[CustomField],
+    values: &Values,
+    change: &serde_json::Map<String, serde_json::Value>,
+) -> Result<std::result::Result<Values, Vec<FieldError>>> {
+    match custom_field::apply(fields, values, change) {
         // A well-formed id of no field here names nothing of this account: 404, like any such id.
         Err(errors) if errors.iter().any(|e| e.code == custom_field::UNKNOWN_FIELD) => {
             Err(Error::Unknown(errors.into_iter().filter(|e| e.code == custom_field::UNKNOWN_FIELD).collect()))

@@ -2,6 +2,7 @@
 //! people whose primary address is at it are linked (or unlinked) as if they were new. A preview
 //! lists who would change; applying it is a job that reads the domain's people a page at a
 //! time, so it resumes where it stopped, and ends with one summary entry in the system log.
+use super::users::Lookups;
 use super::{Caller, Error, Result, Services, organizations as orgs, paging, users};
 use crate::domain::audit::AuditEntry;
 use crate::domain::email_domain::EmailDomain;
@@ -11,7 +12,6 @@ use crate::domain::user::{LinkedBy, MAX_ORGANIZATIONS, Membership, OrganizationR
 use crate::jobs::{Job, Kind, Outcome, Step};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Users one step of the job reads.
 const STEP_USERS: i32 = 50;
@@ -37,20 +37,11 @@ pub struct Planned {
     pub change: Remap,
 }
 
-/// Where addresses link to, asked once per domain.
-#[derive(Default)]
-struct Targets(HashMap<String, Option<OrganizationId>>);
-
-impl Targets {
-    async fn of(&mut self, s: &Services, a: AccountId, u: &User) -> Result<Option<OrganizationId>> {
-        let Some(email) = u.primary_email() else { return Ok(None) };
-        let key = email.domain().to_owned();
-        if let Some(t) = self.0.get(&key) {
-            return Ok(*t);
-        }
-        let t = orgs::matching(s, a, email).await?;
-        self.0.insert(key, t);
-        Ok(t)
+/// Where the user's primary address links to.
+async fn target(s: &Services, a: AccountId, u: &User, t: &mut Lookups) -> Result<Option<OrganizationId>> {
+    match u.primary_email() {
+        Some(e) => t.matching(s, a, e).await,
+        None => Ok(None),
     }
 }
 
@@ -59,11 +50,11 @@ async fn plan(
     a: AccountId,
     org: OrganizationId,
     found: Vec<User>,
-    t: &mut Targets,
+    t: &mut Lookups,
 ) -> Result<Vec<Planned>> {
     let mut out = Vec::new();
     for user in found {
-        if let Some(change) = remap(&user, org, t.of(s, a, &user).await?) {
+        if let Some(change) = remap(&user, org, target(s, a, &user, t).await?) {
             out.push(Planned { user, change });
         }
     }
@@ -98,7 +89,7 @@ pub async fn preview(
     let list = format!("remap:{o}:{d}");
     let after = paging::open(s, caller, &list, cursor)?;
     let (found, last) = s.store.users_in_domain(a, &d, after.as_deref(), limit).await?;
-    let planned = plan(s, a, o, found, &mut Targets::default()).await?;
+    let planned = plan(s, a, o, found, &mut Lookups::default()).await?;
     Ok((planned, paging::sign(s, caller, &list, last)))
 }
 
@@ -136,7 +127,7 @@ pub async fn step(s: &Services, job: &Job, at: RemapCheckpoint) -> Result<Step<R
         return Err(Error::NotFound("organization"));
     }
     let (found, last) = s.store.users_in_domain(a, &input.domain, at.after.as_deref(), STEP_USERS).await?;
-    let mut targets = Targets::default();
+    let mut targets = Lookups::default();
     let mut outcomes = Vec::new();
     let (mut linked, mut unlinked) = (0, 0);
     for p in plan(s, a, org, found, &mut targets).await? {
@@ -180,7 +171,7 @@ async fn apply(
     caller: &Caller,
     org: OrganizationId,
     seen: User,
-    targets: &mut Targets,
+    targets: &mut Lookups,
 ) -> Result<(Option<Outcome>, Option<Remap>)> {
     let a = caller.account_id();
     let line = |u: &User, outcome: &'static str| Outcome {
@@ -192,7 +183,7 @@ async fn apply(
     let mut last_error = None;
     for _ in 0..RETRIES {
         let Some(before) = s.store.get_user(a, seen.id).await? else { return Ok((None, None)) };
-        let Some(change) = remap(&before, org, targets.of(s, a, &before).await?) else { return Ok((None, None)) };
+        let Some(change) = remap(&before, org, target(s, a, &before, targets).await?) else { return Ok((None, None)) };
         let mut after = before.clone();
         let action = match change {
             Remap::Link if after.memberships.len() >= MAX_ORGANIZATIONS => {

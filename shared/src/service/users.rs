@@ -5,6 +5,8 @@ use super::organizations::{self as orgs, descendants};
 use super::{Caller, Error, Result, Services, custom_fields, paging};
 use crate::domain::audit::AuditEntry;
 use crate::domain::custom_field::{FieldTarget, Values};
+use crate::domain::email::Email;
+use crate::domain::ids::AccountId;
 use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::organization::{Organization, name_key};
 use crate::domain::permissions::Permission;
@@ -14,6 +16,7 @@ use crate::domain::user::{
 use crate::domain::{FieldError, FieldErrors};
 use crate::store::{ORGANIZATION_GONE, OrgMember, StoreError, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN};
 use chrono::Utc;
+use std::collections::HashMap;
 
 /// Organizations one listing "with descendants" walks at most.
 pub const MAX_LISTED_ORGANIZATIONS: usize = 1000;
@@ -144,17 +147,73 @@ fn phone(raw: &str) -> std::result::Result<String, FieldError> {
 /// (`organizations::matching`) and writes their claims, memberships and the audit entry in one
 /// transaction.
 pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSource) -> Result<User> {
-    create_as(s, caller, new, source, UserId::new()).await
+    create_as(s, caller, new, source, UserId::new(), &mut Lookups::default()).await
+}
+
+/// What creating many people asks again and again, asked once: the account's user fields,
+/// the organization each email domain links to, the organization each name names. One lives
+/// for one request or one job step (a few seconds), so a change made meanwhile is seen by the
+/// next step.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    fields: Option<Vec<crate::domain::custom_field::CustomField>>,
+    domains: HashMap<String, Option<OrganizationId>>,
+    names: HashMap<String, Option<OrganizationId>>,
+}
+
+impl Lookups {
+    async fn user_fields(&mut self, s: &Services, a: AccountId) -> Result<&[crate::domain::custom_field::CustomField]> {
+        if self.fields.is_none() {
+            self.fields = Some(s.store.custom_fields(a, FieldTarget::User).await?);
+        }
+        Ok(self.fields.as_deref().unwrap_or_default())
+    }
+
+    /// The organization `email` links to (`organizations::matching`), once per domain.
+    pub(crate) async fn matching(
+        &mut self,
+        s: &Services,
+        a: AccountId,
+        email: &Email,
+    ) -> Result<Option<OrganizationId>> {
+        let key = email.domain().to_owned();
+        if let Some(found) = self.domains.get(&key) {
+            return Ok(*found);
+        }
+        let found = orgs::matching(s, a, email).await?;
+        self.domains.insert(key, found);
+        Ok(found)
+    }
+
+    /// The organization `name` names: its id, or its name (ignoring case).
+    pub(crate) async fn organization(
+        &mut self,
+        s: &Services,
+        a: AccountId,
+        name: &str,
+    ) -> Result<Option<OrganizationId>> {
+        if let Some(id) = OrganizationId::parse(name) {
+            return Ok(Some(id));
+        }
+        let key = name_key(name);
+        if let Some(found) = self.names.get(&key) {
+            return Ok(*found);
+        }
+        let found = s.store.organization_named(a, name).await?;
+        self.names.insert(key, found);
+        Ok(found)
+    }
 }
 
 /// `create` with the new user's id chosen by the caller (a job's, made from the row, so a row
-/// redone after a crash finds the user it made).
+/// redone after a crash finds the user it made), asking `lookups` what it asked before.
 pub(crate) async fn create_as(
     s: &Services,
     caller: &Caller,
     new: NewUser,
     source: UserSource,
     id: UserId,
+    lookups: &mut Lookups,
 ) -> Result<User> {
     caller.require(Permission::UsersManage)?;
     let a = caller.account_id();
@@ -170,13 +229,16 @@ pub(crate) async fn create_as(
             format!("a user belongs to at most {MAX_ORGANIZATIONS} organizations"),
         ));
     }
-    let values =
-        custom_fields::apply(s, a, FieldTarget::User, &Values::new(), new.custom_fields.as_ref(), true).await?;
+    let values = custom_fields::checked(
+        lookups.user_fields(s, a).await?,
+        &Values::new(),
+        new.custom_fields.as_ref().unwrap_or(&serde_json::Map::new()),
+    )?;
     let values = errors.take_all(values);
     errors.finish()?;
     let by_hand = named_organizations(s, caller, &new.organizations).await?;
     let by_domain = match emails.first() {
-        Some(e) => orgs::matching(s, a, e).await?,
+        Some(e) => lookups.matching(s, a, e).await?,
         None => None,
     };
     let mut memberships = starting_memberships(by_hand, by_domain);

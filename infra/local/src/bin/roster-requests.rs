@@ -83,9 +83,15 @@ impl Api {
     }
 }
 
+/// The `id` of what a creating call answered.
+fn id_of(v: &Value) -> Result<String, String> {
+    v["id"].as_str().map(str::to_owned).ok_or_else(|| format!("no id in {v}"))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let local = std::env::args().nth(1).ok_or("usage: roster-requests ROSTER_LOCAL_BINARY")?;
+    let local = std::env::args().nth(1).ok_or("usage: roster-requests ROSTER_LOCAL_BINARY [IMPORT_ROWS]")?;
+    let rows: usize = std::env::args().nth(2).map(|r| r.parse()).transpose()?.unwrap_or(10_000);
     let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").map_err(|_| "run via infra/bench-requests.sh")?;
     let proxy = Proxy { upstream, http: reqwest::Client::new(), counts: Arc::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -155,7 +161,70 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     api.call(reqwest::Method::POST, &format!("/v1/groups/{group}/members"), Some(&token), Some(json!({ "add": [me] })))
         .await?;
 
+    // Customer organizations (issue 12): a parent with a child that owns the bench's domain,
+    // usergroups given at every level, a person linked by the domain, and 50 members.
+    api.call(
+        reqwest::Method::PATCH,
+        "/v1/account/preferences",
+        Some(&token),
+        Some(json!({ "usergroups_from_parent_organizations": true, "managers_see_child_organizations": true })),
+    )
+    .await?;
+    let post = |path: &'static str, body: Value| api.call(reqwest::Method::POST, path, Some(&token), Some(body));
+    let parent = id_of(&post("/v1/organizations", json!({ "name": "Bench Holding" })).await?)?;
+    let org = id_of(&post("/v1/organizations", json!({ "name": "Bench Ltd", "parent_id": parent })).await?)?;
+    let domain = format!("{slug}-customers.test");
+    api.call(reqwest::Method::PUT, &format!("/v1/organizations/{org}/domains/{domain}"), Some(&token), None).await?;
+    let person =
+        id_of(&post("/v1/users", json!({ "name": "Pat Person", "emails": [format!("pat@{domain}")] })).await?)?;
+    for (i, holder) in [format!("organizations/{parent}"), format!("organizations/{org}"), format!("users/{person}")]
+        .iter()
+        .enumerate()
+    {
+        let g = id_of(
+            &post("/v1/usergroups", json!({ "name": format!("Portal {i}"), "permissions": ["kb.read"] })).await?,
+        )?;
+        api.call(reqwest::Method::PUT, &format!("/v1/{holder}/usergroups/{g}"), Some(&token), None).await?;
+    }
+    for i in 0..50 {
+        post("/v1/users", json!({ "name": format!("Member {i}"), "emails": [format!("m{i}@{domain}")] })).await?;
+    }
+    let manager = id_of(
+        &post("/v1/users", json!({ "name": "Mo Manager", "emails": [format!("mo@{slug}-elsewhere.test")] })).await?,
+    )?;
+    api.call(
+        reqwest::Method::PUT,
+        &format!("/v1/organizations/{parent}/members/{manager}"),
+        Some(&token),
+        Some(json!({ "role": "manager" })),
+    )
+    .await?;
+
     let calls: Vec<(&str, reqwest::Method, String, Option<Value>, bool)> = vec![
+        (
+            "POST /v1/users (linked by domain)",
+            reqwest::Method::POST,
+            "/v1/users".into(),
+            Some(json!({ "name": "New Person", "emails": [format!("new@{domain}")] })),
+            true,
+        ),
+        ("GET /v1/users/{id}", reqwest::Method::GET, format!("/v1/users/{person}"), None, true),
+        ("GET /v1/users/{id}/usergroups", reqwest::Method::GET, format!("/v1/users/{person}/usergroups"), None, true),
+        (
+            "GET …/can-view-tickets-of/{other}",
+            reqwest::Method::GET,
+            format!("/v1/users/{manager}/can-view-tickets-of/{person}"),
+            None,
+            true,
+        ),
+        (
+            "GET /v1/organizations/{id}/members",
+            reqwest::Method::GET,
+            format!("/v1/organizations/{org}/members?limit=50"),
+            None,
+            true,
+        ),
+        ("GET /v1/users?q=mem", reqwest::Method::GET, "/v1/users?q=mem&limit=50".into(), None, true),
         (
             "POST /v1/groups/{id}/assignments",
             reqwest::Method::POST,
@@ -279,7 +348,75 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!("600 assignments at concurrency 16: {secs:.1} s, {:.0} assignments/s", 600.0 / secs);
-    println!("reproduce with: bash infra/bench-requests.sh");
+
+    import(&api, &token, &slug, &domain, &proxy, &proxy_url, rows).await?;
+    println!("reproduce with: bash infra/bench-requests.sh [IMPORT_ROWS]");
     let _ = server.kill().await;
+    Ok(())
+}
+
+/// A user import of `rows` rows (half at the domain, so linked to its organization; one in
+/// ten naming an organization by name), its job run to the end here, through the counting
+/// proxy, as the scheduled runner would run it.
+async fn import(
+    api: &Api,
+    token: &str,
+    slug: &str,
+    domain: &str,
+    proxy: &Proxy,
+    proxy_url: &str,
+    rows: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut csv = String::from("name,email,organization\n");
+    for i in 0..rows {
+        let (at, org) = if i % 2 == 0 { (domain.to_owned(), "") } else { (format!("{slug}-other.test"), "") };
+        let org = if i % 10 == 1 { "Bench Holding" } else { org };
+        csv.push_str(&format!("Imported {i},i{i}@{at},{org}\n"));
+    }
+    let job: Value = api
+        .http
+        .post(format!("{}/v1/users/import", api.base))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = roster::domain::ids::JobId::parse(&id_of(&job)?).ok_or("job id")?;
+    let account = api.call(reqwest::Method::GET, "/v1/me", Some(token), None).await?["account"]["id"]
+        .as_str()
+        .and_then(roster::domain::ids::AccountId::parse)
+        .ok_or("account id")?;
+    let mut services = roster::service::Services::from_env().await?;
+    let sdk = roster::config::aws_config().await;
+    let via_proxy = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).endpoint_url(proxy_url).build(),
+    );
+    services.store = roster::store::Store::new(via_proxy, services.config.table.clone());
+    proxy.counts.lock().map_err(|_| "lock")?.clear();
+    let started = std::time::Instant::now();
+    let done = loop {
+        let j = services.store.get_job(Some(account), id).await?.ok_or("the job is gone")?;
+        if j.status.is_final() {
+            break j;
+        }
+        roster::jobs::run_one(&services, &j).await?;
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let counts = proxy.counts.lock().map_err(|_| "lock")?.clone();
+    let total: u32 = counts.values().sum();
+    let ops: Vec<String> = counts.iter().map(|(op, n)| format!("{op}×{n}")).collect();
+    println!(
+        "import of {rows} users: {:?}, {:?} in {secs:.1} s ({:.0} users/s)",
+        done.status,
+        done.progress,
+        rows as f64 / secs
+    );
+    println!(
+        "  DynamoDB requests: {total} ({:.2} per user): {}",
+        f64::from(total) / rows.max(1) as f64,
+        ops.join(", ")
+    );
     Ok(())
 }
