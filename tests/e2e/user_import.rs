@@ -119,6 +119,49 @@ async fn a_small_import_answers_each_row_through_the_one_creation_path() {
 }
 
 #[tokio::test]
+async fn field_columns_fill_custom_fields_checked_like_any_write() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let field = |body: Value| created(&s, &acme, "/v1/custom-fields", body);
+    let number = field(json!({ "target": "user", "name": "Customer number", "kind": "text", "required": true })).await;
+    let seats = field(json!({ "target": "user", "name": "Seats", "kind": "number" })).await;
+    let plan =
+        field(json!({ "target": "user", "name": "Plan", "kind": "single_choice", "choices": ["Basic", "Pro"] })).await;
+    let vip = field(json!({ "target": "user", "name": "VIP", "kind": "boolean" })).await;
+    // GIVEN a spreadsheet whose `field:` columns name the fields (any case)
+    let csv = "name,email,field:customer NUMBER,Field:Seats,field:Plan,field:VIP\n\
+               Ann,ann@fields.test,C-1,12,pro,yes\n\
+               Bo,bo@fields.test,C-2,,,\n\
+               Cy,cy@fields.test,,3,Basic,no\n\
+               Di,di@fields.test,C-4,many,Basic,\n\
+               Ed,ed@fields.test,C-5,1,Gold,\n";
+    let body = import(&s, &acme, csv.into()).await.ok(200).clone();
+    // THEN values are read as their field's kind, and a row whose values a write would refuse
+    // is invalid, its reason naming the field
+    let rows = body["rows"].as_array().unwrap();
+    let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["created", "created", "invalid", "invalid", "invalid"], "{body}");
+    for (row, name) in
+        [(2, "\"Customer number\" is required"), (3, "\"Seats\" takes a number"), (4, "choices of \"Plan\"")]
+    {
+        assert!(rows[row]["reason"].as_str().unwrap().contains(name), "{}", rows[row]);
+    }
+    let ann = s.get(&format!("/v1/users/{}", rows[0]["user_id"].as_str().unwrap()), Some(&acme.token)).await;
+    let expected = json!({ number.clone(): "C-1", seats.clone(): 12, plan.clone(): "Pro", vip.clone(): true });
+    assert_eq!(ann.ok(200)["custom_fields"], expected);
+    let bo = s.get(&format!("/v1/users/{}", rows[1]["user_id"].as_str().unwrap()), Some(&acme.token)).await;
+    assert_eq!(bo.ok(200)["custom_fields"], json!({ number: "C-2" }), "an empty cell sets nothing");
+
+    // A column naming no field of the account: refused whole, nothing written.
+    let count = s.partition_count(&acme.id).await;
+    let r =
+        import(&s, &acme, "name,email,field:Customer number,field:Shoe size\nFay,fay@fields.test,C-6,9\n".into()).await;
+    assert_eq!(r.problem(422), "validation_failed");
+    assert!(r.text.contains("Shoe size"), "{}", r.text);
+    assert_eq!(s.partition_count(&acme.id).await, count);
+}
+
+#[tokio::test]
 async fn a_large_import_is_a_job_with_a_result_per_row() {
     let (s, services) = (stack().await, Services::from_env().await.unwrap());
     let acme = s.account().await;

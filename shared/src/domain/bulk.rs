@@ -46,32 +46,63 @@ pub type Fields = Result<Vec<String>, String>;
 pub struct Columns {
     pub all: &'static [&'static str],
     pub required: &'static [&'static str],
+    /// Columns whose header starts with this (ignoring case) are the sheet's own, named by
+    /// what follows it (`field:Customer number`).
+    pub extra: Option<&'static str>,
 }
+
+/// Extra columns one sheet may have.
+pub const MAX_EXTRA_COLUMNS: usize = 100;
 
 /// The invitation spreadsheet's.
 pub const INVITATION_COLUMNS: Columns =
-    Columns { all: &COLUMNS, required: &["email", "first_name", "last_name", "role"] };
+    Columns { all: &COLUMNS, required: &["email", "first_name", "last_name", "role"], extra: None };
+
+/// A spreadsheet as read: the names of its extra columns, and each data row's fields (those of
+/// `Columns::all` in that order, then the extra ones in the order of `extra`) or why the line is
+/// not a row.
+pub struct Sheet {
+    pub extra: Vec<String>,
+    pub rows: Vec<Numbered<Fields>>,
+}
 
 /// Read a CSV body: UTF-8 (a BOM is fine), a header naming the columns, quoted fields, CRLF or LF.
 /// Each data row is a `Row` or the reason it is not one.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<Row, String>>>, NotCsv> {
-    let rows = read_csv(body, &INVITATION_COLUMNS)?;
+    let rows = read_csv(body, &INVITATION_COLUMNS)?.rows;
     Ok(rows.into_iter().map(|r| Numbered { line: r.line, row: r.row.map(row_of) }).collect())
 }
 
-/// Read a CSV body of `columns` (names compared ignoring case, spaces and dashes): each data
-/// row's fields in the order of `columns.all` (absent optional columns empty), or why the line
-/// is not a row.
-pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Fields>>, NotCsv> {
+/// Read a CSV body of `columns` (names compared ignoring case, spaces and dashes; absent
+/// optional columns are empty fields).
+pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Sheet, NotCsv> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(body);
     let header = reader.byte_headers().map_err(|e| NotCsv(format!("the header line cannot be read: {e}")))?.clone();
-    let names: Vec<String> = header
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase().replace([' ', '-'], "_"))
-        .collect();
-    if let Some(unknown) = names.iter().find(|n| !columns.all.contains(&n.as_str())) {
-        return Err(NotCsv(format!("unknown column {unknown:?}; the columns are {}", columns.all.join(", "))));
+    let (mut names, mut extra) = (Vec::with_capacity(header.len()), Vec::new());
+    for h in &header {
+        let h = std::str::from_utf8(h).map_err(|_| NotCsv("the header line is not valid UTF-8".into()))?.trim();
+        let own = columns.extra.and_then(|p| {
+            let (start, rest) = (h.get(..p.len())?, h.get(p.len()..)?);
+            start.eq_ignore_ascii_case(p).then(|| rest.trim().to_owned())
+        });
+        if let Some(name) = own {
+            if name.is_empty() || extra.iter().any(|x: &String| x.to_lowercase() == name.to_lowercase()) {
+                return Err(NotCsv(format!("the column {h:?} is empty or repeated")));
+            }
+            // Kept apart from the named columns: `\u{0}` starts no normalised name.
+            names.push(format!("\u{0}{}", extra.len()));
+            extra.push(name);
+        } else {
+            names.push(h.to_ascii_lowercase().replace([' ', '-'], "_"));
+        }
+    }
+    if extra.len() > MAX_EXTRA_COLUMNS {
+        return Err(NotCsv(format!("at most {MAX_EXTRA_COLUMNS} {:?} columns", columns.extra.unwrap_or_default())));
+    }
+    if let Some(unknown) = names.iter().find(|n| !n.starts_with('\u{0}') && !columns.all.contains(&n.as_str())) {
+        let extra = columns.extra.map(|p| format!(", and {p}<name> columns")).unwrap_or_default();
+        return Err(NotCsv(format!("unknown column {unknown:?}; the columns are {}{extra}", columns.all.join(", "))));
     }
     if !columns.required.iter().all(|needed| names.iter().any(|n| n == needed)) {
         let optional: Vec<&str> = columns.all.iter().filter(|c| !columns.required.contains(c)).copied().collect();
@@ -91,7 +122,7 @@ pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Fields>>,
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) => {} // a blank line
-            Ok(true) => rows.push(Numbered { line, row: fields_of(&record, &names, columns) }),
+            Ok(true) => rows.push(Numbered { line, row: fields_of(&record, &names, columns, &extra) }),
             Err(_) => {
                 rows.push(Numbered { line, row: Err("this line is not valid CSV".to_owned()) });
                 // A reader that cannot get past the line would loop: stop there.
@@ -101,7 +132,7 @@ pub fn read_csv(body: &[u8], columns: &Columns) -> Result<Vec<Numbered<Fields>>,
             }
         }
     }
-    Ok(rows)
+    Ok(Sheet { extra, rows })
 }
 
 /// The line (from 1) a byte offset is on, as an editor shows it.
@@ -110,16 +141,17 @@ fn line_at(body: &[u8], offset: usize) -> u64 {
     body.get(..end).map_or(0, |before| before.iter().filter(|b| **b == b'\n').count() as u64) + 1
 }
 
-fn fields_of(record: &csv::ByteRecord, names: &[String], columns: &Columns) -> Result<Vec<String>, String> {
+fn fields_of(record: &csv::ByteRecord, names: &[String], columns: &Columns, extra: &[String]) -> Fields {
     if record.len() != names.len() {
         return Err(format!("this line has {} fields; the header has {}", record.len(), names.len()));
     }
-    columns
-        .all
-        .iter()
-        .map(|name| {
-            let raw = names.iter().position(|n| n == name).and_then(|i| record.get(i)).unwrap_or_default();
-            String::from_utf8(raw.to_vec()).map_err(|_| format!("{name} is not valid UTF-8"))
+    let named = columns.all.iter().map(|c| ((*c).to_owned(), (*c).to_owned()));
+    let own = extra.iter().enumerate().map(|(i, x)| (format!("\u{0}{i}"), x.clone()));
+    named
+        .chain(own)
+        .map(|(key, label)| {
+            let raw = names.iter().position(|n| *n == key).and_then(|i| record.get(i)).unwrap_or_default();
+            String::from_utf8(raw.to_vec()).map_err(|_| format!("{label} is not valid UTF-8"))
         })
         .collect()
 }

@@ -161,6 +161,26 @@ pub fn visible(fields: &[CustomField], values: &Values) -> Values {
         .collect()
 }
 
+/// A spreadsheet cell as the value it stands for in a field of `f`'s kind (`yes`/`no` for a
+/// boolean, `;` between choices); a cell that stands for none is kept as text, which the
+/// field's check then refuses.
+pub fn from_cell(f: &CustomField, cell: &str) -> serde_json::Value {
+    use serde_json::Value as J;
+    let cell = cell.trim();
+    match f.kind {
+        FieldKind::Number => cell.parse::<serde_json::Number>().map_or_else(|_| J::String(cell.to_owned()), J::Number),
+        FieldKind::Boolean => match cell.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => J::Bool(true),
+            "false" | "no" | "0" => J::Bool(false),
+            _ => J::String(cell.to_owned()),
+        },
+        FieldKind::MultipleChoice => J::Array(
+            cell.split(';').map(str::trim).filter(|c| !c.is_empty()).map(|c| J::String(c.to_owned())).collect(),
+        ),
+        FieldKind::Text | FieldKind::Date | FieldKind::SingleChoice => J::String(cell.to_owned()),
+    }
+}
+
 /// One value as stored: of the field's kind (choices as the field spells them).
 fn checked(f: &CustomField, path: &str, v: &serde_json::Value) -> Result<serde_json::Value, FieldError> {
     use serde_json::Value as J;
@@ -285,6 +305,22 @@ mod tests {
         values.insert(CustomFieldId::new().to_string(), json!("left over"));
         assert_eq!(visible(std::slice::from_ref(&kept), &values).len(), 1);
         assert_eq!(apply(std::slice::from_ref(&kept), &values, &serde_json::Map::new()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn cells_become_values_of_the_fields_kind() {
+        let of = |kind, cell| from_cell(&field("F", kind, false, &["A", "B"]), cell);
+        assert_eq!(of(FieldKind::Number, " 12.5 "), json!(12.5));
+        assert_eq!(of(FieldKind::Number, "twelve"), json!("twelve"));
+        assert_eq!(of(FieldKind::Boolean, "Yes"), json!(true));
+        assert_eq!(of(FieldKind::Boolean, "0"), json!(false));
+        assert_eq!(of(FieldKind::MultipleChoice, "A; b;"), json!(["A", "b"]));
+        assert_eq!(of(FieldKind::Date, "2026-01-31"), json!("2026-01-31"));
+        // What no kind reads stays text, and the field's check names it.
+        let f = field("Seats", FieldKind::Number, false, &[]);
+        let mut c = serde_json::Map::new();
+        c.insert(f.id.to_string(), from_cell(&f, "many"));
+        assert_eq!(apply(std::slice::from_ref(&f), &Values::new(), &c).unwrap_err()[0].code, "wrong_type");
     }
 
     #[test]

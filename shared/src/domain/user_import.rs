@@ -3,6 +3,7 @@
 //! expected CSV is refused whole. Pure: the service creates each row through the one creation
 //! path.
 use super::bulk::{Columns, NotCsv, Numbered, read_csv};
+use super::custom_field::{CustomField, name_key};
 use super::user::OrganizationRole;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,11 @@ pub const JOB_MAX: usize = 50_000;
 pub const COLUMNS: Columns = Columns {
     all: &["name", "email", "other_emails", "phone", "external_id", "organization", "organization_role"],
     required: &["name", "email"],
+    extra: Some(FIELD_COLUMN),
 };
+
+/// A column headed `field:<name>` holds the values of the account's user field of that name.
+pub const FIELD_COLUMN: &str = "field:";
 
 /// One person, as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +34,9 @@ pub struct ImportRow {
     /// An organization's name or id to join by hand.
     pub organization: Option<String>,
     pub organization_role: OrganizationRole,
+    /// Custom field values as written, by the field's name (empty cells left out).
+    #[serde(default)]
+    pub custom_fields: Vec<(String, String)>,
 }
 
 /// What happened to one row.
@@ -55,17 +63,34 @@ impl Outcome {
     }
 }
 
-/// Read an import spreadsheet: each data row is an `ImportRow` or the reason it is not one.
-pub fn parse_csv(body: &[u8]) -> Result<Vec<Numbered<Result<ImportRow, String>>>, NotCsv> {
-    let rows = read_csv(body, &COLUMNS)?;
-    Ok(rows.into_iter().map(|r| Numbered { line: r.line, row: r.row.and_then(row_of) }).collect())
+/// An import spreadsheet as read.
+pub struct Sheet {
+    /// The custom fields its `field:` columns name.
+    pub fields: Vec<String>,
+    /// Each data row: an `ImportRow`, or the reason it is not one.
+    pub rows: Vec<Numbered<Result<ImportRow, String>>>,
 }
 
-fn row_of(fields: Vec<String>) -> Result<ImportRow, String> {
+/// Read an import spreadsheet.
+pub fn parse_csv(body: &[u8]) -> Result<Sheet, NotCsv> {
+    let sheet = read_csv(body, &COLUMNS)?;
+    let fields = sheet.extra;
+    let rows = sheet.rows.into_iter().map(|r| Numbered { line: r.line, row: r.row.and_then(|f| row_of(f, &fields)) });
+    Ok(Sheet { rows: rows.collect(), fields })
+}
+
+/// The first of `names` that is no field of `fields`.
+pub fn unknown_field<'a>(names: &'a [String], fields: &[CustomField]) -> Option<&'a str> {
+    names.iter().find(|n| !fields.iter().any(|f| name_key(&f.name) == name_key(n))).map(String::as_str)
+}
+
+fn row_of(fields: Vec<String>, custom: &[String]) -> Result<ImportRow, String> {
     let mut f = fields.into_iter();
     let mut next = || f.next().unwrap_or_default();
     let (name, email, others, phone, external_id, organization, role) =
         (next(), next(), next(), next(), next(), next(), next());
+    let custom_fields =
+        custom.iter().map(|field| (field.clone(), next())).filter(|(_, v)| !v.trim().is_empty()).collect();
     let given = |v: String| (!v.trim().is_empty()).then(|| v.trim().to_owned());
     let organization_role = match role.trim().to_ascii_lowercase().as_str() {
         "" | "member" => OrganizationRole::Member,
@@ -84,6 +109,7 @@ fn row_of(fields: Vec<String>) -> Result<ImportRow, String> {
         external_id: given(external_id),
         organization,
         organization_role,
+        custom_fields,
     })
 }
 
@@ -99,7 +125,7 @@ mod tests {
                     Cy,cy@acme.test,,,boss\r\n\
                     Di,di@acme.test,,,manager\r\n\
                     Ed\r\n";
-        let rows = parse_csv(body.as_bytes()).unwrap();
+        let rows = parse_csv(body.as_bytes()).unwrap().rows;
         let ann = rows[0].row.as_ref().unwrap();
         assert_eq!((ann.name.as_str(), ann.other_emails.len()), ("Lee, Ann", 2));
         assert_eq!((ann.organization.as_deref(), ann.organization_role), (Some("Acme"), OrganizationRole::Manager));
@@ -108,6 +134,19 @@ mod tests {
         assert!(rows[2].row.as_ref().unwrap_err().contains("boss"));
         assert!(rows[3].row.as_ref().unwrap_err().contains("needs an organization"));
         assert_eq!((rows[4].line, rows[4].row.is_err()), (6, true));
+    }
+
+    #[test]
+    fn field_columns_carry_custom_field_values_by_name() {
+        let body = "name,Field: Customer number,email,FIELD:Tier\nAnn,C-1,ann@acme.test,\nBo,,bo@acme.test,Gold\n";
+        let sheet = parse_csv(body.as_bytes()).unwrap();
+        assert_eq!(sheet.fields, ["Customer number", "Tier"]);
+        let values = |i: usize| sheet.rows[i].row.as_ref().unwrap().custom_fields.clone();
+        assert_eq!(values(0), [("Customer number".to_owned(), "C-1".to_owned())]);
+        assert_eq!(values(1), [("Tier".to_owned(), "Gold".to_owned())]);
+        assert_eq!(sheet.rows[1].row.as_ref().unwrap().email, "bo@acme.test");
+        assert!(parse_csv(b"name,email,field:\n").is_err(), "a field column names its field");
+        assert!(parse_csv(b"name,email,field:Tier,field:tier\n").is_err(), "once each");
     }
 
     #[test]

@@ -5,11 +5,11 @@ use super::users::{Lookups, MembershipInput, NewUser};
 use super::{Caller, Error, Result, Services, job_input, users};
 use crate::domain::FieldError;
 use crate::domain::audit::AuditEntry;
-use crate::domain::bulk::{Numbered, first_of_each, reason};
+use crate::domain::bulk::{first_of_each, reason};
 use crate::domain::ids::UserId;
 use crate::domain::permissions::Permission;
 use crate::domain::user::UserSource;
-use crate::domain::user_import::{INLINE_MAX, ImportRow, JOB_MAX, Outcome};
+use crate::domain::user_import::{FIELD_COLUMN, INLINE_MAX, ImportRow, JOB_MAX, Outcome, Sheet, unknown_field};
 use crate::jobs::{Job, Kind, Step};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,13 +61,14 @@ pub enum Imported {
 
 /// Import the rows: at once when they are few, else as a job (queued for `run_at`, default now;
 /// a scheduled import is always a job).
-pub async fn import(
-    s: &Services,
-    caller: &Caller,
-    rows: Vec<Numbered<std::result::Result<ImportRow, String>>>,
-    run_at: Option<DateTime<Utc>>,
-) -> Result<Imported> {
+pub async fn import(s: &Services, caller: &Caller, sheet: Sheet, run_at: Option<DateTime<Utc>>) -> Result<Imported> {
     caller.require(Permission::UsersManage)?;
+    let mut lookups = Lookups::default();
+    if let Some(unknown) = unknown_field(&sheet.fields, lookups.user_fields(s, caller.account_id()).await?) {
+        let why = format!("the column {FIELD_COLUMN}{unknown} names no user field of this account");
+        return Err(FieldError::new("columns", "unknown_field", why).into());
+    }
+    let rows = sheet.rows;
     if rows.len() > JOB_MAX {
         return Err(FieldError::new("rows", "too_many", format!("at most {JOB_MAX} rows per import")).into());
     }
@@ -89,7 +90,7 @@ pub async fn import(
         })
         .collect();
     if stored.len() <= INLINE_MAX && run_at.is_none() {
-        let (mut out, mut lookups) = (Vec::with_capacity(stored.len()), Lookups::default());
+        let mut out = Vec::with_capacity(stored.len());
         for row in &stored {
             out.push(one(s, caller, row, UserId::new(), &mut lookups).await?);
         }
@@ -177,13 +178,22 @@ async fn one(
             primary: true,
         });
     }
+    let mut values = serde_json::Map::new();
+    for (name, cell) in &row.custom_fields {
+        let fields = lookups.user_fields(s, caller.account_id()).await?;
+        let key = crate::domain::custom_field::name_key(name);
+        let Some(f) = fields.iter().find(|f| crate::domain::custom_field::name_key(&f.name) == key) else {
+            return Ok(result(Outcome::Invalid, Some(format!("no user field is named {name:?}")), None));
+        };
+        values.insert(f.id.to_string(), crate::domain::custom_field::from_cell(f, cell));
+    }
     let new = NewUser {
         name: row.name.clone(),
         emails: std::iter::once(row.email.clone()).chain(row.other_emails.iter().cloned()).collect(),
         phone: row.phone.clone(),
         external_id: row.external_id.clone(),
         organizations,
-        custom_fields: None,
+        custom_fields: Some(values),
     };
     match users::create_as(s, caller, new, UserSource::Import, id, lookups).await {
         Ok(u) => {

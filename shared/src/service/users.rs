@@ -162,7 +162,11 @@ pub(crate) struct Lookups {
 }
 
 impl Lookups {
-    async fn user_fields(&mut self, s: &Services, a: AccountId) -> Result<&[crate::domain::custom_field::CustomField]> {
+    pub(crate) async fn user_fields(
+        &mut self,
+        s: &Services,
+        a: AccountId,
+    ) -> Result<&[crate::domain::custom_field::CustomField]> {
         if self.fields.is_none() {
             self.fields = Some(s.store.custom_fields(a, FieldTarget::User).await?);
         }

@@ -96,7 +96,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proxy = Proxy { upstream, http: reqwest::Client::new(), counts: Arc::default() };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let proxy_url = format!("http://{}", listener.local_addr()?);
-    let app = Router::new().fallback(forward).with_state(proxy.clone());
+    // DynamoDB takes requests up to 16 MB (a batch of job input); axum would stop at 2 MB.
+    let app =
+        Router::new().fallback(forward).with_state(proxy.clone()).layer(axum::extract::DefaultBodyLimit::disable());
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();

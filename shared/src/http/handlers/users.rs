@@ -310,10 +310,10 @@ pub async fn import(
     use axum::response::IntoResponse;
     let q: super::invitation_jobs::CreateQuery = query(q)?;
     let body = super::invitations::csv_body(&headers, &body, crate::http::JOB_BODY_LIMIT)?;
-    let rows = user_import::parse_csv(body).map_err(|crate::domain::bulk::NotCsv(why)| {
+    let sheet = user_import::parse_csv(body).map_err(|crate::domain::bulk::NotCsv(why)| {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "not_csv", format!("the body is not the expected CSV: {why}"))
     })?;
-    match service::user_import::import(&s, &caller, rows, q.run_at).await? {
+    match service::user_import::import(&s, &caller, sheet, q.run_at).await? {
         Imported::Job(job) => Ok(super::jobs::started(&job)),
         Imported::Inline(rows) => {
             let mut summary = ImportSummary::default();
