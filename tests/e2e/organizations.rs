@@ -307,3 +307,63 @@ async fn an_address_links_to_the_most_specific_claimed_domain() {
     let email = Email::parse("email", "ann@acme-corp.test").unwrap();
     assert_eq!(roster::service::organizations::matching(&services, other, &email).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_organization_with_members_is_deleted_by_a_job_that_keeps_the_people() {
+    let (s, services) = (stack().await, roster::service::Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let t = Some(acme.token.as_str());
+    // GIVEN an organization with a child, a domain and 120 people (one also elsewhere)
+    let doomed = org(&s, &acme, "Doomed", None).await;
+    let kid = org(&s, &acme, "Doomed Kid", Some(&doomed)).await;
+    let other = org(&s, &acme, "Other", None).await;
+    claim(&s, &acme, &doomed, "doomed.test").await.ok(200);
+    for chunk in (0..120).collect::<Vec<_>>().chunks(20) {
+        join_all(chunk.iter().map(|i| {
+            s.post("/v1/users", t, json!({ "name": format!("P {i}"), "emails": [format!("p{i}@doomed.test")] }))
+        }))
+        .await
+        .iter()
+        .for_each(|r| assert_eq!(r.status, 201, "{}", r.text));
+    }
+    let both = s.get("/v1/users?email=p7@", t).await.ok(200)["items"][0]["id"].as_str().unwrap().to_owned();
+    s.call(Method::PUT, &format!("/v1/organizations/{other}/members/{both}"), t, Some(json!({}))).await.ok(200);
+    let path = format!("/v1/organizations/{doomed}");
+
+    // Refused without remove_members, or with children and nowhere to put them; nothing changes.
+    let before = s.partition_count(&acme.id).await;
+    let r = s.call(Method::DELETE, &format!("{path}?remove_members=true"), t, None).await;
+    assert_eq!(r.problem(409), "organization_has_children");
+    let r = s.call(Method::DELETE, &format!("{path}?reparent_to=root"), t, None).await;
+    assert_eq!(r.problem(409), "organization_has_members");
+    assert!(r.text.contains("remove_members=true"), "{}", r.text);
+    assert_eq!(s.partition_count(&acme.id).await, before);
+
+    // WHEN it is deleted with remove_members
+    let r = s.call(Method::DELETE, &format!("{path}?remove_members=true&reparent_to=root"), t, None).await;
+    let job = r.ok(202).clone();
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.header("location").as_deref(), Some(format!("/v1/jobs/{id}").as_str()));
+    assert_eq!(job["kind"], "delete_organization");
+    let done = run_jobs_until(&services, || async {
+        let j = s.get(&format!("/v1/jobs/{id}"), t).await.ok(200).clone();
+        matches!(j["status"].as_str(), Some("succeeded" | "failed")).then_some(j)
+    })
+    .await;
+    // THEN it is gone, its child moved up, its domain free, and everyone is still there
+    assert_eq!((done["status"].clone(), done["progress"].clone()), (json!("succeeded"), json!({ "removed": 120 })));
+    assert_eq!(s.get(&path, t).await.problem(404), "not_found");
+    assert_eq!(read(&s, &acme, &kid).await["parent_id"], Value::Null);
+    let people = s.get("/v1/users?email=p&limit=200", t).await.ok(200).clone();
+    let people = people["items"].as_array().unwrap();
+    assert_eq!(people.len(), 120);
+    for p in people {
+        let kept: Vec<&str> =
+            p["organizations"].as_array().unwrap().iter().map(|m| m["organization_id"].as_str().unwrap()).collect();
+        let expected: Vec<&str> = if p["id"] == both.as_str() { vec![other.as_str()] } else { vec![] };
+        assert_eq!(kept, expected, "{p}");
+    }
+    claim(&s, &acme, &other, "doomed.test").await.ok(200);
+    let log = s.get("/v1/audit?action=organization.deleted", t).await.ok(200).clone();
+    assert_eq!(log["items"][0]["target_id"], doomed.as_str(), "{log}");
+}

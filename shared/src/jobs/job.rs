@@ -24,6 +24,8 @@ pub enum Kind {
     RemapDomain,
     /// Create the end users of a spreadsheet.
     ImportUsers,
+    /// Take an organization's members out of it, then delete it.
+    DeleteOrganization,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Export => "export",
             Kind::RemapDomain => "remap_domain",
             Kind::ImportUsers => "import_users",
+            Kind::DeleteOrganization => "delete_organization",
         }
     }
 
@@ -175,6 +178,12 @@ impl Job {
     }
 
     /// Whether a runner may claim it at `now` (the store's claim condition says the same).
+    /// The input, as the kind wrote it.
+    pub fn input_as<T: serde::de::DeserializeOwned>(&self) -> crate::service::Result<T> {
+        serde_json::from_value(self.input.clone())
+            .map_err(|e| crate::service::Error::Internal(format!("{} job input: {e}", self.kind.name())))
+    }
+
     pub fn claimable(&self, now: DateTime<Utc>) -> bool {
         self.status.is_runnable()
             && self.run_at_ms <= now.timestamp_millis()

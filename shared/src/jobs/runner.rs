@@ -2,7 +2,9 @@
 //! job after every step, so a crash, a timeout or a second runner loses at most one step's
 //! work, which the next claim redoes from the last checkpoint.
 use super::job::{Job, Kind, LEASE, Status};
-use super::kinds::{Export, ImportUsers, InviteRows, Outcome, Purge, RemapDomain, SEAL_JOB, Seal, SendMail, Work};
+use super::kinds::{
+    DeleteOrganization, Export, ImportUsers, InviteRows, Outcome, Purge, RemapDomain, SEAL_JOB, Seal, SendMail, Work,
+};
 use crate::service::{Error, Result, Services};
 use crate::store::{JOB_EXISTS, JOB_LOST, JobResult, ResultPage};
 use chrono::{Duration, Utc};
@@ -109,6 +111,7 @@ async fn drive(s: &Services, job: Job, holder: &str, turn: Turn, report: &mut Ru
         Kind::Export => drive_kind::<Export>(s, job, holder, turn, report).await,
         Kind::RemapDomain => drive_kind::<RemapDomain>(s, job, holder, turn, report).await,
         Kind::ImportUsers => drive_kind::<ImportUsers>(s, job, holder, turn, report).await,
+        Kind::DeleteOrganization => drive_kind::<DeleteOrganization>(s, job, holder, turn, report).await,
     }
 }
 

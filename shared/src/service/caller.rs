@@ -102,6 +102,14 @@ impl Caller {
     }
 }
 
+/// The caller `job` acts as now: `for_job` of its account and starter.
+pub async fn starter(s: &super::Services, job: &crate::jobs::Job) -> super::Result<Caller> {
+    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
+        return Err(Error::Internal(format!("a {} job needs its account and starter", job.kind.name())));
+    };
+    for_job(s, a, by, JobRef { id: job.id, kind: job.kind.name() }).await
+}
+
 /// The caller a job acts as at this moment: whoever started it, read again now, with only the
 /// authority they hold now (a key: its scopes ∩ its creator's role). Refused once they are no
 /// longer active, or the key is revoked, or the account is being deleted.

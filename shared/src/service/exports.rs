@@ -267,17 +267,13 @@ pub async fn create(s: &Services, caller: &Caller, of: ExportOf) -> Result<Job> 
     Ok(job)
 }
 
-pub fn input_of(job: &Job) -> Result<ExportInput> {
-    serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("export input: {e}")))
-}
-
 /// An export job of the caller's account holding `what` (`members`, `system_log`), or 404.
 pub async fn get(s: &Services, caller: &Caller, what: Permission, id: &str) -> Result<(Job, ExportInput)> {
     caller.require(what)?;
     let not_found = || Error::NotFound("export");
     let id = JobId::parse(id).ok_or_else(not_found)?;
     let job = s.store.get_job_of(Some(caller.account_id()), Kind::Export, id).await?.ok_or_else(not_found)?;
-    let input = input_of(&job)?;
+    let input: ExportInput = job.input_as()?;
     if job.kind != Kind::Export || input.of.permission() != what {
         return Err(not_found());
     }
@@ -306,12 +302,10 @@ fn file_error(e: FileError) -> Error {
 /// part; at the end the parts become the file. Done again after a crash, a step re-reads the
 /// same pages and uploads the same part number, replacing it.
 pub async fn step(s: &Services, job: &Job, at: ExportCheckpoint) -> Result<Step<ExportCheckpoint>> {
-    let input = input_of(job)?;
-    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
-        return Err(Error::Internal("an export job needs its account and starter".into()));
-    };
+    let input: ExportInput = job.input_as()?;
     // Whoever started it, as they are now: a member who lost the right stops the export.
-    let caller = super::caller::for_job(s, a, by, super::caller::JobRef { id: job.id, kind: job.kind.name() }).await?;
+    let caller = super::caller::starter(s, job).await?;
+    let a = caller.account_id();
     caller.require(input.of.permission())?;
     let upload = match &at.upload {
         Some(u) => u.clone(),

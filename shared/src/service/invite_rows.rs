@@ -84,13 +84,9 @@ pub fn outcome_name(o: Outcome) -> &'static str {
 
 /// One step: first any mail still owed, then the next rows.
 pub async fn step(s: &Services, job: &Job, at: InviteCheckpoint) -> Result<Step<InviteCheckpoint>> {
-    let input: InviteInput =
-        serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("job input: {e}")))?;
-    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
-        return Err(Error::Internal("an invitation job needs its account and starter".into()));
-    };
+    let input: InviteInput = job.input_as()?;
     // Whoever started it, as they are now: a member who lost the right stops the job.
-    let caller = super::caller::for_job(s, a, by, super::caller::JobRef { id: job.id, kind: job.kind.name() }).await?;
+    let caller = super::caller::starter(s, job).await?;
     caller.require(Permission::InvitationsManage)?;
     if at.mailed < at.next {
         return owed_mail(s, job, &caller, at).await;

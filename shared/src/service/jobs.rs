@@ -13,7 +13,7 @@ use crate::store::{JOB_NOT_ACTIVE, JobResult};
 fn manage_permission(kind: Kind) -> Option<Permission> {
     match kind {
         Kind::ImportUsers => Some(Permission::UsersManage),
-        Kind::RemapDomain => Some(Permission::OrganizationsManage),
+        Kind::RemapDomain | Kind::DeleteOrganization => Some(Permission::OrganizationsManage),
         Kind::PurgeAccount | Kind::SealAudit | Kind::InviteRows | Kind::SendMail | Kind::Export => None,
     }
 }

@@ -19,6 +19,7 @@ mod job_input;
 pub mod jobs;
 pub mod links;
 pub mod members;
+pub mod organization_deletion;
 pub mod organizations;
 pub mod outbox;
 pub mod paging;

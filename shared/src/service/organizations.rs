@@ -390,6 +390,7 @@ pub async fn set_parent(
 }
 
 /// Where a deleted organization's children go.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Reparent {
     /// Nowhere: deleting an organization with children is refused.
     Refuse,
@@ -397,23 +398,27 @@ pub enum Reparent {
     To(String),
 }
 
+/// What a deletion did.
+pub enum Deleted {
+    Now,
+    /// The organization has members: a job removes them, then deletes it.
+    Later(Box<crate::jobs::Job>),
+}
+
+/// Delete an organization. One with members is deleted by a job that first removes them from it
+/// (`remove_members`; refused otherwise); the people stay.
 pub async fn delete(
     s: &Services,
     caller: &Caller,
     id: &str,
     children_to: Reparent,
     memo: Option<String>,
-) -> Result<()> {
+    remove_members: bool,
+) -> Result<Deleted> {
     caller.require(Permission::OrganizationsManage)?;
     let a = caller.account_id();
     retrying(|| async {
         let gone = find(s, caller, id).await?;
-        if gone.members > 0 {
-            return Err(Error::conflict(
-                "organization_has_members",
-                format!("this organization has {} members: remove them from it first", gone.members),
-            ));
-        }
         if gone.children > 0 && matches!(children_to, Reparent::Refuse) {
             return Err(Error::conflict(
                 "organization_has_children",
@@ -435,6 +440,19 @@ pub async fn delete(
             }
             Reparent::Refuse | Reparent::Root => None,
         };
+        if gone.members > 0 {
+            if !remove_members {
+                return Err(Error::conflict(
+                    "organization_has_members",
+                    format!(
+                        "this organization has {} members: remove them from it first, or delete it with remove_members=true",
+                        gone.members
+                    ),
+                ));
+            }
+            let job = super::organization_deletion::start(s, caller, &gone, &children_to, memo.clone()).await?;
+            return Ok(Deleted::Later(Box::new(job)));
+        }
         let old_parent = match gone.parent {
             Some(p) => s.store.get_organization(a, p).await?,
             None => None,
@@ -467,7 +485,8 @@ pub async fn delete(
             }),
         );
         audit.memo = memo.clone();
-        s.store.change_tree(a, &change, &audit).await.map_err(store_error)
+        s.store.change_tree(a, &change, &audit).await.map_err(store_error)?;
+        Ok(Deleted::Now)
     })
     .await
 }

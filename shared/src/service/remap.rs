@@ -114,12 +114,9 @@ pub async fn start(s: &Services, caller: &Caller, org: &str, domain: &str) -> Re
 /// One step: the next page of the domain's people, each changed with its own entry in the
 /// system log; the last step adds the summary.
 pub async fn step(s: &Services, job: &Job, at: RemapCheckpoint) -> Result<Step<RemapCheckpoint>> {
-    let input: RemapInput =
-        serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("job input: {e}")))?;
-    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
-        return Err(Error::Internal("a re-map needs its account and starter".into()));
-    };
-    let caller = super::caller::for_job(s, a, by, super::caller::JobRef { id: job.id, kind: job.kind.name() }).await?;
+    let input: RemapInput = job.input_as()?;
+    let caller = super::caller::starter(s, job).await?;
+    let a = caller.account_id();
     caller.require(Permission::OrganizationsManage)?;
     caller.require(Permission::UsersManage)?;
     let org = input.organization;

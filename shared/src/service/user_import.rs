@@ -116,13 +116,10 @@ pub async fn import(s: &Services, caller: &Caller, sheet: Sheet, run_at: Option<
 
 /// One step of an import job: the next rows, each created with its own id made from the job's.
 pub async fn step(s: &Services, job: &Job, at: ImportCheckpoint) -> Result<Step<ImportCheckpoint>> {
-    let input: ImportInput =
-        serde_json::from_value(job.input.clone()).map_err(|e| Error::Internal(format!("job input: {e}")))?;
-    let (Some(a), Some(by)) = (job.account_id, job.created_by.as_ref()) else {
-        return Err(Error::Internal("an import needs its account and starter".into()));
-    };
+    let input: ImportInput = job.input_as()?;
     // Whoever started it, as they are now: one who lost the right stops the import.
-    let caller = super::caller::for_job(s, a, by, super::caller::JobRef { id: job.id, kind: job.kind.name() }).await?;
+    let caller = super::caller::starter(s, job).await?;
+    let a = caller.account_id();
     caller.require(Permission::UsersManage)?;
     let end = (at.next + STEP_ROWS).min(input.rows);
     let rows: Vec<(u64, StoredRow)> = job_input::load(s, job, &input.chunks, at.next, end).await?;

@@ -140,6 +140,10 @@ pub struct DeleteQuery {
     /// it an organization with children is not deleted (409).
     #[param(pattern = "^(?:root|[0-9a-fA-F]{32})$")]
     pub reparent_to: Option<String>,
+    /// Delete it even though people belong to it: a job (202, `GET /v1/jobs/{id}`) takes them
+    /// out of it (they stay, with their other organizations), then deletes it. Without it an
+    /// organization with members is not deleted (409).
+    pub remove_members: Option<bool>,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -205,24 +209,29 @@ pub async fn update(
 }
 
 /// Delete an organization. With children it is refused unless `reparent_to` says where they go
-/// (they move with their whole subtrees).
+/// (they move with their whole subtrees); with members, unless `remove_members=true` (then a job
+/// does it: 202).
 #[utoipa::path(delete, path = "/v1/organizations/{id}", tag = "organizations", params(("id" = String, Path), DeleteQuery),
-    request_body = Option<Memo>, responses((status = 204), (status = 409, body = Rendered)))]
+    request_body = Option<Memo>,
+    responses((status = 204), (status = 202, body = super::jobs::JobView), (status = 409, body = Rendered)))]
 pub async fn delete(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
     OptionalJson(body): OptionalJson<Memo>,
-) -> Result<StatusCode, Problem> {
+) -> Result<Response, Problem> {
+    use axum::response::IntoResponse;
     let q: DeleteQuery = query(q)?;
     let to = match q.reparent_to {
         None => Reparent::Refuse,
         Some(r) if r == "root" => Reparent::Root,
         Some(id) => Reparent::To(id),
     };
-    organizations::delete(&s, &caller, &id, to, body.validated()?).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match organizations::delete(&s, &caller, &id, to, body.validated()?, q.remove_members.unwrap_or(false)).await? {
+        organizations::Deleted::Now => Ok(StatusCode::NO_CONTENT.into_response()),
+        organizations::Deleted::Later(job) => Ok(super::jobs::started(&job)),
+    }
 }
 
 /// Move an organization, with its subtree, under another one, or to the top (`null`). Cycles and

@@ -9,7 +9,7 @@ mod send_mail;
 pub(crate) use export::Export;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
-pub(crate) use people::{ImportUsers, RemapDomain};
+pub(crate) use people::{DeleteOrganization, ImportUsers, RemapDomain};
 pub(crate) use purge::Purge;
 pub use seal::SEAL_JOB;
 pub(crate) use seal::Seal;

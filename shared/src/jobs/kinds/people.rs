@@ -1,7 +1,9 @@
-//! Work on an account's end users: re-mapping a domain's people (`service::remap`) and
-//! importing a spreadsheet of users (`service::user_import`).
+//! Work on an account's end users and organizations: re-mapping a domain's people
+//! (`service::remap`), importing a spreadsheet of users (`service::user_import`), deleting an
+//! organization with members (`service::organization_deletion`).
 use super::{Step, Work};
 use crate::jobs::Job;
+use crate::service::organization_deletion::{self, DeletionCheckpoint};
 use crate::service::remap::{self, RemapCheckpoint};
 use crate::service::user_import::{self, ImportCheckpoint};
 use crate::service::{Result, Services};
@@ -23,5 +25,15 @@ impl Work for ImportUsers {
 
     async fn step(s: &Services, job: &Job, at: ImportCheckpoint) -> Result<Step<ImportCheckpoint>> {
         user_import::step(s, job, at).await
+    }
+}
+
+pub(crate) struct DeleteOrganization;
+
+impl Work for DeleteOrganization {
+    type Checkpoint = DeletionCheckpoint;
+
+    async fn step(s: &Services, job: &Job, at: DeletionCheckpoint) -> Result<Step<DeletionCheckpoint>> {
+        organization_deletion::step(s, job, at).await
     }
 }
