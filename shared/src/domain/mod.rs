@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 pub mod custom_field;
 pub mod digest;
+pub mod directory;
 pub mod email;
 pub mod email_domain;
 pub mod errors;

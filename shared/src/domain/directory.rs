@@ -1,0 +1,425 @@
+//! Directory sync rules (SPEC §6): who a directory entry is (its stable id), what it says (read
+//! through the connection's attribute mapping), and what a run does with it (the plan). Pure:
+//! the engine reads the server and applies the plan through the one creation path.
+//!
+//! A server's answers are input: nothing here trusts an attribute to be present, well-formed,
+//! single-valued or of a sane size.
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Values one attribute may bring before the entry is refused (a hostile server's lists).
+pub const MAX_VALUES: usize = 5_000;
+/// Bytes one value may have.
+pub const MAX_VALUE_BYTES: usize = 4_096;
+
+/// Which kind of server, and so which attributes mean what by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    Openldap,
+    ActiveDirectory,
+}
+
+/// The attributes a person is read from (names compared ignoring case, as LDAP does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Mapping {
+    /// The stable id: `entryUUID` (text or 16 bytes, big-endian) or `objectGUID` (16 bytes,
+    /// Microsoft's mixed-endian layout).
+    pub id: String,
+    pub email: String,
+    /// The full name; when the entry has none, given name and surname joined.
+    pub name: String,
+    pub given_name: String,
+    pub surname: String,
+    /// Group memberships (DNs), for role mapping.
+    pub groups: String,
+}
+
+impl Preset {
+    pub fn mapping(self) -> Mapping {
+        let m = |id: &str, name: &str| Mapping {
+            id: id.to_owned(),
+            email: "mail".to_owned(),
+            name: name.to_owned(),
+            given_name: "givenName".to_owned(),
+            surname: "sn".to_owned(),
+            groups: "memberOf".to_owned(),
+        };
+        match self {
+            Self::Openldap => m("entryUUID", "cn"),
+            Self::ActiveDirectory => m("objectGUID", "displayName"),
+        }
+    }
+}
+
+/// An entry as the server sent it: ldap3 puts a value it can read as UTF-8 in `attrs`, others in
+/// `bin_attrs`, so an attribute is looked up in both.
+#[derive(Debug, Clone, Default)]
+pub struct RawEntry {
+    pub dn: String,
+    pub attrs: HashMap<String, Vec<String>>,
+    pub bin_attrs: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl RawEntry {
+    fn text(&self, name: &str) -> Vec<&str> {
+        self.attrs
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.iter().map(String::as_str))
+            .collect()
+    }
+
+    fn bytes(&self, name: &str) -> Vec<&[u8]> {
+        let bin = self.bin_attrs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).flat_map(|(_, v)| v.iter());
+        self.text(name).into_iter().map(str::as_bytes).chain(bin.map(Vec::as_slice)).collect()
+    }
+
+    fn first(&self, name: &str) -> Option<String> {
+        self.text(name).into_iter().map(str::trim).find(|v| !v.is_empty()).map(str::to_owned)
+    }
+}
+
+/// The id a directory keeps for an entry whatever else changes (name, email, place in the tree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StableId(pub Uuid);
+
+impl StableId {
+    /// From an attribute's value as sent: 16 raw bytes (AD's `objectGUID` is little-endian in
+    /// its first three fields; `entryUUID` in binary is big-endian) or the text form.
+    pub fn from_value(preset: Preset, raw: &[u8]) -> Option<Self> {
+        if let Ok(bytes) = <[u8; 16]>::try_from(raw) {
+            return Some(Self(match preset {
+                Preset::ActiveDirectory => Uuid::from_bytes_le(bytes),
+                Preset::Openldap => Uuid::from_bytes(bytes),
+            }));
+        }
+        let text = std::str::from_utf8(raw).ok()?.trim();
+        // Only the two text forms a server writes: no braces, no URNs of arbitrary length.
+        (text.len() == 36 || text.len() == 32).then(|| Uuid::try_parse(text).ok()).flatten().map(Self)
+    }
+}
+
+/// A person as the directory describes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: StableId,
+    pub dn: String,
+    /// Lower-cased; `None` when the entry has none (such a person is reported, not created).
+    pub email: Option<String>,
+    pub name: String,
+    /// AD: `userAccountControl` has ACCOUNTDISABLE (0x2).
+    pub disabled: bool,
+    /// Group DNs, lower-cased, sorted, each once.
+    pub groups: Vec<String>,
+}
+
+/// AD's `userAccountControl` flag for a disabled account.
+const ACCOUNTDISABLE: u32 = 0x2;
+
+/// Read a person from an entry, or say why the entry is not one.
+pub fn person(entry: &RawEntry, preset: Preset, m: &Mapping) -> Result<Person, String> {
+    for (name, values) in &entry.attrs {
+        if values.len() > MAX_VALUES || values.iter().any(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(format!("the attribute {name} has too many or too long values"));
+        }
+    }
+    for (name, values) in &entry.bin_attrs {
+        if values.len() > MAX_VALUES || values.iter().any(|v| v.len() > MAX_VALUE_BYTES) {
+            return Err(format!("the attribute {name} has too many or too long values"));
+        }
+    }
+    let ids = entry.bytes(&m.id);
+    let id = match ids.as_slice() {
+        [one] => StableId::from_value(preset, one).ok_or_else(|| format!("{} is not a UUID", m.id))?,
+        [] => return Err(format!("the entry has no {}", m.id)),
+        _ => return Err(format!("the entry has several {} values", m.id)),
+    };
+    let email = entry.first(&m.email).map(|e| e.to_lowercase());
+    let joined = [entry.first(&m.given_name), entry.first(&m.surname)].into_iter().flatten().collect::<Vec<_>>();
+    let name = entry
+        .first(&m.name)
+        .or_else(|| (!joined.is_empty()).then(|| joined.join(" ")))
+        .or_else(|| email.clone())
+        .ok_or("the entry has no name and no email")?;
+    let disabled = preset == Preset::ActiveDirectory
+        && entry
+            .first("userAccountControl")
+            .and_then(|v| v.parse::<u32>().ok())
+            .is_some_and(|f| f & ACCOUNTDISABLE != 0);
+    let mut groups: Vec<String> = entry.text(&m.groups).into_iter().map(|g| g.trim().to_lowercase()).collect();
+    groups.sort();
+    groups.dedup();
+    Ok(Person { id, dn: entry.dn.clone(), email, name, disabled, groups })
+}
+
+/// A digest of what Roster takes from an entry: the same entry read again gives the same one,
+/// so an unchanged entry costs no write.
+pub fn fingerprint(p: &Person) -> String {
+    let mut h = Sha256::new();
+    for part in [p.dn.as_str(), p.email.as_deref().unwrap_or(""), p.name.as_str(), if p.disabled { "1" } else { "0" }] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    for g in &p.groups {
+        h.update((g.len() as u64).to_be_bytes());
+        h.update(g.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What Roster holds for a stable id of this connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Known {
+    pub fingerprint: String,
+    pub active: bool,
+}
+
+/// What a run does with one stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    Deactivate,
+    /// Back (enabled again, or seen again after a deletion): the same person, with what they had.
+    Reactivate,
+}
+
+/// The plan for one id: `seen` is the entry when the run read it (`None`: a full pass did not
+/// find it, i.e. it was deleted or moved out of scope); `None` when there is nothing to do or
+/// record (a disabled entry never synced, a deletion already applied).
+pub fn decide(seen: Option<&Person>, known: Option<&Known>) -> Option<Action> {
+    match (seen, known) {
+        (None, None) => None,
+        (None, Some(k)) => k.active.then_some(Action::Deactivate),
+        (Some(p), None) => (!p.disabled).then_some(Action::Create),
+        (Some(p), Some(k)) if p.disabled => k.active.then_some(Action::Deactivate),
+        (Some(_), Some(k)) if !k.active => Some(Action::Reactivate),
+        (Some(p), Some(k)) if fingerprint(p) == k.fingerprint => Some(Action::Unchanged),
+        (Some(_), Some(_)) => Some(Action::Update),
+    }
+}
+
+/// When a run stops for a person's approval before deactivating people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeletionThreshold {
+    /// Share of the connection's active people, in percent.
+    pub percent: u8,
+    /// And at least this many.
+    pub at_least: u64,
+}
+
+impl Default for DeletionThreshold {
+    fn default() -> Self {
+        Self { percent: 10, at_least: 10 }
+    }
+}
+
+impl DeletionThreshold {
+    /// Whether deactivating `count` of `active` people is above the threshold.
+    pub fn exceeded(self, count: u64, active: u64) -> bool {
+        count >= self.at_least && u128::from(count) * 100 > u128::from(self.percent) * u128::from(active)
+    }
+}
+
+/// Longest search filter a connection may be given.
+pub const MAX_FILTER: usize = 1_024;
+
+/// A connection's search filter: exactly one parenthesised RFC 4515 filter, so the engine's
+/// `(&(objectClass=…)FILTER)` cannot be escaped from — `(uid=a))(|(uid=*)` closes what it did
+/// not open and is refused. Parentheses and backslashes in values are written escaped
+/// (`\28`, `\29`, `\5c`).
+pub fn search_filter(raw: &str) -> Result<String, super::FieldError> {
+    let bad = |why: &str| super::FieldError::new("user_filter", "invalid", why);
+    let f = raw.trim();
+    if f.is_empty() || f.len() > MAX_FILTER {
+        return Err(bad(&format!("a filter has 1 to {MAX_FILTER} characters")));
+    }
+    if f.chars().any(char::is_control) {
+        return Err(bad("a filter has no control characters"));
+    }
+    let (mut depth, mut chars) = (0usize, f.char_indices().peekable());
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1).ok_or_else(|| bad("a ')' closes nothing"))?;
+                if depth == 0 && i + 1 != f.len() {
+                    return Err(bad("the filter is one parenthesised expression, like (objectClass=person)"));
+                }
+            }
+            '\\' => {
+                let hex = [chars.next(), chars.next()];
+                if !hex.iter().all(|h| h.is_some_and(|(_, h)| h.is_ascii_hexdigit())) {
+                    return Err(bad("a backslash starts an escape of two hex digits (\\28 for '(')"));
+                }
+            }
+            _ if depth == 0 => return Err(bad("the filter starts with '('")),
+            _ => {}
+        }
+    }
+    if depth != 0 || !f.starts_with('(') {
+        return Err(bad("the filter's parentheses do not match"));
+    }
+    Ok(f.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str, attrs: &[(&str, &str)]) -> RawEntry {
+        let mut e = RawEntry { dn: dn.into(), ..Default::default() };
+        for (k, v) in attrs {
+            e.attrs.entry((*k).to_owned()).or_default().push((*v).to_owned());
+        }
+        e
+    }
+
+    const ID: &str = "9c1b7c4e-8f3a-4f43-9b1e-2a6f0d5e4c3b";
+
+    #[test]
+    fn stable_ids_read_each_servers_form() {
+        let u = Uuid::try_parse(ID).unwrap();
+        assert_eq!(StableId::from_value(Preset::Openldap, ID.as_bytes()), Some(StableId(u)));
+        assert_eq!(StableId::from_value(Preset::Openldap, u.as_bytes()), Some(StableId(u)));
+        // objectGUID: the first three fields little-endian.
+        let le = u.to_bytes_le();
+        assert_eq!(le[..4], [0x4e, 0x7c, 0x1b, 0x9c], "as AD stores {ID}");
+        assert_eq!(StableId::from_value(Preset::ActiveDirectory, &le), Some(StableId(u)));
+        assert_ne!(StableId::from_value(Preset::Openldap, &le), Some(StableId(u)));
+        for bad in [&b"not-a-uuid"[..], b"", &[0u8; 15], &[b'a'; 1000], b"{9c1b7c4e-8f3a-4f43-9b1e-2a6f0d5e4c3b}"] {
+            assert_eq!(StableId::from_value(Preset::Openldap, bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_person_is_read_through_the_mapping_whatever_the_case_of_attribute_names() {
+        let m = Preset::Openldap.mapping();
+        let e = entry(
+            "uid=ann,ou=people,dc=acme,dc=test",
+            &[
+                ("entryuuid", ID),
+                ("MAIL", " Ann.Lee@Acme.TEST "),
+                ("givenName", "Ann"),
+                ("sn", "Lee"),
+                ("memberOf", "CN=Agents,dc=acme"),
+                ("memberof", "cn=agents,DC=acme"),
+            ],
+        );
+        let p = person(&e, Preset::Openldap, &m).unwrap();
+        assert_eq!(p.email.as_deref(), Some("ann.lee@acme.test"));
+        assert_eq!(p.name, "Ann Lee", "no cn: given name and surname");
+        assert_eq!(p.groups, ["cn=agents,dc=acme"]);
+        assert!(!p.disabled);
+        // The id may come as bytes too.
+        let mut bin = entry("uid=bo", &[("cn", "Bo")]);
+        bin.bin_attrs.insert("entryUUID".into(), vec![Uuid::try_parse(ID).unwrap().as_bytes().to_vec()]);
+        assert_eq!(person(&bin, Preset::Openldap, &m).unwrap().id.0.to_string(), ID);
+    }
+
+    #[test]
+    fn entries_that_are_no_person_say_why() {
+        let m = Preset::Openldap.mapping();
+        assert!(person(&entry("x", &[("cn", "A")]), Preset::Openldap, &m).unwrap_err().contains("no entryUUID"));
+        let two = entry("x", &[("entryUUID", ID), ("entryUUID", ID), ("cn", "A")]);
+        assert!(person(&two, Preset::Openldap, &m).unwrap_err().contains("several"));
+        assert!(person(&entry("x", &[("entryUUID", "nope"), ("cn", "A")]), Preset::Openldap, &m).is_err());
+        assert!(person(&entry("x", &[("entryUUID", ID)]), Preset::Openldap, &m).unwrap_err().contains("no name"));
+        let huge = entry("x", &[("entryUUID", ID), ("cn", &"a".repeat(MAX_VALUE_BYTES + 1))]);
+        assert!(person(&huge, Preset::Openldap, &m).is_err());
+    }
+
+    #[test]
+    fn active_directorys_disabled_bit_deactivates() {
+        let m = Preset::ActiveDirectory.mapping();
+        let guid = Uuid::try_parse(ID).unwrap().to_bytes_le().to_vec();
+        let read = |uac: &str| {
+            let mut e = entry("cn=Ann", &[("displayName", "Ann"), ("userAccountControl", uac)]);
+            e.bin_attrs.insert("objectGUID".into(), vec![guid.clone()]);
+            person(&e, Preset::ActiveDirectory, &m).unwrap()
+        };
+        assert!(!read("512").disabled);
+        assert!(read("514").disabled);
+        assert!(!read("garbage").disabled);
+        assert_eq!(read("512").id.0.to_string(), ID);
+    }
+
+    #[test]
+    fn the_plan_follows_the_stable_id_and_the_fingerprint() {
+        let m = Preset::Openldap.mapping();
+        let ann = person(
+            &entry("uid=ann", &[("entryUUID", ID), ("cn", "Ann"), ("mail", "ann@a.test")]),
+            Preset::Openldap,
+            &m,
+        )
+        .unwrap();
+        let known = |active| Known { fingerprint: fingerprint(&ann), active };
+        assert_eq!(decide(Some(&ann), None), Some(Action::Create));
+        assert_eq!(decide(Some(&ann), Some(&known(true))), Some(Action::Unchanged));
+        let renamed = Person { email: Some("ann.lee@a.test".into()), ..ann.clone() };
+        assert_eq!(decide(Some(&renamed), Some(&known(true))), Some(Action::Update), "same id: the same person");
+        assert_eq!(decide(None, Some(&known(true))), Some(Action::Deactivate));
+        assert_eq!(decide(None, Some(&known(false))), None, "already deactivated");
+        assert_eq!(decide(Some(&ann), Some(&known(false))), Some(Action::Reactivate));
+        let disabled = Person { disabled: true, ..ann.clone() };
+        assert_eq!(decide(Some(&disabled), Some(&known(true))), Some(Action::Deactivate));
+        assert_eq!(decide(Some(&disabled), None), None, "never synced, disabled: nothing");
+        assert_eq!(decide(None, None), None);
+    }
+
+    #[test]
+    fn fingerprints_change_with_what_roster_takes_and_nothing_else() {
+        let m = Preset::Openldap.mapping();
+        let a = person(&entry("uid=a", &[("entryUUID", ID), ("cn", "A"), ("mail", "a@x.test")]), Preset::Openldap, &m)
+            .unwrap();
+        let same = person(
+            &entry("uid=a", &[("mail", "A@X.test"), ("cn", "A"), ("entryUUID", ID), ("description", "ignored")]),
+            Preset::Openldap,
+            &m,
+        )
+        .unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&same));
+        // No two fields run into each other: "ab"+"c" is not "a"+"bc".
+        let x = Person { dn: "ab".into(), name: "c".into(), ..a.clone() };
+        let y = Person { dn: "a".into(), name: "bc".into(), ..a.clone() };
+        assert_ne!(fingerprint(&x), fingerprint(&y));
+        assert_ne!(fingerprint(&a), fingerprint(&Person { groups: vec!["cn=g".into()], ..a.clone() }));
+    }
+
+    #[test]
+    fn a_configured_filter_cannot_widen_the_search() {
+        for good in ["(objectClass=inetOrgPerson)", "(&(ou=Sales)(!(title=Intern)))", "(cn=O\\27Brien \\28UK\\29)"] {
+            assert_eq!(search_filter(&format!(" {good} ")).unwrap(), good);
+        }
+        for bad in [
+            "",
+            "uid=a",
+            "(uid=a))(|(uid=*)",
+            "(uid=a)(uid=b)",
+            "((uid=a)",
+            "(uid=a\\)",
+            "(uid=a\\zz)",
+            "(uid=a\u{0})",
+            ")(",
+            &format!("({})", "a".repeat(MAX_FILTER)),
+        ] {
+            assert!(search_filter(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_deletion_threshold_needs_both_the_share_and_the_count() {
+        let t = DeletionThreshold::default();
+        assert!(!t.exceeded(9, 20), "≥ 10 people");
+        assert!(!t.exceeded(10, 100), "more than 10%");
+        assert!(t.exceeded(11, 100));
+        assert!(t.exceeded(20_000, 100_000));
+        assert!(t.exceeded(10, 0), "everyone when there was nobody: still a stop");
+        assert!(!DeletionThreshold { percent: 100, at_least: 1 }.exceeded(5, 5));
+    }
+}
