@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod custom_field;
 pub mod digest;
 pub mod directory;
+pub mod directory_settings;
 pub mod email;
 pub mod email_domain;
 pub mod errors;

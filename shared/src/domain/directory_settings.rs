@@ -1,0 +1,258 @@
+//! A directory connection's settings (SPEC §6), checked before anything is stored: where the
+//! server is and how it is reached (TLS unless plain is asked for, and only to this machine),
+//! the CA certificate an enterprise's internal CA needs, the base DNs, how often it runs.
+//! Pure: the engine connects with what passes here.
+use super::FieldError;
+use rustls_pki_types::pem::{PemObject, SectionKind};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Security {
+    /// TLS from the first byte (`ldaps://`, port 636 by default).
+    Ldaps,
+    /// `ldap://` upgraded by StartTLS before the bind.
+    Starttls,
+    /// No TLS: the bind password crosses the network readable. Only to a loopback address, and
+    /// only when asked for (`allow_insecure`).
+    Plain,
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// `ldap://host:port` or `ldaps://host:port`, nothing else.
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+}
+
+/// Read the server's URL for `security`.
+pub fn endpoint(raw: &str, security: Security, allow_insecure: bool) -> Result<Endpoint, FieldError> {
+    let bad = |why: &str| FieldError::new("url", "invalid", why);
+    let raw = raw.trim();
+    if raw.len() > 512 {
+        return Err(bad("a URL has at most 512 characters"));
+    }
+    let url = url::Url::parse(raw).map_err(|_| bad("not a URL like ldaps://dc1.example.com"))?;
+    let tls_scheme = match url.scheme() {
+        "ldaps" => true,
+        "ldap" => false,
+        _ => return Err(bad("the URL starts with ldaps:// or ldap://")),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("the URL carries no credentials: the bind DN and password are their own fields"));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("the URL names a server only (base DNs and filters are their own fields)"));
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+        Some(url::Host::Ipv4(ip)) => ip.to_string(),
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        None => return Err(bad("the URL names no host")),
+    };
+    let field = |why: &str| FieldError::new("security", "mismatch", why);
+    match (security, tls_scheme) {
+        (Security::Ldaps, false) => return Err(field("ldaps needs an ldaps:// URL")),
+        (Security::Starttls | Security::Plain, true) => {
+            return Err(field("an ldaps:// URL is TLS from the start: use security ldaps"));
+        }
+        _ => {}
+    }
+    if security == Security::Plain {
+        let loopback = host == "localhost"
+            || host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !allow_insecure || !loopback {
+            return Err(FieldError::new(
+                "security",
+                "insecure",
+                "plain LDAP sends the bind password readable; it is allowed only to a loopback address, with allow_insecure=true",
+            ));
+        }
+    }
+    let port = url.port().unwrap_or(if tls_scheme { 636 } else { 389 });
+    let url = format!("{}://{host}:{port}", if tls_scheme { "ldaps" } else { "ldap" });
+    Ok(Endpoint { url, host, port, security })
+}
+
+/// Size of the CA certificate field.
+pub const MAX_CA_PEM: usize = 64 * 1024;
+
+/// A CA certificate (or a chain of them) in PEM: certificates only — a private key pasted by
+/// mistake is refused, not stored. Kept as sent, trimmed.
+pub fn ca_certificate(pem: &str) -> Result<String, FieldError> {
+    let bad = |code, why: &str| FieldError::new("ca_certificate", code, why);
+    let pem = pem.trim();
+    if pem.len() > MAX_CA_PEM {
+        return Err(bad("too_long", "a CA certificate field has at most 64 KiB"));
+    }
+    let mut found = 0;
+    for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes()) {
+        match section {
+            Ok((SectionKind::Certificate, _)) => found += 1,
+            Ok(_) => return Err(bad("not_a_certificate", "only certificates belong here (is that a private key?)")),
+            Err(_) => return Err(bad("invalid", "the PEM cannot be read")),
+        }
+    }
+    if found == 0 {
+        return Err(bad("invalid", "no -----BEGIN CERTIFICATE----- block"));
+    }
+    Ok(pem.to_owned())
+}
+
+/// Longest DN a connection takes.
+pub const MAX_DN: usize = 1_024;
+
+/// A DN as RFC 4514 writes it (`ou=People,dc=example,dc=com`; specials escaped, `\,` or `\2c`):
+/// each comma-separated part an `attribute=value` (several joined by `+`).
+pub fn dn(field: &str, raw: &str) -> Result<String, FieldError> {
+    let bad = |why: &str| FieldError::new(field, "invalid", why);
+    let dn = raw.trim();
+    if dn.is_empty() || dn.len() > MAX_DN {
+        return Err(bad(&format!("a DN has 1 to {MAX_DN} characters")));
+    }
+    if dn.chars().any(char::is_control) {
+        return Err(bad("a DN has no control characters"));
+    }
+    // Split on unescaped `,` and `+`; each piece must be `type=value` with a type of letters,
+    // digits and hyphens (or an OID) and an escape being `\` + a special or two hex digits.
+    let (mut piece, mut chars) = (String::new(), dn.chars().peekable());
+    let mut pieces = Vec::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else { return Err(bad("a DN does not end with a lone backslash")) };
+                if n.is_ascii_hexdigit() {
+                    if !chars.next().is_some_and(|h| h.is_ascii_hexdigit()) {
+                        return Err(bad("a \\ escape is a special character or two hex digits"));
+                    }
+                } else if !" \"#+,;<=>\\".contains(n) {
+                    return Err(bad("a \\ escape is a special character or two hex digits"));
+                }
+                piece.push('x');
+            }
+            ',' | '+' => pieces.push(std::mem::take(&mut piece)),
+            _ => piece.push(c),
+        }
+    }
+    pieces.push(piece);
+    for p in &pieces {
+        let Some((ty, value)) = p.split_once('=') else { return Err(bad("each part of a DN is attribute=value")) };
+        let ty = ty.trim();
+        let named = ty.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let oid = !ty.is_empty() && ty.split('.').all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !(named || oid) || value.trim().is_empty() {
+            return Err(bad("each part of a DN is attribute=value"));
+        }
+    }
+    Ok(dn.to_owned())
+}
+
+/// Base DNs one connection searches.
+pub const MAX_BASE_DNS: usize = 10;
+
+pub fn base_dns(raw: &[String]) -> Result<Vec<String>, FieldError> {
+    if raw.is_empty() || raw.len() > MAX_BASE_DNS {
+        return Err(FieldError::new("base_dns", "invalid", format!("1 to {MAX_BASE_DNS} base DNs")));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, b) in raw.iter().enumerate() {
+        let b = dn(&format!("base_dns[{i}]"), b)?;
+        if !out.iter().any(|x| x.eq_ignore_ascii_case(&b)) {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// How often runs start, and how often one is a full pass (the one that sees deletions).
+pub fn schedule(every_minutes: u32, full_pass_hours: u32) -> Result<(u32, u32), FieldError> {
+    if !(5..=1440).contains(&every_minutes) || !every_minutes.is_multiple_of(5) {
+        return Err(FieldError::new(
+            "every_minutes",
+            "invalid",
+            "a multiple of 5 from 5 to 1440 (the scheduler's beat)",
+        ));
+    }
+    if !(1..=168).contains(&full_pass_hours) {
+        return Err(FieldError::new("full_pass_hours", "invalid", "1 to 168 hours"));
+    }
+    Ok((every_minutes, full_pass_hours))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_unless_plain_is_asked_for_and_the_server_is_this_machine() {
+        let e = endpoint("LDAPS://DC1.Example.com", Security::Ldaps, false).unwrap();
+        assert_eq!((e.url.as_str(), e.port), ("ldaps://dc1.example.com:636", 636));
+        assert_eq!(endpoint("ldap://dc1.example.com:3389/", Security::Starttls, false).unwrap().port, 3389);
+        assert_eq!(endpoint("ldap://127.0.0.1:3899", Security::Plain, true).unwrap().url, "ldap://127.0.0.1:3899");
+        assert!(endpoint("ldap://[::1]:3899", Security::Plain, true).is_ok());
+        assert!(endpoint("ldap://localhost", Security::Plain, true).is_ok());
+        for (url, security, allow, code) in [
+            ("ldap://127.0.0.1", Security::Plain, false, "insecure"),
+            ("ldap://10.0.0.5", Security::Plain, true, "insecure"),
+            ("ldap://127.0.0.1.evil.test", Security::Plain, true, "insecure"),
+            ("ldap://dc1.example.com", Security::Ldaps, false, "mismatch"),
+            ("ldaps://dc1.example.com", Security::Starttls, false, "mismatch"),
+            ("https://dc1.example.com", Security::Ldaps, false, "invalid"),
+            ("ldaps://admin:secret@dc1.example.com", Security::Ldaps, false, "invalid"),
+            ("ldaps://dc1.example.com/dc=example?uid", Security::Ldaps, false, "invalid"),
+            ("ldaps://", Security::Ldaps, false, "invalid"),
+            ("not a url", Security::Ldaps, false, "invalid"),
+        ] {
+            assert_eq!(endpoint(url, security, allow).unwrap_err().code, code, "{url}");
+        }
+    }
+
+    const CERT: &str = "-----BEGIN CERTIFICATE-----\nMAoGCCqGSM49BAMC\n-----END CERTIFICATE-----";
+
+    #[test]
+    fn a_ca_field_holds_certificates_only() {
+        assert_eq!(ca_certificate(&format!("\n{CERT}\n")).unwrap(), CERT);
+        assert!(ca_certificate(&format!("{CERT}\n{CERT}")).is_ok(), "a chain");
+        let key = "-----BEGIN PRIVATE KEY-----\nMAoGCCqGSM49BAMC\n-----END PRIVATE KEY-----";
+        assert_eq!(ca_certificate(&format!("{CERT}\n{key}")).unwrap_err().code, "not_a_certificate");
+        assert_eq!(ca_certificate("hello").unwrap_err().code, "invalid");
+        assert_eq!(
+            ca_certificate("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----").unwrap_err().code,
+            "invalid"
+        );
+        assert_eq!(ca_certificate(&"a".repeat(MAX_CA_PEM + 1)).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn dns_follow_rfc_4514() {
+        for good in [
+            "dc=example,dc=com",
+            " ou=People , dc=example,dc=com ",
+            "cn=Lee\\, Ann+uid=ann,ou=People,dc=example",
+            "cn=O\\2cBrien,dc=example",
+            "2.5.4.3=x,dc=example",
+            "cn=Zoë,dc=example",
+        ] {
+            assert!(dn("base_dn", good).is_ok(), "{good}");
+        }
+        for bad in ["", "example.com", "dc=", "=x", "dc=a,", "cn=a\\", "cn=a\\q", "cn=a\\2", "1x=a", "cn=a\u{0}"] {
+            assert!(dn("base_dn", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(base_dns(&["dc=a".into(), "DC=A".into(), "dc=b".into()]).unwrap(), ["dc=a", "dc=b"]);
+        assert!(base_dns(&[]).is_err());
+    }
+
+    #[test]
+    fn runs_follow_the_schedulers_beat() {
+        assert_eq!(schedule(15, 24).unwrap(), (15, 24));
+        for (every, full) in [(0, 24), (7, 24), (1445, 24), (15, 0), (15, 169)] {
+            assert!(schedule(every, full).is_err(), "{every} {full}");
+        }
+    }
+}
