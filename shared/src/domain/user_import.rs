@@ -79,9 +79,15 @@ pub fn parse_csv(body: &[u8]) -> Result<Sheet, NotCsv> {
     Ok(Sheet { rows: rows.collect(), fields })
 }
 
+/// The field a `field:` column names (ignoring case).
+pub fn field_named<'a>(fields: &'a [CustomField], name: &str) -> Option<&'a CustomField> {
+    let key = name_key(name);
+    fields.iter().find(|f| name_key(&f.name) == key)
+}
+
 /// The first of `names` that is no field of `fields`.
 pub fn unknown_field<'a>(names: &'a [String], fields: &[CustomField]) -> Option<&'a str> {
-    names.iter().find(|n| !fields.iter().any(|f| name_key(&f.name) == name_key(n))).map(String::as_str)
+    names.iter().find(|n| field_named(fields, n).is_none()).map(String::as_str)
 }
 
 fn row_of(fields: Vec<String>, custom: &[String]) -> Result<ImportRow, String> {

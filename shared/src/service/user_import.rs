@@ -9,7 +9,9 @@ use crate::domain::bulk::{first_of_each, reason};
 use crate::domain::ids::UserId;
 use crate::domain::permissions::Permission;
 use crate::domain::user::UserSource;
-use crate::domain::user_import::{FIELD_COLUMN, INLINE_MAX, ImportRow, JOB_MAX, Outcome, Sheet, unknown_field};
+use crate::domain::user_import::{
+    FIELD_COLUMN, INLINE_MAX, ImportRow, JOB_MAX, Outcome, Sheet, field_named, unknown_field,
+};
 use crate::jobs::{Job, Kind, Step};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -64,7 +66,8 @@ pub enum Imported {
 pub async fn import(s: &Services, caller: &Caller, sheet: Sheet, run_at: Option<DateTime<Utc>>) -> Result<Imported> {
     caller.require(Permission::UsersManage)?;
     let mut lookups = Lookups::default();
-    if let Some(unknown) = unknown_field(&sheet.fields, lookups.user_fields(s, caller.account_id()).await?) {
+    let known = if sheet.fields.is_empty() { &[][..] } else { lookups.user_fields(s, caller.account_id()).await? };
+    if let Some(unknown) = unknown_field(&sheet.fields, known) {
         let why = format!("the column {FIELD_COLUMN}{unknown} names no user field of this account");
         return Err(FieldError::new("columns", "unknown_field", why).into());
     }
@@ -178,8 +181,7 @@ async fn one(
     let mut values = serde_json::Map::new();
     for (name, cell) in &row.custom_fields {
         let fields = lookups.user_fields(s, caller.account_id()).await?;
-        let key = crate::domain::custom_field::name_key(name);
-        let Some(f) = fields.iter().find(|f| crate::domain::custom_field::name_key(&f.name) == key) else {
+        let Some(f) = field_named(fields, name) else {
             return Ok(result(Outcome::Invalid, Some(format!("no user field is named {name:?}")), None));
         };
         values.insert(f.id.to_string(), crate::domain::custom_field::from_cell(f, cell));

@@ -4,10 +4,9 @@
 use super::organizations::{self as orgs, descendants};
 use super::{Caller, Error, Result, Services, custom_fields, paging};
 use crate::domain::audit::AuditEntry;
-use crate::domain::custom_field::{FieldTarget, Values};
+use crate::domain::custom_field::{CustomField, FieldTarget, Values};
 use crate::domain::email::Email;
-use crate::domain::ids::AccountId;
-use crate::domain::ids::{OrganizationId, UserId};
+use crate::domain::ids::{AccountId, OrganizationId, UserId};
 use crate::domain::organization::{Organization, name_key};
 use crate::domain::permissions::Permission;
 use crate::domain::user::{
@@ -156,17 +155,13 @@ pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSou
 /// next step.
 #[derive(Default)]
 pub(crate) struct Lookups {
-    fields: Option<Vec<crate::domain::custom_field::CustomField>>,
+    fields: Option<Vec<CustomField>>,
     domains: HashMap<String, Option<OrganizationId>>,
     names: HashMap<String, Option<OrganizationId>>,
 }
 
 impl Lookups {
-    pub(crate) async fn user_fields(
-        &mut self,
-        s: &Services,
-        a: AccountId,
-    ) -> Result<&[crate::domain::custom_field::CustomField]> {
+    pub(crate) async fn user_fields(&mut self, s: &Services, a: AccountId) -> Result<&[CustomField]> {
         if self.fields.is_none() {
             self.fields = Some(s.store.custom_fields(a, FieldTarget::User).await?);
         }
