@@ -7,6 +7,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::ids::OrganizationId;
 use crate::domain::organization::Organization;
 use crate::domain::permissions::Permission;
+use crate::domain::user::User;
 use crate::jobs::{Job, Kind, Outcome, Step};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -71,9 +72,11 @@ pub async fn step(s: &Services, job: &Job, at: DeletionCheckpoint) -> Result<Ste
             Err(e) => Err(e),
         };
     }
-    let mut outcomes = Vec::with_capacity(page.len());
-    for m in page {
-        if let Some(user) = remove(s, &caller, org, m.user_id).await? {
+    // The page's people in one read; only one who changed meanwhile is read again.
+    let people = s.store.get_users(a, &page.iter().map(|m| m.user_id).collect::<Vec<_>>()).await?;
+    let mut outcomes = Vec::with_capacity(people.len());
+    for person in people {
+        if let Some(user) = remove(s, &caller, org, person).await? {
             let detail =
                 serde_json::json!({ "user_id": user.id, "email": user.primary_email().map(|e| e.as_str().to_owned()) });
             outcomes.push(Outcome { outcome: "removed", detail });
@@ -87,16 +90,18 @@ pub async fn step(s: &Services, job: &Job, at: DeletionCheckpoint) -> Result<Ste
     Ok(Step::to(Some(at), outcomes, vec![("removed", removed)]))
 }
 
-/// Take one person out of the organization, read again until the write holds.
-async fn remove(
-    s: &Services,
-    caller: &Caller,
-    org: OrganizationId,
-    user: crate::domain::ids::UserId,
-) -> Result<Option<crate::domain::user::User>> {
+/// Take one person (as read) out of the organization, read again until the write holds.
+async fn remove(s: &Services, caller: &Caller, org: OrganizationId, read: User) -> Result<Option<User>> {
+    let (id, mut read) = (read.id, Some(read));
     let mut last_error = None;
     for _ in 0..RETRIES {
-        let Some(before) = s.store.get_user(caller.account_id(), user).await? else { return Ok(None) };
+        let before = match read.take() {
+            Some(u) => u,
+            None => match s.store.get_user(caller.account_id(), id).await? {
+                Some(u) => u,
+                None => return Ok(None),
+            },
+        };
         let mut after = before.clone();
         if !after.leave(org) {
             return Ok(None);
