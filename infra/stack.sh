@@ -6,12 +6,17 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STACK_PIDS=()
 
+source "$ROOT/infra/ldap/slapd.sh"
+
 log() { printf '\033[1m[roster]\033[0m %s\n' "$*" >&2; }
 
 # Debian packages a fresh machine may lack (needs root or sudo).
 ensure_debian_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
+  command -v openssl >/dev/null || missing+=(openssl)
+  [ -x /usr/sbin/slapd ] || missing+=(slapd)
+  command -v ldapsearch >/dev/null || missing+=(ldap-utils)
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)

@@ -27,6 +27,7 @@ cargo build -q --workspace --all-targets
 STATE="$ROOT/.stack/test"
 trap stop_stack EXIT
 start_stack "$STATE" "$(free_port)" "$(free_port)" "$(free_port)"
+start_slapd "$STATE" "$(free_port)" "$(free_port)"
 start_api "$STATE" "$ROOT/target/debug/roster-local"
 
 log "running the tests (stack logs in .stack/test/)"

@@ -501,3 +501,5 @@ pub fn token_from(mail: &Value) -> String {
     let start = text.find("token=").expect("the email has a link") + "token=".len();
     text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
+
+pub mod ldap;

@@ -1,6 +1,7 @@
 //! Roster's domain crate. Data flows request → `http` → `service` → `store` / `mail`;
 //! `domain` holds the pure rules every layer shares.
 pub mod config;
+pub mod directory;
 pub mod domain;
 pub mod files;
 pub mod http;

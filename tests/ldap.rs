@@ -1,0 +1,88 @@
+//! The test directory: the suite's slapd (started by `infra/test.sh`), written to as its admin
+//! over plain LDAP on loopback. Each test works in an `ou` of its own.
+use ldap3::{LdapConnAsync, Mod};
+use std::collections::HashSet;
+
+pub struct TestDirectory {
+    pub ldap: ldap3::Ldap,
+    pub url: String,
+    pub ldaps_url: String,
+    pub base: String,
+    pub admin: String,
+    pub password: String,
+    pub ca: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `bash infra/test.sh`"))
+}
+
+/// A person of a test's `ou`.
+pub struct Person {
+    pub uid: String,
+    pub cn: String,
+    pub mail: String,
+}
+
+impl TestDirectory {
+    pub async fn connect() -> Self {
+        let url = env("ROSTER_TEST_LDAP_URL");
+        let (conn, mut ldap) = LdapConnAsync::new(&url).await.expect("slapd");
+        ldap3::drive!(conn);
+        let (admin, password) = (env("ROSTER_TEST_LDAP_ADMIN"), env("ROSTER_TEST_LDAP_PASSWORD"));
+        ldap.simple_bind(&admin, &password).await.unwrap().success().unwrap();
+        let ca = std::fs::read_to_string(env("ROSTER_TEST_CA")).unwrap();
+        Self {
+            ldap,
+            url,
+            ldaps_url: env("ROSTER_TEST_LDAPS_URL"),
+            base: env("ROSTER_TEST_LDAP_BASE"),
+            admin,
+            password,
+            ca,
+        }
+    }
+
+    /// A new organizational unit of its own; its DN.
+    pub async fn unit(&mut self, prefix: &str) -> String {
+        let ou = crate::unique(prefix);
+        let dn = format!("ou={ou},{}", self.base);
+        let attrs = vec![("objectClass", HashSet::from(["organizationalUnit"])), ("ou", HashSet::from([ou.as_str()]))];
+        self.ldap.add(&dn, attrs).await.unwrap().success().unwrap();
+        dn
+    }
+
+    /// Add people under `unit`, many at once (ldap3 multiplexes one connection).
+    pub async fn add_people(&self, unit: &str, people: &[Person]) {
+        use futures::StreamExt;
+        futures::stream::iter(people)
+            .map(|p| {
+                let mut ldap = self.ldap.clone();
+                let dn = format!("uid={},{unit}", ldap3::dn_escape(&p.uid));
+                async move {
+                    let (given, sn) = p.cn.split_once(' ').unwrap_or((p.cn.as_str(), p.cn.as_str()));
+                    let attrs = vec![
+                        ("objectClass", HashSet::from(["inetOrgPerson"])),
+                        ("uid", HashSet::from([p.uid.as_str()])),
+                        ("cn", HashSet::from([p.cn.as_str()])),
+                        ("givenName", HashSet::from([given])),
+                        ("sn", HashSet::from([sn])),
+                        ("mail", HashSet::from([p.mail.as_str()])),
+                    ];
+                    ldap.add(&dn, attrs).await.unwrap().success().unwrap_or_else(|e| panic!("adding {dn}: {e}"));
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+    }
+
+    pub async fn replace(&mut self, dn: &str, attribute: &str, value: &str) {
+        let m = vec![Mod::Replace(attribute, HashSet::from([value]))];
+        self.ldap.modify(dn, m).await.unwrap().success().unwrap();
+    }
+
+    pub async fn delete(&mut self, dn: &str) {
+        self.ldap.delete(dn).await.unwrap().success().unwrap();
+    }
+}
