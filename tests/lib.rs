@@ -438,6 +438,7 @@ impl Stack {
                 memberships: vec![],
                 usergroups: vec![],
                 custom_fields: Default::default(),
+                deactivated_at: None,
                 created_at: now,
                 updated_at: now,
                 version: 1,

@@ -5,9 +5,11 @@ pub mod ber;
 mod guard;
 mod ldap;
 mod port;
+mod sessions;
 
 pub use ldap::{LdapDirectory, Target, Timeouts};
 pub use port::{Directory, Page, Query};
+pub use sessions::{Cursor, Sessions};
 
 /// What went wrong talking to a directory, in words an admin can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -102,6 +102,14 @@ impl StableId {
     }
 }
 
+/// The stable id of an entry, read through `id_attribute` alone (a full pass's id-only search).
+pub fn entry_id(entry: &RawEntry, preset: Preset, id_attribute: &str) -> Option<StableId> {
+    match entry.bytes(id_attribute).as_slice() {
+        [one] => StableId::from_value(preset, one),
+        _ => None,
+    }
+}
+
 /// A person as the directory describes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {

@@ -185,6 +185,94 @@ pub fn schedule(every_minutes: u32, full_pass_hours: u32) -> Result<(u32, u32), 
     Ok((every_minutes, full_pass_hours))
 }
 
+/// What synced people become. (Members with directory groups mapped to roles: not yet.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PeopleBecome {
+    EndUsers,
+}
+
+/// Where organizations come from: entries of `class`, each value of `attribute` one of its
+/// email domains (RFC 4524's `organization` / `associatedDomain` by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrganizationSource {
+    pub enabled: bool,
+    pub class: String,
+    pub attribute: String,
+}
+
+impl Default for OrganizationSource {
+    fn default() -> Self {
+        Self { enabled: false, class: "organization".into(), attribute: "associatedDomain".into() }
+    }
+}
+
+/// An LDAP attribute or class name (RFC 4512 descr or numeric OID): nothing a filter could be
+/// widened with.
+pub fn attribute_name(field: &str, raw: &str) -> Result<String, FieldError> {
+    let raw = raw.trim();
+    let descr = raw.len() <= 64
+        && raw.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let oid = raw.len() <= 64
+        && !raw.is_empty()
+        && raw.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if descr || oid {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(field, "invalid", "an attribute name: letters, digits and hyphens, starting with a letter"))
+    }
+}
+
+/// A directory connection as stored. The bind password is not here: it lives in the secret
+/// store under `secret_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: crate::domain::ids::DirectoryId,
+    pub account_id: crate::domain::ids::AccountId,
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub allow_insecure: bool,
+    pub ca_certificate: Option<String>,
+    pub bind_dn: String,
+    pub secret_id: String,
+    pub base_dns: Vec<String>,
+    pub user_filter: String,
+    pub preset: super::directory::Preset,
+    pub mapping: super::directory::Mapping,
+    pub people_become: PeopleBecome,
+    pub organizations: OrganizationSource,
+    pub every_minutes: u32,
+    pub full_pass_hours: u32,
+    pub deletion_threshold: super::directory::DeletionThreshold,
+    pub enabled: bool,
+    /// On whose authority scheduled runs act: the member who last saved the connection (a run
+    /// never has more than they have now).
+    pub configured_by: crate::domain::audit::Actor,
+    /// The run going on, if any: a second one does not start meanwhile.
+    #[serde(default)]
+    pub current_run: Option<crate::domain::ids::JobId>,
+    #[serde(default)]
+    pub last_run_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub version: u64,
+}
+
+impl Connection {
+    /// The attributes a run reads of each person.
+    pub fn person_attributes(&self) -> Vec<String> {
+        let m = &self.mapping;
+        let mut out = vec![m.id.clone(), m.email.clone(), m.name.clone(), m.given_name.clone(), m.surname.clone()];
+        out.push(m.groups.clone());
+        if self.preset == super::directory::Preset::ActiveDirectory {
+            out.push("userAccountControl".into());
+        }
+        out.dedup();
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

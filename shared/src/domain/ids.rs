@@ -78,6 +78,7 @@ id_type!(GroupId);
 id_type!(JobId);
 id_type!(OrganizationId);
 id_type!(UserId);
+id_type!(DirectoryId);
 id_type!(UsergroupId);
 id_type!(CustomFieldId);
 

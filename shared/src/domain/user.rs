@@ -82,6 +82,10 @@ pub struct User {
     /// Values of the account's user fields, by field id.
     #[serde(default)]
     pub custom_fields: super::custom_field::Values,
+    /// Set while the source that made them says they are gone or disabled (a directory): kept
+    /// with everything they had, and active again when they come back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: u64,
@@ -260,6 +264,7 @@ mod tests {
             memberships: vec![],
             usergroups: vec![],
             custom_fields: Default::default(),
+            deactivated_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,

@@ -26,6 +26,8 @@ pub enum Kind {
     ImportUsers,
     /// Take an organization's members out of it, then delete it.
     DeleteOrganization,
+    /// One run of a directory connection: read the directory, create, update and deactivate.
+    DirectorySync,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::RemapDomain => "remap_domain",
             Kind::ImportUsers => "import_users",
             Kind::DeleteOrganization => "delete_organization",
+            Kind::DirectorySync => "directory_sync",
         }
     }
 
@@ -123,9 +126,18 @@ pub struct Job {
     pub every_seconds: Option<i64>,
     /// Result-log entries written so far (the next one's number).
     pub results: u64,
+    /// Who let a job that stopped for approval go on (`awaiting_approval` → running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Approval>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Approval {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
 }
 
 impl Job {
@@ -148,6 +160,7 @@ impl Job {
             created_by: None,
             every_seconds: None,
             results: 0,
+            approved: None,
             created_at: now,
             updated_at: now,
             finished_at: None,

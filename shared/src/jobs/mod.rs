@@ -8,6 +8,6 @@ mod job;
 mod kinds;
 mod runner;
 
-pub use job::{Job, Kind, LEASE, MAX_ATTEMPTS, RESULTS_KEPT, Status, retry_delay};
+pub use job::{Approval, Job, Kind, LEASE, MAX_ATTEMPTS, RESULTS_KEPT, Status, retry_delay};
 pub use kinds::{InviteCheckpoint, InviteInput, Outcome, SEAL_JOB, Step, Work};
 pub use runner::{RUNNER, RunReport, run_due, run_one, run_one_step};

@@ -3,7 +3,8 @@
 //! work, which the next claim redoes from the last checkpoint.
 use super::job::{Job, Kind, LEASE, Status};
 use super::kinds::{
-    DeleteOrganization, Export, ImportUsers, InviteRows, Outcome, Purge, RemapDomain, SEAL_JOB, Seal, SendMail, Work,
+    DeleteOrganization, DirectorySync, Export, ImportUsers, InviteRows, Outcome, Purge, RemapDomain, SEAL_JOB, Seal,
+    SendMail, Work,
 };
 use crate::service::{Error, Result, Services};
 use crate::store::{JOB_EXISTS, JOB_LOST, JobResult, ResultPage};
@@ -112,6 +113,7 @@ async fn drive(s: &Services, job: Job, holder: &str, turn: Turn, report: &mut Ru
         Kind::RemapDomain => drive_kind::<RemapDomain>(s, job, holder, turn, report).await,
         Kind::ImportUsers => drive_kind::<ImportUsers>(s, job, holder, turn, report).await,
         Kind::DeleteOrganization => drive_kind::<DeleteOrganization>(s, job, holder, turn, report).await,
+        Kind::DirectorySync => drive_kind::<DirectorySync>(s, job, holder, turn, report).await,
     }
 }
 
@@ -166,6 +168,15 @@ async fn drive_kind<W: Work>(
         // A finished job keeps its last checkpoint (where it ended).
         let checkpoint = next.clone().unwrap_or_else(|| job.checkpoint.clone());
         job = job.advanced(checkpoint, &step.counts, now);
+        if step.hold && step.next.is_some() {
+            // Stopped for a person: nobody runs it until they approve (or reject) it.
+            job.status = Status::AwaitingApproval;
+            job.approved = None;
+            job.lease_holder = None;
+            job.lease_until_ms = None;
+            report.jobs_left += 1;
+            return save(s, &job, holder, report).await.map(drop);
+        }
         match (step.next, step.wait) {
             (Some(_), Some(until)) => {
                 // Released until then; it stays due (and running) for whichever runner comes.

@@ -192,6 +192,7 @@ impl<'a> Invite<'a> {
             counts,
             saved: !self.unsaved,
             wait: wait.filter(|_| !done),
+            hold: false,
         })
     }
 
@@ -407,6 +408,7 @@ impl<'a> Invite<'a> {
                     counts,
                     saved: false,
                     wait: Some(wait),
+                    hold: false,
                 }))
             }
         }
@@ -588,6 +590,7 @@ async fn owed_mail(
                 counts: Vec::new(),
                 saved: false,
                 wait: Some(wait),
+                hold: false,
             });
         }
         Mailed::Done => at.mail_attempts = 0,

@@ -14,6 +14,7 @@ fn manage_permission(kind: Kind) -> Option<Permission> {
     match kind {
         Kind::ImportUsers => Some(Permission::UsersManage),
         Kind::RemapDomain | Kind::DeleteOrganization => Some(Permission::OrganizationsManage),
+        Kind::DirectorySync => Some(Permission::DirectoryManage),
         Kind::PurgeAccount | Kind::SealAudit | Kind::InviteRows | Kind::SendMail | Kind::Export => None,
     }
 }
@@ -38,6 +39,23 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Job> {
     match s.store.cancel_job_logged(&job, &audit).await {
         Ok(job) => Ok(job),
         Err(e) if e.is_conflict(JOB_NOT_ACTIVE) => Err(Error::conflict("job_finished", "the job has already ended")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Let a job that stopped for approval go on (`approve`), or end it (`!approve`).
+pub async fn settle(s: &Services, caller: &Caller, job: &Job, approve: bool) -> Result<Job> {
+    if let Some(p) = manage_permission(job.kind) {
+        caller.require(p)?;
+    }
+    let action = if approve { "job.approved" } else { "job.rejected" };
+    let audit = AuditEntry::new(caller.actor(), action, "job", job.id, serde_json::json!({ "kind": job.kind.name() }));
+    let approval = approve.then(|| crate::jobs::Approval { by: caller.actor(), at: chrono::Utc::now() });
+    match s.store.settle_job_logged(job, approval, &audit).await {
+        Ok(job) => Ok(job),
+        Err(e) if e.is_conflict(JOB_NOT_ACTIVE) => {
+            Err(Error::conflict("job_not_awaiting_approval", "the job is not waiting for approval"))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -9,6 +9,8 @@ pub mod auth;
 mod caller;
 pub mod custom_fields;
 pub mod deletion;
+pub mod directories;
+pub mod directory_sync;
 mod error;
 pub mod exports;
 pub mod groups;
@@ -48,6 +50,10 @@ pub struct Services {
     pub mailer: Mailer,
     pub keys: Keys,
     pub files: Files,
+    /// The bind passwords of directory connections.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// Directory connections a run keeps open between its steps.
+    pub directory_sessions: crate::directory::Sessions,
 }
 
 impl Services {
@@ -60,6 +66,6 @@ impl Services {
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let files = Files::new(&sdk, config.export_bucket.clone());
         let (keys, ()) = tokio::join!(Keys::fetch(&secrets, &config.signing_secret_id), store.warm_up());
-        Ok(Self { config, store, mailer, keys: keys?, files })
+        Ok(Self { config, store, mailer, keys: keys?, files, secrets, directory_sessions: Default::default() })
     }
 }

@@ -194,7 +194,7 @@ async fn one(
         organizations,
         custom_fields: Some(values),
     };
-    match users::create_as(s, caller, new, UserSource::Import, id, lookups).await {
+    match users::create_as(s, caller, new, UserSource::Import, id, lookups, Vec::new()).await {
         Ok(u) => {
             crate::jobs::fault::point("user_imported");
             Ok(result(Outcome::Created, None, Some(u.id)))

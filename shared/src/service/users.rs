@@ -132,6 +132,7 @@ fn described(u: &User) -> serde_json::Value {
         "source": u.source,
         "external_id": u.external_id,
         "custom_fields": u.custom_fields,
+        "deactivated_at": u.deactivated_at,
         "organizations": u.memberships.iter().map(|m| serde_json::json!({
             "organization_id": m.organization, "role": m.role, "linked_by": m.linked_by,
         })).collect::<Vec<_>>(),
@@ -146,14 +147,14 @@ fn phone(raw: &str) -> std::result::Result<String, FieldError> {
 /// (`organizations::matching`) and writes their claims, memberships and the audit entry in one
 /// transaction.
 pub async fn create(s: &Services, caller: &Caller, new: NewUser, source: UserSource) -> Result<User> {
-    create_as(s, caller, new, source, UserId::new(), &mut Lookups::default()).await
+    create_as(s, caller, new, source, UserId::new(), &mut Lookups::default(), Vec::new()).await
 }
 
 /// What creating many people asks again and again, asked once: the account's user fields,
 /// the organization each email domain links to, the organization each name names. One lives
 /// for one request or one job step (a few seconds), so a change made meanwhile is seen by the
 /// next step.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Lookups {
     fields: Option<Vec<CustomField>>,
     domains: HashMap<String, Option<OrganizationId>>,
@@ -213,6 +214,7 @@ pub(crate) async fn create_as(
     source: UserSource,
     id: UserId,
     lookups: &mut Lookups,
+    also: Vec<crate::store::Item>,
 ) -> Result<User> {
     caller.require(Permission::UsersManage)?;
     let a = caller.account_id();
@@ -253,13 +255,14 @@ pub(crate) async fn create_as(
         external_id,
         memberships,
         usergroups: Vec::new(),
+        deactivated_at: None,
         custom_fields: values.unwrap_or_default(),
         created_at: now,
         updated_at: now,
         version: 1,
     };
     let audit = AuditEntry::new(caller.actor(), "user.created", "user", u.id, described(&u));
-    s.store.create_user(&u, &audit).await.map_err(store_error)?;
+    s.store.create_user_with(&u, &audit, also).await.map_err(store_error)?;
     Ok(u)
 }
 
@@ -297,9 +300,22 @@ pub(crate) async fn write(
     s: &Services,
     caller: &Caller,
     before: &User,
+    after: User,
+    action: &str,
+    memo: Option<String>,
+) -> Result<User> {
+    write_with(s, caller, before, after, action, memo, Vec::new()).await
+}
+
+/// `write`, with `also` (a directory entry's state) in the same transaction.
+pub(crate) async fn write_with(
+    s: &Services,
+    caller: &Caller,
+    before: &User,
     mut after: User,
     action: &str,
     memo: Option<String>,
+    also: Vec<crate::store::Item>,
 ) -> Result<User> {
     after.version = before.version + 1;
     after.updated_at = Utc::now();
@@ -311,7 +327,7 @@ pub(crate) async fn write(
         serde_json::json!({ "before": described(before), "after": described(&after) }),
     );
     audit.memo = memo;
-    s.store.update_user(before, &after, &audit).await.map_err(store_error)?;
+    s.store.update_user_with(before, &after, &audit, also).await.map_err(store_error)?;
     Ok(after)
 }
 

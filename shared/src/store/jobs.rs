@@ -196,6 +196,45 @@ impl Store {
         tx.commit(self).await
     }
 
+    /// Settle a job waiting for approval, with its system-log entry: approved, it is due now;
+    /// rejected, it is cancelled. `JOB_NOT_ACTIVE` unless it is waiting.
+    pub async fn settle_job_logged(
+        &self,
+        job: &Job,
+        approval: Option<crate::jobs::Approval>,
+        audit: &crate::domain::audit::AuditEntry,
+    ) -> StoreResult<Job> {
+        let a = job.account_id.ok_or_else(|| StoreError::Other("a logged job belongs to an account".into()))?;
+        let mut changed = job.clone();
+        let now = Utc::now();
+        changed.updated_at = now;
+        match approval {
+            Some(approval) => {
+                changed.status = Status::Running;
+                changed.approved = Some(approval);
+                changed.run_at = now;
+                changed.run_at_ms = now.timestamp_millis();
+            }
+            None => {
+                changed.status = Status::Cancelled;
+                changed.finished_at = Some(now);
+            }
+        }
+        let mut tx = super::tx::Tx::new();
+        tx.put_where(
+            JOB_NOT_ACTIVE,
+            job_item(&changed)?,
+            super::tx::Condition {
+                condition: "attribute_exists(pk) AND #status = :waiting",
+                values: vec![(":waiting", super::to_attribute(&Status::AwaitingApproval)?)],
+                names: vec![("#status", "status")],
+            },
+        )?;
+        tx.audit(a, audit)?;
+        tx.commit(self).await?;
+        Ok(changed)
+    }
+
     /// Cancel a job that is not over, with its system-log entry: a runner holding it loses it
     /// at its next write. `JOB_NOT_ACTIVE` when it is over.
     pub async fn cancel_job_logged(&self, job: &Job, audit: &crate::domain::audit::AuditEntry) -> StoreResult<Job> {

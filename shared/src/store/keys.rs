@@ -5,7 +5,8 @@ use crate::domain::custom_field::FieldTarget;
 use crate::domain::email::Email;
 use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{
-    AccountId, AuditId, CustomFieldId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId, UserId, UsergroupId,
+    AccountId, AuditId, CustomFieldId, DirectoryId, GroupId, JobId, MemberId, OrganizationId, RoleId, SessionId,
+    UserId, UsergroupId,
 };
 use crate::domain::user::{OrganizationRole, UserSource};
 use crate::domain::web_address::WebAddress;
@@ -283,6 +284,22 @@ pub const USERGROUP_PREFIX: &str = "USERGROUP#";
 
 pub fn usergroup(a: AccountId, g: UsergroupId) -> Key {
     Key::new(account_pk(a), format!("{USERGROUP_PREFIX}{g}"))
+}
+
+pub const DIRECTORY_PREFIX: &str = "DIRECTORY#";
+
+pub fn directory(a: AccountId, d: DirectoryId) -> Key {
+    Key::new(account_pk(a), format!("{DIRECTORY_PREFIX}{d}"))
+}
+
+/// What Roster holds for one entry of a directory (by stable id): the person it became, the
+/// fingerprint of what the directory said, whether they are active.
+pub fn directory_entries(d: DirectoryId) -> String {
+    format!("DIRENT#{d}#")
+}
+
+pub fn directory_entry(a: AccountId, d: DirectoryId, stable: uuid::Uuid) -> Key {
+    Key::new(account_pk(a), format!("{}{}", directory_entries(d), stable.as_simple()))
 }
 
 /// An account's custom fields (of both targets), in creation order (ids are time-ordered).

@@ -115,8 +115,16 @@ fn membership_changes(tx: &mut Tx, before: &User, after: &User) -> StoreResult<(
 impl Store {
     /// A new user with its claims and memberships, and the audit entry.
     pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
+        self.create_user_with(u, audit, Vec::new()).await
+    }
+
+    /// `create_user`, writing `also` (a directory entry's state) in the same transaction.
+    pub async fn create_user_with(&self, u: &User, audit: &AuditEntry, also: Vec<Item>) -> StoreResult<()> {
         let a = u.account_id;
         let mut tx = Tx::new();
+        for item in also {
+            tx.put_raw(item)?;
+        }
         for (guard, item) in user_records(u)? {
             tx.create_raw(guard, item)?;
         }
@@ -140,8 +148,22 @@ impl Store {
 
     /// Replace a user still at the version read: emails, external id and memberships follow.
     pub async fn update_user(&self, before: &User, after: &User, audit: &AuditEntry) -> StoreResult<()> {
+        self.update_user_with(before, after, audit, Vec::new()).await
+    }
+
+    /// `update_user`, writing `also` (a directory entry's state) in the same transaction.
+    pub async fn update_user_with(
+        &self,
+        before: &User,
+        after: &User,
+        audit: &AuditEntry,
+        also: Vec<Item>,
+    ) -> StoreResult<()> {
         let a = after.account_id;
         let mut tx = Tx::new();
+        for item in also {
+            tx.put_raw(item)?;
+        }
         tx.replace_versioned(USER_CHANGED, user_item(after)?, before.version)?;
         for e in before.emails.iter().filter(|e| !after.emails.contains(e)) {
             tx.delete(&keys::user_email(a, e))?;

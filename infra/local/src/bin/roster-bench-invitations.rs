@@ -150,6 +150,8 @@ async fn run_job(account: &str, job: &str) -> Fallible<()> {
         keys,
         files: roster::files::Files::new(&sdk, config.export_bucket.clone()),
         config,
+        secrets,
+        directory_sessions: Default::default(),
     };
     let (d0, s0) = (dynamo_count.0.load(Ordering::Relaxed), ses_count.0.load(Ordering::Relaxed));
     loop {

@@ -43,6 +43,9 @@ pub struct UserView {
     /// Values of the account's user fields, by field id.
     #[schema(value_type = Object)]
     pub custom_fields: crate::domain::custom_field::Values,
+    /// `false` while their directory says they are gone or disabled.
+    pub active: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -67,6 +70,8 @@ impl From<&User> for UserView {
                 .collect(),
             usergroups: u.usergroups.iter().map(ToString::to_string).collect(),
             custom_fields: u.custom_fields.clone(),
+            active: u.deactivated_at.is_none(),
+            deactivated_at: u.deactivated_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

@@ -1,4 +1,5 @@
 //! The kinds of work. Each is a `Work`: given the job and its checkpoint, do one bounded step.
+mod directory;
 mod export;
 mod invite_rows;
 mod people;
@@ -6,6 +7,7 @@ mod purge;
 mod seal;
 mod send_mail;
 
+pub(crate) use directory::DirectorySync;
 pub(crate) use export::Export;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
@@ -34,12 +36,15 @@ pub struct Step<C> {
     /// Come back no earlier than this (a service is down, a limit is reached): the job is
     /// released until then.
     pub wait: Option<chrono::DateTime<chrono::Utc>>,
+    /// Stop at `next` in `awaiting_approval`: a person approves (it goes on) or rejects (it is
+    /// cancelled) before anything more is done.
+    pub hold: bool,
 }
 
 impl<C> Step<C> {
     /// A step that continues at `next` (or finishes, with `None`), reporting `outcomes`.
     pub fn to(next: Option<C>, outcomes: Vec<Outcome>, counts: Vec<(&'static str, u64)>) -> Self {
-        Self { next, outcomes, counts, saved: false, wait: None }
+        Self { next, outcomes, counts, saved: false, wait: None, hold: false }
     }
 }
 

@@ -1,0 +1,550 @@
+//! Directory connections (SPEC §6): their settings (the bind password kept in the secret store,
+//! never returned), a connection test, and their runs (each a job: `service::directory_sync`).
+use super::{Caller, Error, Result, Services};
+use crate::directory::{Directory, DirectoryError, LdapDirectory, Query, Target, Timeouts};
+use crate::domain::audit::{Actor, AuditEntry};
+use crate::domain::directory::{self, DeletionThreshold, Mapping, Preset};
+use crate::domain::directory_settings::{
+    self as settings, Connection, OrganizationSource, PeopleBecome, Security, attribute_name,
+};
+use crate::domain::ids::{DirectoryId, JobId};
+use crate::domain::permissions::Permission;
+use crate::domain::{FieldError, FieldErrors};
+use crate::jobs::{Job, Kind};
+use crate::store::{DIRECTORY_BUSY, DIRECTORY_CHANGED};
+use chrono::Utc;
+
+/// Connections one account may have.
+pub const MAX_DIRECTORIES: usize = 20;
+/// Longest bind password taken.
+const MAX_PASSWORD: usize = 1024;
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingInput {
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub groups: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSourceInput {
+    #[serde(default)]
+    pub enabled: bool,
+    pub class: Option<String>,
+    pub attribute: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDirectory {
+    #[schema(max_length = 200)]
+    pub name: String,
+    /// `ldaps://host[:port]` or `ldap://host[:port]`.
+    #[schema(max_length = 512)]
+    pub url: String,
+    pub security: Security,
+    /// Needed for `plain`, which is allowed only to a loopback address.
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// PEM certificates of the CA that signed the server's (an internal CA).
+    #[schema(max_length = 65536)]
+    pub ca_certificate: Option<String>,
+    #[schema(max_length = 1024)]
+    pub bind_dn: String,
+    /// Kept in the secret store; never returned.
+    #[schema(max_length = 1024, min_length = 1)]
+    pub bind_password: String,
+    #[schema(min_items = 1, max_items = 10)]
+    pub base_dns: Vec<String>,
+    /// An RFC 4515 filter for people; the preset's by default.
+    #[schema(max_length = 1024)]
+    pub user_filter: Option<String>,
+    pub preset: Preset,
+    /// Attributes to read instead of the preset's.
+    pub mapping: Option<MappingInput>,
+    pub people_become: Option<PeopleBecome>,
+    pub organizations: Option<OrganizationSourceInput>,
+    /// Minutes between scheduled runs (5–1440, a multiple of 5); 60 by default.
+    pub every_minutes: Option<u32>,
+    /// Hours between full passes (1–168); 24 by default.
+    pub full_pass_hours: Option<u32>,
+    pub deletion_threshold: Option<DeletionThreshold>,
+    /// Scheduled runs happen only while enabled (manual runs always can).
+    pub enabled: Option<bool>,
+}
+
+/// What to change; absent fields stay.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryChange {
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+    #[schema(max_length = 512)]
+    pub url: Option<String>,
+    pub security: Option<Security>,
+    pub allow_insecure: Option<bool>,
+    /// Blank removes it.
+    #[schema(max_length = 65536)]
+    pub ca_certificate: Option<String>,
+    #[schema(max_length = 1024)]
+    pub bind_dn: Option<String>,
+    #[schema(max_length = 1024, min_length = 1)]
+    pub bind_password: Option<String>,
+    #[schema(min_items = 1, max_items = 10)]
+    pub base_dns: Option<Vec<String>>,
+    #[schema(max_length = 1024)]
+    pub user_filter: Option<String>,
+    pub mapping: Option<MappingInput>,
+    pub organizations: Option<OrganizationSourceInput>,
+    pub every_minutes: Option<u32>,
+    pub full_pass_hours: Option<u32>,
+    pub deletion_threshold: Option<DeletionThreshold>,
+    pub enabled: Option<bool>,
+}
+
+fn not_found() -> Error {
+    Error::NotFound("directory")
+}
+
+fn default_filter(p: Preset) -> &'static str {
+    match p {
+        Preset::Openldap => "(objectClass=inetOrgPerson)",
+        Preset::ActiveDirectory => "(&(objectCategory=person)(objectClass=user))",
+    }
+}
+
+fn mapping(base: Mapping, input: Option<&MappingInput>, errors: &mut FieldErrors) -> Mapping {
+    let Some(i) = input else { return base };
+    let mut pick = |field: &str, given: &Option<String>, current: String| match given {
+        Some(v) => errors.take(attribute_name(&format!("mapping.{field}"), v)).unwrap_or(current),
+        None => current,
+    };
+    Mapping {
+        id: pick("id", &i.id, base.id.clone()),
+        email: pick("email", &i.email, base.email.clone()),
+        name: pick("name", &i.name, base.name.clone()),
+        given_name: pick("given_name", &i.given_name, base.given_name.clone()),
+        surname: pick("surname", &i.surname, base.surname.clone()),
+        groups: pick("groups", &i.groups, base.groups.clone()),
+    }
+}
+
+fn organizations(
+    base: OrganizationSource,
+    input: Option<&OrganizationSourceInput>,
+    errors: &mut FieldErrors,
+) -> OrganizationSource {
+    let Some(i) = input else { return base };
+    OrganizationSource {
+        enabled: i.enabled,
+        class: match &i.class {
+            Some(c) => errors.take(attribute_name("organizations.class", c)).unwrap_or(base.class),
+            None => base.class,
+        },
+        attribute: match &i.attribute {
+            Some(a) => errors.take(attribute_name("organizations.attribute", a)).unwrap_or(base.attribute),
+            None => base.attribute,
+        },
+    }
+}
+
+fn password(raw: &str) -> std::result::Result<String, FieldError> {
+    if raw.is_empty() || raw.len() > MAX_PASSWORD || raw.chars().any(char::is_control) {
+        return Err(FieldError::new("bind_password", "invalid", "1 to 1024 characters, no control characters"));
+    }
+    Ok(raw.to_owned())
+}
+
+fn threshold(t: DeletionThreshold) -> std::result::Result<DeletionThreshold, FieldError> {
+    if t.percent == 0 || t.percent > 100 || t.at_least > 1_000_000 {
+        return Err(FieldError::new("deletion_threshold", "invalid", "percent 1–100, at_least 0–1,000,000"));
+    }
+    Ok(t)
+}
+
+fn secret_id(c: &Connection) -> String {
+    format!("roster/directories/{}/{}", c.account_id, c.id)
+}
+
+fn secret_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Unavailable(format!("the secret store ({what}): {e}"))
+}
+
+async fn put_password(s: &Services, id: &str, password: &str, new: bool) -> Result<()> {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
+    if new {
+        let created = s.secrets.create_secret().name(id).secret_string(password).send().await;
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_resource_exists_exception()) => {}
+            Err(e) => return Err(secret_error("create", DisplayErrorContext(e))),
+        }
+    }
+    s.secrets
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(password)
+        .send()
+        .await
+        .map_err(|e| secret_error("put", DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+/// The connection's bind password, read from the secret store.
+pub(crate) async fn bind_password(s: &Services, c: &Connection) -> Result<String> {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
+    let out = s
+        .secrets
+        .get_secret_value()
+        .secret_id(&c.secret_id)
+        .send()
+        .await
+        .map_err(|e| secret_error("read", DisplayErrorContext(e)))?;
+    out.secret_string.ok_or_else(|| Error::Internal("the bind password secret has no text".into()))
+}
+
+async fn delete_password(s: &Services, id: &str) {
+    let gone = s.secrets.delete_secret().secret_id(id).force_delete_without_recovery(true).send().await;
+    if let Err(e) = gone {
+        tracing::warn!(secret = id, error = %aws_sdk_secretsmanager::error::DisplayErrorContext(e), "a directory's secret was not deleted");
+    }
+}
+
+/// The settings as the system log shows them (no password; the CA only as present or not).
+fn described(c: &Connection) -> serde_json::Value {
+    serde_json::json!({
+        "name": c.name, "url": c.endpoint.url, "security": c.endpoint.security, "bind_dn": c.bind_dn,
+        "base_dns": c.base_dns, "user_filter": c.user_filter, "preset": c.preset, "mapping": c.mapping,
+        "ca_certificate": c.ca_certificate.is_some(), "organizations": c.organizations,
+        "every_minutes": c.every_minutes, "full_pass_hours": c.full_pass_hours,
+        "deletion_threshold": c.deletion_threshold, "enabled": c.enabled,
+    })
+}
+
+pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<Connection> {
+    caller.require(Permission::DirectoryManage)?;
+    let a = caller.account_id();
+    let mut errors = FieldErrors::new();
+    let name = errors.take(crate::domain::text::required_text("name", &new.name, &crate::domain::format::COMPANY));
+    let endpoint = errors.take(settings::endpoint(&new.url, new.security, new.allow_insecure));
+    let ca = new
+        .ca_certificate
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .and_then(|c| errors.take(settings::ca_certificate(c)));
+    let bind_dn = errors.take(settings::dn("bind_dn", &new.bind_dn));
+    let secret = errors.take(password(&new.bind_password));
+    let base_dns = errors.take(settings::base_dns(&new.base_dns));
+    let filter =
+        errors.take(directory::search_filter(new.user_filter.as_deref().unwrap_or(default_filter(new.preset))));
+    let mapping = mapping(new.preset.mapping(), new.mapping.as_ref(), &mut errors);
+    let organizations = organizations(OrganizationSource::default(), new.organizations.as_ref(), &mut errors);
+    let schedule = errors.take(settings::schedule(new.every_minutes.unwrap_or(60), new.full_pass_hours.unwrap_or(24)));
+    let threshold = errors.take(threshold(new.deletion_threshold.unwrap_or_default()));
+    errors.finish()?;
+    let (
+        Some(name),
+        Some(endpoint),
+        Some(bind_dn),
+        Some(secret),
+        Some(base_dns),
+        Some(filter),
+        Some(schedule),
+        Some(threshold),
+    ) = (name, endpoint, bind_dn, secret, base_dns, filter, schedule, threshold)
+    else {
+        return Err(Error::Internal("checked fields missing".into()));
+    };
+    if s.store.directories(a).await?.len() >= MAX_DIRECTORIES {
+        return Err(Error::conflict(
+            "too_many_directories",
+            format!("an account has at most {MAX_DIRECTORIES} directory connections"),
+        ));
+    }
+    let now = Utc::now();
+    let mut c = Connection {
+        id: DirectoryId::new(),
+        account_id: a,
+        name,
+        endpoint,
+        allow_insecure: new.allow_insecure,
+        ca_certificate: ca,
+        bind_dn,
+        secret_id: String::new(),
+        base_dns,
+        user_filter: filter,
+        preset: new.preset,
+        mapping,
+        people_become: new.people_become.unwrap_or(PeopleBecome::EndUsers),
+        organizations,
+        every_minutes: schedule.0,
+        full_pass_hours: schedule.1,
+        deletion_threshold: threshold,
+        enabled: new.enabled.unwrap_or(true),
+        configured_by: caller.actor(),
+        current_run: None,
+        last_run_at: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    c.secret_id = secret_id(&c);
+    put_password(s, &c.secret_id, &secret, true).await?;
+    let audit = AuditEntry::new(caller.actor(), "directory.created", "directory", c.id, described(&c));
+    if let Err(e) = s.store.create_directory(&c, &audit).await {
+        delete_password(s, &c.secret_id).await;
+        return Err(e.into());
+    }
+    Ok(c)
+}
+
+pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Connection> {
+    caller.require(Permission::DirectoryManage)?;
+    let id = DirectoryId::parse(id).ok_or_else(not_found)?;
+    s.store.get_directory(caller.account_id(), id).await?.ok_or_else(not_found)
+}
+
+pub async fn list(s: &Services, caller: &Caller) -> Result<Vec<Connection>> {
+    caller.require(Permission::DirectoryManage)?;
+    Ok(s.store.directories(caller.account_id()).await?)
+}
+
+pub async fn update(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    change: DirectoryChange,
+    if_version: Option<u64>,
+) -> Result<Connection> {
+    let before = get(s, caller, id).await?;
+    if if_version.is_some_and(|v| v != before.version) {
+        return Err(Error::PreconditionFailed);
+    }
+    let mut c = before.clone();
+    let mut errors = FieldErrors::new();
+    if let Some(n) = &change.name {
+        c.name = errors
+            .take(crate::domain::text::required_text("name", n, &crate::domain::format::COMPANY))
+            .unwrap_or_default();
+    }
+    let security = change.security.unwrap_or(c.endpoint.security);
+    let allow = change.allow_insecure.unwrap_or(c.allow_insecure);
+    let url = change.url.clone().unwrap_or_else(|| c.endpoint.url.clone());
+    if let Some(e) = errors.take(settings::endpoint(&url, security, allow)) {
+        c.endpoint = e;
+        c.allow_insecure = allow;
+    }
+    if let Some(ca) = &change.ca_certificate {
+        c.ca_certificate = if ca.trim().is_empty() { None } else { errors.take(settings::ca_certificate(ca)) };
+    }
+    if let Some(dn) = &change.bind_dn {
+        c.bind_dn = errors.take(settings::dn("bind_dn", dn)).unwrap_or_default();
+    }
+    let secret = change.bind_password.as_deref().and_then(|p| errors.take(password(p)));
+    if let Some(b) = &change.base_dns {
+        c.base_dns = errors.take(settings::base_dns(b)).unwrap_or_default();
+    }
+    if let Some(f) = &change.user_filter {
+        c.user_filter = errors.take(directory::search_filter(f)).unwrap_or_default();
+    }
+    c.mapping = mapping(c.mapping.clone(), change.mapping.as_ref(), &mut errors);
+    c.organizations = organizations(c.organizations.clone(), change.organizations.as_ref(), &mut errors);
+    if change.every_minutes.is_some() || change.full_pass_hours.is_some() {
+        let asked =
+            (change.every_minutes.unwrap_or(c.every_minutes), change.full_pass_hours.unwrap_or(c.full_pass_hours));
+        if let Some((every, full)) = errors.take(settings::schedule(asked.0, asked.1)) {
+            (c.every_minutes, c.full_pass_hours) = (every, full);
+        }
+    }
+    if let Some(t) = change.deletion_threshold {
+        c.deletion_threshold = errors.take(threshold(t)).unwrap_or_default();
+    }
+    if let Some(e) = change.enabled {
+        c.enabled = e;
+    }
+    errors.finish()?;
+    if let Some(p) = &secret {
+        put_password(s, &c.secret_id, p, false).await?;
+    }
+    // Whoever saves the connection is whose authority its scheduled runs act with from now.
+    c.configured_by = caller.actor();
+    c.version = before.version + 1;
+    c.updated_at = Utc::now();
+    let mut details = serde_json::json!({ "before": described(&before), "after": described(&c) });
+    if secret.is_some() {
+        details["bind_password"] = serde_json::json!("changed");
+    }
+    let audit = AuditEntry::new(caller.actor(), "directory.updated", "directory", c.id, details);
+    match s.store.update_directory(&before, &c, Some(&audit)).await {
+        Ok(()) => Ok(c),
+        Err(e) if e.is_conflict(DIRECTORY_CHANGED) && if_version.is_some() => Err(Error::PreconditionFailed),
+        Err(e) if e.is_conflict(DIRECTORY_CHANGED) => {
+            Err(Error::conflict("directory_changed", "the connection changed meanwhile; reload and retry"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Delete a connection (its people stay, as they are) and its secret.
+pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+    let c = get(s, caller, id).await?;
+    let audit = AuditEntry::new(caller.actor(), "directory.deleted", "directory", c.id, described(&c));
+    match s.store.delete_directory(&c, &audit).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict(DIRECTORY_CHANGED) => return Err(not_found()),
+        Err(e) => return Err(e.into()),
+    }
+    delete_password(s, &c.secret_id).await;
+    Ok(())
+}
+
+/// Connect and bind as the connection says (`timeouts`: never ldap3's infinite defaults).
+pub(crate) async fn connect(
+    s: &Services,
+    c: &Connection,
+) -> Result<std::result::Result<LdapDirectory, DirectoryError>> {
+    let password = bind_password(s, c).await?;
+    let target = Target {
+        endpoint: &c.endpoint,
+        ca_certificate: c.ca_certificate.as_deref(),
+        bind_dn: &c.bind_dn,
+        password: &password,
+    };
+    Ok(LdapDirectory::connect(&target, Timeouts::default()).await)
+}
+
+/// The search of people under one base DN.
+pub(crate) fn people_query(c: &Connection, base: &str) -> Query {
+    Query { base: base.to_owned(), filter: c.user_filter.clone(), attributes: c.person_attributes() }
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SampleEntry {
+    pub dn: String,
+    /// The stable id, email and name as Roster reads them; `problem` says why an entry is not a person.
+    pub stable_id: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TestReport {
+    /// Bound and searched.
+    pub ok: bool,
+    /// Why not: unreachable, TLS, the bind refused (with the server's result code and message)…
+    pub error: Option<String>,
+    /// Up to 5 entries of the first base DN, read as a run would.
+    pub sample: Vec<SampleEntry>,
+    /// More entries follow the sample.
+    pub more: bool,
+}
+
+/// Bind and read one small page: what a run would find, or the exact error.
+pub async fn test(s: &Services, caller: &Caller, id: &str) -> Result<TestReport> {
+    let c = get(s, caller, id).await?;
+    let failed =
+        |e: DirectoryError| TestReport { ok: false, error: Some(e.to_string()), sample: Vec::new(), more: false };
+    let mut dir = match connect(s, &c).await? {
+        Ok(d) => d,
+        Err(e) => return Ok(failed(e)),
+    };
+    let Some(base) = c.base_dns.first() else { return Ok(failed(DirectoryError::Ldap("no base DN".into()))) };
+    let page = match dir.search_page(&people_query(&c, base), &[], 5).await {
+        Ok(p) => p,
+        Err(e) => return Ok(failed(e)),
+    };
+    dir.close().await;
+    let sample = page
+        .entries
+        .iter()
+        .map(|e| match directory::person(e, c.preset, &c.mapping) {
+            Ok(p) => SampleEntry {
+                dn: e.dn.clone(),
+                stable_id: Some(p.id.0.to_string()),
+                email: p.email,
+                name: Some(p.name),
+                problem: None,
+            },
+            Err(why) => SampleEntry { dn: e.dn.clone(), stable_id: None, email: None, name: None, problem: Some(why) },
+        })
+        .collect();
+    Ok(TestReport { ok: true, error: None, sample, more: page.next.is_some() })
+}
+
+/// What a run was asked to do.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunInput {
+    pub directory_id: DirectoryId,
+    /// Report what would change, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub scheduled: bool,
+}
+
+/// Start a run of `c` on `by`'s authority, unless one is going on (409).
+pub(crate) async fn start_run(s: &Services, c: &Connection, by: Actor, input: RunInput) -> Result<Job> {
+    let a = c.account_id;
+    let body = serde_json::to_value(&input).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut job = Job::new(Kind::DirectorySync, Some(a), body, Utc::now());
+    job.created_by = Some(by);
+    let stale = match c.current_run {
+        None => None,
+        Some(run) => match s.store.get_job_of(Some(a), Kind::DirectorySync, run).await? {
+            Some(j) if !j.status.is_final() => {
+                return Err(Error::conflict(
+                    "directory_run_in_progress",
+                    format!("run {run} of this connection is not over"),
+                ));
+            }
+            _ => Some(run),
+        },
+    };
+    match s.store.claim_directory_run(c, job.id, stale, &job).await {
+        Ok(()) => Ok(job),
+        Err(e) if e.is_conflict(DIRECTORY_BUSY) => {
+            Err(Error::conflict("directory_run_in_progress", "another run of this connection started meanwhile"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A person's "run now" (or dry run).
+pub async fn run(s: &Services, caller: &Caller, id: &str, dry_run: bool) -> Result<Job> {
+    let c = get(s, caller, id).await?;
+    caller.require(Permission::UsersManage)?;
+    start_run(s, &c, caller.actor(), RunInput { directory_id: c.id, dry_run, scheduled: false }).await
+}
+
+/// The connection's runs, newest first.
+pub async fn runs(s: &Services, caller: &Caller, id: &str) -> Result<Vec<Job>> {
+    let c = get(s, caller, id).await?;
+    let (jobs, _) = s.store.list_jobs(c.account_id, Kind::DirectorySync, None, 200).await?;
+    Ok(jobs.into_iter().filter(|j| of_connection(j, c.id)).take(50).collect())
+}
+
+fn of_connection(j: &Job, d: DirectoryId) -> bool {
+    j.input_as::<RunInput>().is_ok_and(|i| i.directory_id == d)
+}
+
+/// One run of the connection, or 404.
+pub async fn run_of(s: &Services, caller: &Caller, id: &str, run: &str) -> Result<Job> {
+    let c = get(s, caller, id).await?;
+    let gone = || Error::NotFound("run");
+    let run = JobId::parse(run).ok_or_else(gone)?;
+    let job = s.store.get_job_of(Some(c.account_id), Kind::DirectorySync, run).await?.ok_or_else(gone)?;
+    if of_connection(&job, c.id) { Ok(job) } else { Err(gone()) }
+}
+
+/// Approve (the run goes on and deactivates) or reject (it ends, nothing deactivated) a run
+/// that stopped above the deletion threshold.
+pub async fn settle(s: &Services, caller: &Caller, id: &str, run: &str, approve: bool) -> Result<Job> {
+    let job = run_of(s, caller, id, run).await?;
+    super::jobs::settle(s, caller, &job, approve).await
+}

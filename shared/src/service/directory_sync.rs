@@ -1,0 +1,418 @@
+//! One run of a directory connection, as a job (SPEC §6): search every base DN page by page and
+//! create, update, deactivate or reactivate people through the one user path (each change with
+//! its entry's state and audit entry in one transaction; an unchanged entry costs no write); then
+//! a full pass sweeps for people the directory no longer has, stopping for approval above the
+//! connection's threshold, and deactivates them — never deletes.
+use super::caller::starter;
+use super::directories::{RunInput, connect, people_query};
+use super::users::{self, Lookups, NewUser};
+use super::{Caller, Error, Result, Services};
+use crate::directory::{Cursor, DirectoryError, Query};
+use crate::domain::directory::{self, Action, Known, Person, RawEntry};
+use crate::domain::directory_settings::Connection;
+use crate::domain::email::Email;
+use crate::domain::ids::UserId;
+use crate::domain::permissions::Permission;
+use crate::domain::user::{User, UserSource};
+use crate::jobs::{Job, Outcome, Step};
+use crate::store::EntryState;
+use chrono::Utc;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Entries one step handles (a page is read once and handed out over several steps).
+const STEP_ENTRIES: usize = 200;
+/// Entries one search page asks for (RFC 2696; AD's MaxPageSize is 1,000).
+const PAGE_SIZE: u32 = 1000;
+/// People one step deactivates.
+const DEACTIVATIONS_PER_STEP: usize = 100;
+/// Changes written at once.
+const PARALLEL: usize = 8;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Search,
+    Sweep,
+    Deactivate,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SyncCheckpoint {
+    #[serde(default)]
+    pub phase: Phase,
+    /// Search: the base DN being read, and how many of its entries were handled.
+    #[serde(default)]
+    pub base: usize,
+    #[serde(default)]
+    pub offset: u64,
+    /// Sweep: how many deactivations the run stopped for (approval covers that many).
+    #[serde(default)]
+    pub awaiting: Option<u64>,
+    /// Deactivate: entry states handled up to this stable id.
+    #[serde(default)]
+    pub after: Option<Uuid>,
+}
+
+fn refused(e: DirectoryError) -> Error {
+    Error::Refused(e.to_string())
+}
+
+pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
+    let input: RunInput = job.input_as()?;
+    // The run acts with its starter's authority as it is now.
+    let caller = starter(s, job).await?;
+    caller.require(Permission::DirectoryManage)?;
+    caller.require(Permission::UsersManage)?;
+    let Some(c) = s.store.get_directory(caller.account_id(), input.directory_id).await? else {
+        return Err(Error::Refused("the directory connection was deleted".into()));
+    };
+    let run = Run { s, caller: &caller, job, c: &c, dry_run: input.dry_run };
+    match at.phase {
+        Phase::Search => run.search(at).await,
+        Phase::Sweep => run.sweep(at).await,
+        Phase::Deactivate => run.deactivate(at).await,
+    }
+}
+
+struct Run<'a> {
+    s: &'a Services,
+    caller: &'a Caller,
+    job: &'a Job,
+    c: &'a Connection,
+    dry_run: bool,
+}
+
+/// What one step did, to report.
+#[derive(Default)]
+struct Report {
+    outcomes: Vec<Outcome>,
+    counts: HashMap<&'static str, u64>,
+}
+
+impl Report {
+    fn add(&mut self, outcome: &'static str, detail: serde_json::Value) {
+        *self.counts.entry(outcome).or_default() += 1;
+        self.outcomes.push(Outcome { outcome, detail });
+    }
+
+    fn step(self, next: Option<SyncCheckpoint>) -> Step<SyncCheckpoint> {
+        let mut counts: Vec<(&'static str, u64)> = self.counts.into_iter().collect();
+        counts.sort();
+        Step::to(next, self.outcomes, counts)
+    }
+}
+
+fn detail(p: &Person, user: Option<UserId>) -> serde_json::Value {
+    serde_json::json!({ "dn": p.dn, "stable_id": p.id.0, "email": p.email, "name": p.name, "user_id": user })
+}
+
+impl Run<'_> {
+    async fn search(&self, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
+        let Some(base) = self.c.base_dns.get(at.base) else {
+            return Ok(Step::to(
+                Some(SyncCheckpoint { phase: Phase::Sweep, ..Default::default() }),
+                Vec::new(),
+                Vec::new(),
+            ));
+        };
+        let mut cursor = match self.s.directory_sessions.take(self.job.id, at.base, at.offset).await {
+            Some(cursor) => cursor,
+            None => {
+                let dir = connect(self.s, self.c).await?.map_err(refused)?;
+                let mut cursor = Cursor::new(dir, people_query(self.c, base), at.base, PAGE_SIZE);
+                cursor.skip(at.offset).await.map_err(refused)?;
+                cursor
+            }
+        };
+        let pages = cursor.pages;
+        let entries = cursor.take(STEP_ENTRIES).await.map_err(refused)?;
+        let mut report = self.apply(&entries).await?;
+        report.counts.insert("ldap_pages", cursor.pages - pages);
+        let next = if cursor.done() {
+            cursor.dir.close().await;
+            SyncCheckpoint { base: at.base + 1, ..Default::default() }
+        } else {
+            let next = SyncCheckpoint { base: at.base, offset: cursor.position, ..Default::default() };
+            self.s.directory_sessions.keep(self.job.id, cursor).await;
+            next
+        };
+        Ok(report.step(Some(next)))
+    }
+
+    /// Plan and apply one batch of entries.
+    async fn apply(&self, entries: &[RawEntry]) -> Result<Report> {
+        let (s, c, a) = (self.s, self.c, self.c.account_id);
+        let mut report = Report::default();
+        let mut people: Vec<Person> = Vec::with_capacity(entries.len());
+        let mut ids = HashSet::new();
+        for e in entries {
+            match directory::person(e, c.preset, &c.mapping) {
+                Ok(p) if ids.insert(p.id) => people.push(p),
+                Ok(p) => report.add("errors", serde_json::json!({ "dn": p.dn, "error": "a stable id seen twice" })),
+                Err(why) => report.add("errors", serde_json::json!({ "dn": e.dn, "error": why })),
+            }
+        }
+        let known = s.store.entry_states(a, c.id, &people.iter().map(|p| p.id.0).collect::<Vec<_>>()).await?;
+        let mut plan: Vec<(Person, Option<EntryState>, Action)> = Vec::with_capacity(people.len());
+        for p in people {
+            let state = known.get(&p.id.0).cloned();
+            let k = state.as_ref().map(|k| Known { fingerprint: k.fingerprint.clone(), active: k.active });
+            match directory::decide(Some(&p), k.as_ref()) {
+                Some(Action::Unchanged) => *report.counts.entry("unchanged").or_default() += 1,
+                Some(action) => plan.push((p, state, action)),
+                None => {}
+            }
+        }
+        let user_ids: Vec<UserId> = plan.iter().filter_map(|(_, k, _)| k.as_ref().map(|k| k.user_id)).collect();
+        let users: HashMap<UserId, User> =
+            s.store.get_users(a, &user_ids).await?.into_iter().map(|u| (u.id, u)).collect();
+        // Ask once what every creation asks (the account's fields, each domain's organization).
+        let mut lookups = Lookups::default();
+        lookups.user_fields(s, a).await?;
+        for (p, _, _) in &plan {
+            if let Some(e) = p.email.as_deref().and_then(|e| Email::parse("email", e).ok()) {
+                lookups.matching(s, a, &e).await?;
+            }
+        }
+        let done: Vec<Result<(&'static str, serde_json::Value)>> = futures::stream::iter(plan)
+            .map(|(p, state, action)| {
+                let user = state.as_ref().and_then(|k| users.get(&k.user_id)).cloned();
+                let lookups = lookups.clone();
+                async move { self.change(p, user, action, lookups).await }
+            })
+            .buffered(PARALLEL)
+            .collect()
+            .await;
+        for d in done {
+            let (outcome, detail) = d?;
+            report.add(outcome, detail);
+        }
+        Ok(report)
+    }
+
+    /// One person's change: its outcome, or an error only when the step must be tried again.
+    async fn change(
+        &self,
+        p: Person,
+        user: Option<User>,
+        action: Action,
+        mut lookups: Lookups,
+    ) -> Result<(&'static str, serde_json::Value)> {
+        let a = self.c.account_id;
+        let outcome = match action {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Reactivate => "reactivated",
+            Action::Deactivate => "deactivated",
+            Action::Unchanged => "unchanged",
+        };
+        let state = |user_id: UserId| EntryState {
+            stable_id: p.id.0,
+            user_id,
+            fingerprint: directory::fingerprint(&p),
+            active: !(p.disabled || action == Action::Deactivate),
+            gone_in: None,
+        };
+        if self.dry_run {
+            return Ok((outcome, detail(&p, user.map(|u| u.id))));
+        }
+        let written = match user {
+            // New, or their Roster person was deleted by hand since: (re)created.
+            None => {
+                let Some(email) = p.email.clone() else {
+                    return Ok(("errors", serde_json::json!({ "dn": p.dn, "error": "the entry has no email" })));
+                };
+                let id = UserId::new();
+                let new = NewUser {
+                    name: p.name.clone(),
+                    emails: vec![email],
+                    phone: None,
+                    external_id: Some(p.id.0.to_string()),
+                    organizations: Vec::new(),
+                    custom_fields: None,
+                };
+                let also = vec![state(id).item(a, self.c.id)?];
+                users::create_as(self.s, self.caller, new, UserSource::Directory, id, &mut lookups, also)
+                    .await
+                    .map(|u| ("created", u.id))
+            }
+            Some(before) => {
+                let mut after = before.clone();
+                after.name = p.name.clone();
+                if let Some(e) = p.email.as_deref() {
+                    match Email::parse("email", e) {
+                        Ok(e) => primary(&mut after, e),
+                        Err(_) => {
+                            return Ok((
+                                "errors",
+                                serde_json::json!({ "dn": p.dn, "error": "the email is not valid" }),
+                            ));
+                        }
+                    }
+                }
+                let (action_name, outcome) = match action {
+                    Action::Deactivate => {
+                        after.deactivated_at = Some(Utc::now());
+                        ("user.deactivated", "deactivated")
+                    }
+                    Action::Reactivate => {
+                        after.deactivated_at = None;
+                        ("user.reactivated", "reactivated")
+                    }
+                    _ => ("user.updated", "updated"),
+                };
+                let also = vec![state(before.id).item(a, self.c.id)?];
+                users::write_with(self.s, self.caller, &before, after, action_name, None, also)
+                    .await
+                    .map(|u| (outcome, u.id))
+            }
+        };
+        match written {
+            Ok((outcome, id)) => Ok((outcome, detail(&p, Some(id)))),
+            // The person cannot be written as the directory has them (an email another person
+            // holds, a name Roster refuses): reported, and the run goes on.
+            Err(e @ (Error::Validation(_) | Error::Conflict { .. } | Error::Unknown(_))) => {
+                let mut d = detail(&p, None);
+                d["error"] = serde_json::Value::String(problem_text(&e));
+                Ok(("errors", d))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every stable id the directory has under the connection's bases, then the people Roster
+    /// holds as active that it no longer has: deactivated (after approval above the threshold).
+    async fn sweep(&self, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
+        let (s, c, a) = (self.s, self.c, self.c.account_id);
+        let mut dir = connect(s, c).await?.map_err(refused)?;
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        let mut pages = 0;
+        for base in &c.base_dns {
+            let q = Query { base: base.clone(), filter: c.user_filter.clone(), attributes: vec![c.mapping.id.clone()] };
+            let mut cursor = Cursor::new(dir, q, 0, PAGE_SIZE);
+            while !cursor.done() {
+                for e in cursor.take(PAGE_SIZE as usize).await.map_err(refused)? {
+                    if let Some(id) = directory::entry_id(&e, c.preset, &c.mapping.id) {
+                        seen.insert(id.0);
+                    }
+                }
+            }
+            pages += cursor.pages;
+            dir = cursor.dir;
+        }
+        dir.close().await;
+        let (mut gone, mut active, mut after) = (Vec::new(), 0u64, None);
+        loop {
+            let (states, next) = s.store.entry_state_page(a, c.id, after).await?;
+            for e in states.into_iter().filter(|e| e.active) {
+                active += 1;
+                if !seen.contains(&e.stable_id) {
+                    gone.push(e);
+                }
+            }
+            after = next;
+            if after.is_none() {
+                break;
+            }
+        }
+        let mut report = Report::default();
+        report.counts.insert("ldap_pages", pages);
+        let count = gone.len() as u64;
+        if count == 0 {
+            return self.finish(report).await;
+        }
+        if self.dry_run {
+            for e in &gone {
+                report.add("deactivated", serde_json::json!({ "stable_id": e.stable_id, "user_id": e.user_id }));
+            }
+            return self.finish(report).await;
+        }
+        let approved = self.job.approved.is_some() && at.awaiting.is_some_and(|n| count <= n);
+        if c.deletion_threshold.exceeded(count, active) && !approved {
+            report.outcomes.push(Outcome {
+                outcome: "awaiting_approval",
+                detail: serde_json::json!({
+                    "deactivations": count, "active": active, "threshold": c.deletion_threshold,
+                    "reason": format!("the directory no longer has {count} of {active} active people"),
+                }),
+            });
+            let mut step = report.step(Some(SyncCheckpoint { phase: Phase::Sweep, awaiting: Some(count), ..at }));
+            step.hold = true;
+            return Ok(step);
+        }
+        for e in &mut gone {
+            e.gone_in = Some(self.job.id);
+        }
+        s.store.put_entry_states(a, c.id, &gone).await?;
+        Ok(report.step(Some(SyncCheckpoint { phase: Phase::Deactivate, ..Default::default() })))
+    }
+
+    /// Deactivate the people the sweep marked, a batch per step.
+    async fn deactivate(&self, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
+        let (s, c, a) = (self.s, self.c, self.c.account_id);
+        let (states, next) = s.store.entry_state_page(a, c.id, at.after).await?;
+        let marked: Vec<&EntryState> = states.iter().filter(|e| e.active && e.gone_in == Some(self.job.id)).collect();
+        let batch: Vec<&EntryState> = marked.iter().take(DEACTIVATIONS_PER_STEP).copied().collect();
+        // A page with more marked than one step takes is continued after the last one taken.
+        let after = if marked.len() > batch.len() { batch.last().map(|e| e.stable_id) } else { next };
+        let users: HashMap<UserId, User> = s
+            .store
+            .get_users(a, &batch.iter().map(|e| e.user_id).collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let mut report = Report::default();
+        for e in batch {
+            let state = EntryState { active: false, gone_in: None, ..e.clone() };
+            let detail = serde_json::json!({ "stable_id": e.stable_id, "user_id": e.user_id });
+            match users.get(&e.user_id) {
+                Some(before) => {
+                    let mut after = before.clone();
+                    after.deactivated_at = Some(Utc::now());
+                    let also = vec![state.item(a, c.id)?];
+                    users::write_with(s, self.caller, before, after, "user.deactivated", None, also).await?;
+                }
+                // Deleted by hand meanwhile: only the entry's state changes.
+                None => s.store.put_entry_states(a, c.id, &[state]).await?,
+            }
+            report.add("deactivated", detail);
+        }
+        match after {
+            Some(after) => Ok(report.step(Some(SyncCheckpoint { phase: Phase::Deactivate, after: Some(after), ..at }))),
+            None => self.finish(report).await,
+        }
+    }
+
+    /// The run is over: the connection may run again.
+    async fn finish(&self, report: Report) -> Result<Step<SyncCheckpoint>> {
+        self.s.store.release_directory_run(self.c.account_id, self.c.id, self.job.id).await?;
+        Ok(report.step(None))
+    }
+}
+
+/// Make `e` the primary email (the directory's), keeping the person's other emails.
+fn primary(u: &mut User, e: Email) {
+    if u.emails.first() == Some(&e) {
+        return;
+    }
+    u.emails.retain(|x| *x != e);
+    if u.emails.is_empty() {
+        u.emails.push(e);
+    } else if let Some(first) = u.emails.first_mut() {
+        *first = e;
+    }
+}
+
+fn problem_text(e: &Error) -> String {
+    match e {
+        Error::Validation(fields) | Error::Unknown(fields) => {
+            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}

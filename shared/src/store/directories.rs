@@ -1,0 +1,178 @@
+//! Directory connections, and what Roster holds for each entry of one (by stable id). An entry's
+//! state is written in the transaction that creates or changes its person, so the two never
+//! disagree.
+use super::tx::{Change, Tx, s};
+use super::{Item, Store, StoreError, StoreResult, from_item, keys, to_item};
+use crate::domain::audit::AuditEntry;
+use crate::domain::directory_settings::Connection;
+use crate::domain::ids::{AccountId, DirectoryId, JobId, UserId};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const DIRECTORY_CHANGED: &str = "directory_changed";
+/// A run of the connection is going on.
+pub const DIRECTORY_BUSY: &str = "directory_busy";
+
+/// One entry of a directory as Roster holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryState {
+    pub stable_id: Uuid,
+    pub user_id: UserId,
+    pub fingerprint: String,
+    pub active: bool,
+    /// Set by a full pass that did not find the entry: that run deactivates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone_in: Option<JobId>,
+}
+
+impl EntryState {
+    pub fn item(&self, a: AccountId, d: DirectoryId) -> StoreResult<Item> {
+        to_item(&keys::directory_entry(a, d, self.stable_id), self)
+    }
+}
+
+impl Store {
+    pub async fn create_directory(&self, c: &Connection, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.create("directory_exists", &keys::directory(c.account_id, c.id), c)?;
+        tx.audit(c.account_id, audit)?;
+        tx.commit(self).await
+    }
+
+    pub async fn get_directory(&self, a: AccountId, d: DirectoryId) -> StoreResult<Option<Connection>> {
+        self.get(&keys::directory(a, d)).await
+    }
+
+    /// The account's connections, oldest first (a handful).
+    pub async fn directories(&self, a: AccountId) -> StoreResult<Vec<Connection>> {
+        self.query_prefix(a, keys::DIRECTORY_PREFIX).await
+    }
+
+    /// Replace a connection still at the version read (`audit`: a person's change; `None`: a
+    /// run's bookkeeping).
+    pub async fn update_directory(
+        &self,
+        before: &Connection,
+        after: &Connection,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.replace_versioned(
+            DIRECTORY_CHANGED,
+            to_item(&keys::directory(after.account_id, after.id), after)?,
+            before.version,
+        )?;
+        if let Some(audit) = audit {
+            tx.audit(after.account_id, audit)?;
+        }
+        tx.commit(self).await
+    }
+
+    pub async fn delete_directory(&self, c: &Connection, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        tx.delete_existing(DIRECTORY_CHANGED, &keys::directory(c.account_id, c.id))?;
+        tx.audit(c.account_id, audit)?;
+        tx.commit(self).await
+    }
+
+    /// Mark the connection as running `run`, unless another run holds it (`DIRECTORY_BUSY`);
+    /// `stale` is a run found over (failed, cancelled) that may be replaced.
+    pub async fn claim_directory_run(
+        &self,
+        c: &Connection,
+        run: JobId,
+        stale: Option<JobId>,
+        job: &crate::jobs::Job,
+    ) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        let (condition, mut values) = match stale {
+            Some(old) => ("attribute_exists(#pk) AND current_run = :old", vec![(":old", s(old.to_string()))]),
+            None => ("attribute_exists(#pk) AND attribute_not_exists(current_run)", vec![]),
+        };
+        values.push((":run", s(run.to_string())));
+        tx.update(
+            DIRECTORY_BUSY,
+            &keys::directory(c.account_id, c.id),
+            Change { update: "SET current_run = :run", condition, values, names: vec![("#pk", keys::PK)] },
+        )?;
+        super::jobs::new_job_in(&mut tx, job)?;
+        tx.commit(self).await
+    }
+
+    /// The connection is free again after `run` (a no-op if another run holds it by now).
+    pub async fn release_directory_run(&self, a: AccountId, d: DirectoryId, run: JobId) -> StoreResult<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::directory(a, d).to_item()))
+            .update_expression("REMOVE current_run SET last_run_at = :now")
+            .condition_expression("current_run = :run")
+            .expression_attribute_values(":run", AttributeValue::S(run.to_string()))
+            .expression_attribute_values(":now", to_attr_time(chrono::Utc::now())?)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::Conflict(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// The states of these entries (absent: never synced).
+    pub async fn entry_states(
+        &self,
+        a: AccountId,
+        d: DirectoryId,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, EntryState>> {
+        let wanted: Vec<_> = ids.iter().map(|u| keys::directory_entry(a, d, *u)).collect();
+        let items = self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?;
+        let mut out = HashMap::with_capacity(items.len());
+        for item in items {
+            let e: EntryState = from_item(item)?;
+            out.insert(e.stable_id, e);
+        }
+        Ok(out)
+    }
+
+    /// One page of the connection's entry states, in key order, after `after`.
+    pub async fn entry_state_page(
+        &self,
+        a: AccountId,
+        d: DirectoryId,
+        after: Option<Uuid>,
+    ) -> StoreResult<(Vec<EntryState>, Option<Uuid>)> {
+        let out = self
+            .prefix_query(a, &keys::directory_entries(d))
+            .set_exclusive_start_key(after.map(|u| keys::directory_entry(a, d, u).to_item()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let states: Vec<EntryState> =
+            out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let next = out.last_evaluated_key.is_some().then(|| states.last().map(|e| e.stable_id)).flatten();
+        Ok((states, next))
+    }
+
+    /// Write entry states as they are (a full pass marking entries gone): 25 per request.
+    pub async fn put_entry_states(&self, a: AccountId, d: DirectoryId, states: &[EntryState]) -> StoreResult<()> {
+        for chunk in super::limits::chunks(states, super::limits::BATCH_WRITE_MAX) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for e in chunk {
+                let put = PutRequest::builder().set_item(Some(e.item(a, d)?)).build().map_err(StoreError::build)?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            self.write_batch(requests).await?;
+        }
+        Ok(())
+    }
+}
+
+fn to_attr_time(t: chrono::DateTime<chrono::Utc>) -> StoreResult<AttributeValue> {
+    super::to_attribute(&t)
+}
