@@ -17,6 +17,11 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `bash infra/test.sh`"))
 }
 
+/// The DN of a person of `unit`.
+pub fn person_dn(unit: &str, uid: &str) -> String {
+    format!("uid={},{unit}", ldap3::dn_escape(uid))
+}
+
 /// A person of a test's `ou`.
 pub struct Person {
     pub uid: String,
@@ -58,7 +63,7 @@ impl TestDirectory {
         futures::stream::iter(people)
             .map(|p| {
                 let mut ldap = self.ldap.clone();
-                let dn = format!("uid={},{unit}", ldap3::dn_escape(&p.uid));
+                let dn = person_dn(unit, &p.uid);
                 async move {
                     let (given, sn) = p.cn.split_once(' ').unwrap_or((p.cn.as_str(), p.cn.as_str()));
                     let attrs = vec![
@@ -80,6 +85,13 @@ impl TestDirectory {
     pub async fn replace(&mut self, dn: &str, attribute: &str, value: &str) {
         let m = vec![Mod::Replace(attribute, HashSet::from([value]))];
         self.ldap.modify(dn, m).await.unwrap().success().unwrap();
+    }
+
+    /// Move an entry under another parent (its entryUUID stays).
+    pub async fn move_to(&mut self, dn: &str, parent: &str) -> String {
+        let (rdn, _) = dn.split_once(',').unwrap();
+        self.ldap.modifydn(dn, rdn, true, Some(parent)).await.unwrap().success().unwrap();
+        format!("{rdn},{parent}")
     }
 
     pub async fn delete(&mut self, dn: &str) {

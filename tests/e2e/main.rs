@@ -12,6 +12,7 @@ mod concurrency;
 mod custom_fields;
 mod deletion;
 mod directory_connect;
+mod directory_sync;
 mod edges;
 mod exports;
 mod groups;

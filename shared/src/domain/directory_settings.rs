@@ -250,9 +250,9 @@ pub struct Connection {
     /// never has more than they have now).
     pub configured_by: crate::domain::audit::Actor,
     /// The run going on, if any: a second one does not start meanwhile.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<crate::domain::ids::JobId>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,

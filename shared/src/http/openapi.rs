@@ -1,8 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 use super::auth::Access;
 use super::handlers::{
-    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, jobs, members,
-    organizations, pages, roles, settings, usergroups, users,
+    accounts, api_keys, audit, auth, custom_fields, directories, docs, exports, groups, invitation_jobs, invitations,
+    jobs, members, organizations, pages, roles, settings, usergroups, users,
 };
 use super::routes::{IDEMPOTENT, ROUTES};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -30,6 +30,9 @@ use utoipa::{Modify, OpenApi};
         usergroups::list, usergroups::create, usergroups::get, usergroups::update, usergroups::delete,
         usergroups::give_organization, usergroups::take_organization, usergroups::give_user, usergroups::take_user,
         usergroups::effective,
+        directories::list, directories::create, directories::get, directories::update, directories::delete,
+        directories::test, directories::run, directories::runs, directories::run_get, directories::run_results,
+        directories::approve, directories::reject,
         custom_fields::list, custom_fields::create, custom_fields::get, custom_fields::update, custom_fields::delete,
         roles::list, roles::get, roles::create, roles::update, roles::delete,
         audit::list, exports::audit_csv, audit::verify,

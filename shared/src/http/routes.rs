@@ -3,8 +3,8 @@
 //! after; a test checks `template.yaml` declares exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
-    accounts, api_keys, audit, auth, custom_fields, docs, exports, groups, invitation_jobs, invitations, jobs, members,
-    organizations, pages, roles, settings, usergroups, users,
+    accounts, api_keys, audit, auth, custom_fields, directories, docs, exports, groups, invitation_jobs, invitations,
+    jobs, members, organizations, pages, roles, settings, usergroups, users,
 };
 use super::idempotency::{RouteId, idempotent};
 use super::problem::{method_not_allowed, not_found, problem_for_every_error};
@@ -140,6 +140,18 @@ route_table! {
     "custom-fields-get":       get  "/v1/custom-fields/{id}" => custom_fields::get,  Access::Permission(P::SettingsRead);
     "custom-fields-update":    patch "/v1/custom-fields/{id}" => custom_fields::update, Access::Permission(P::SettingsManage);
     "custom-fields-delete":    delete "/v1/custom-fields/{id}" => custom_fields::delete, Access::Permission(P::SettingsManage);
+    "directories-list":        get  "/v1/directories"     => directories::list,      Access::Permission(P::DirectoryManage);
+    "directories-create":      post "/v1/directories"     => directories::create,    Access::Permission(P::DirectoryManage);
+    "directories-get":         get  "/v1/directories/{id}" => directories::get,      Access::Permission(P::DirectoryManage);
+    "directories-update":      patch "/v1/directories/{id}" => directories::update,  Access::Permission(P::DirectoryManage);
+    "directories-delete":      delete "/v1/directories/{id}" => directories::delete, Access::Permission(P::DirectoryManage);
+    "directories-test":        post "/v1/directories/{id}/test" => directories::test, Access::Permission(P::DirectoryManage);
+    "directories-run":         post "/v1/directories/{id}/runs" => directories::run, Access::Permission(P::DirectoryManage);
+    "directories-runs":        get  "/v1/directories/{id}/runs" => directories::runs, Access::Permission(P::DirectoryManage);
+    "directories-run-get":     get  "/v1/directories/{id}/runs/{run}" => directories::run_get, Access::Permission(P::DirectoryManage);
+    "directories-run-results": get  "/v1/directories/{id}/runs/{run}/results" => directories::run_results, Access::Permission(P::DirectoryManage);
+    "directories-run-approve": post "/v1/directories/{id}/runs/{run}/approve" => directories::approve, Access::Permission(P::DirectoryManage);
+    "directories-run-reject":  post "/v1/directories/{id}/runs/{run}/reject" => directories::reject, Access::Permission(P::DirectoryManage);
     "audit-list":              get  "/v1/audit"           => audit::list,            Access::Permission(P::AuditRead);
     "audit-verify":            get  "/v1/audit/verify"    => audit::verify,          Access::Permission(P::AuditRead);
     "audit-export":            get  "/v1/audit/export.csv" => exports::audit_csv,    Access::Permission(P::AuditRead);
@@ -174,6 +186,7 @@ pub const IDEMPOTENT: &[&str] = &[
     "organizations-domain-remap",
     "usergroups-create",
     "custom-fields-create",
+    "directories-create",
     "api-keys-create",
 ];
 

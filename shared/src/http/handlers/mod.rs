@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod custom_fields;
+pub mod directories;
 pub mod docs;
 mod etag;
 pub mod exports;

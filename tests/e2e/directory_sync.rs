@@ -1,0 +1,322 @@
+//! Directory sync against the suite's real slapd (issue 13, SPEC §6): connections over HTTP, runs
+//! as jobs run in this process as the schedule would, and what a run does to people.
+use reqwest::Method;
+use roster::service::Services;
+use roster_tests::ldap::{Person, TestDirectory, person_dn};
+use roster_tests::*;
+use serde_json::{Value, json};
+
+fn person(i: usize, domain: &str) -> Person {
+    Person { uid: format!("u{i}"), cn: format!("Person {i}"), mail: format!("u{i}@{domain}") }
+}
+
+/// A connection to `unit` of the test directory, over plain LDAP to loopback.
+async fn connect(s: &Stack, acme: &Account, d: &TestDirectory, unit: &str, extra: Value) -> String {
+    let mut body = json!({
+        "name": "Test directory", "url": d.url, "security": "plain", "allow_insecure": true,
+        "bind_dn": d.admin, "bind_password": d.password, "base_dns": [unit], "preset": "openldap",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    s.post("/v1/directories", Some(&acme.token), body).await.ok(201)["id"].as_str().unwrap().to_owned()
+}
+
+/// Start a run and run jobs until it stops (over, or waiting for approval).
+async fn run(s: &Stack, services: &Services, acme: &Account, dir: &str, dry_run: bool) -> Value {
+    let started =
+        s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), json!({ "dry_run": dry_run })).await;
+    let id = started.ok(202)["id"].as_str().unwrap().to_owned();
+    wait(s, services, acme, dir, &id).await
+}
+
+async fn wait(s: &Stack, services: &Services, acme: &Account, dir: &str, id: &str) -> Value {
+    run_jobs_until(services, || async {
+        let job = s.get(&format!("/v1/directories/{dir}/runs/{id}"), Some(&acme.token)).await.ok(200).clone();
+        matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled" | "awaiting_approval"))
+            .then_some(job)
+    })
+    .await
+}
+
+fn count(run: &Value, what: &str) -> u64 {
+    run["progress"][what].as_u64().unwrap_or(0)
+}
+
+/// Every result line of a run.
+async fn results(s: &Stack, acme: &Account, dir: &str, run: &str) -> Vec<Value> {
+    let (mut out, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let mut path = format!("/v1/directories/{dir}/runs/{run}/results?limit=500");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = s.get(&path, Some(&acme.token)).await.ok(200).clone();
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// The account's directory people by email: (name, active, organizations, usergroups).
+async fn people(s: &Stack, acme: &Account) -> std::collections::BTreeMap<String, Value> {
+    let (mut out, mut cursor) = (std::collections::BTreeMap::new(), None::<String>);
+    loop {
+        let mut path = "/v1/users?source=directory&limit=200".to_owned();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = s.get(&path, Some(&acme.token)).await.ok(200).clone();
+        for u in page["items"].as_array().unwrap() {
+            out.insert(u["emails"][0].as_str().unwrap().to_owned(), u.clone());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn connections_keep_their_password_secret_and_check_what_they_are_given() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let d = TestDirectory::connect().await;
+    let dir = connect(&s, &acme, &d, &d.base, json!({})).await;
+    let shown = s.get(&format!("/v1/directories/{dir}"), Some(&acme.token)).await.ok(200).clone();
+    assert!(!shown.to_string().contains(&d.password), "the password is never shown: {shown}");
+    assert_eq!(shown["user_filter"], "(objectClass=inetOrgPerson)");
+    assert_eq!(shown["mapping"]["id"], "entryUUID");
+    // The password is in the secret store, under the connection's name.
+    let sdk = roster::config::aws_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = format!("roster/directories/{}/{dir}", acme.id);
+    let stored = secrets.get_secret_value().secret_id(&name).send().await.unwrap();
+    assert_eq!(stored.secret_string(), Some(d.password.as_str()));
+    // The test binds and reads a sample.
+    let report = s.post(&format!("/v1/directories/{dir}/test"), Some(&acme.token), json!({})).await.ok(200).clone();
+    assert_eq!(report["ok"], true, "{report}");
+    // A wrong password: the exact LDAP error, not success.
+    let patched = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/directories/{dir}"),
+            Some(&acme.token),
+            Some(json!({ "bind_password": "wrong" })),
+        )
+        .await;
+    patched.ok(200);
+    let report = s.post(&format!("/v1/directories/{dir}/test"), Some(&acme.token), json!({})).await.ok(200).clone();
+    assert_eq!(report["ok"], false);
+    assert!(report["error"].as_str().unwrap().contains("invalidCredentials"), "{report}");
+    // Bad settings change nothing.
+    for (body, field) in [
+        (json!({ "url": "http://dc.example.com" }), "url"),
+        (json!({ "url": "ldap://dc.example.com" }), "security"),
+        (json!({ "user_filter": "(uid=a))(|(uid=*)" }), "user_filter"),
+        (json!({ "base_dns": ["not a dn"] }), "base_dns[0]"),
+        (json!({ "mapping": { "email": "mail)(x=*" } }), "mapping.email"),
+        (json!({ "every_minutes": 7 }), "every_minutes"),
+        (
+            json!({ "ca_certificate": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }),
+            "ca_certificate",
+        ),
+    ] {
+        let r = s.call(Method::PATCH, &format!("/v1/directories/{dir}"), Some(&acme.token), Some(body)).await;
+        assert_eq!(r.problem(422), "validation_failed", "{field}: {}", r.text);
+        assert!(r.text.contains(field), "{field}: {}", r.text);
+    }
+    let unchanged = s.get(&format!("/v1/directories/{dir}"), Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(unchanged["url"], shown["url"]);
+    // Another account sees nothing of it.
+    let other = s.account().await;
+    s.get(&format!("/v1/directories/{dir}"), Some(&other.token)).await.problem(404);
+    // Deleting it deletes the secret too.
+    s.call(Method::DELETE, &format!("/v1/directories/{dir}"), Some(&acme.token), None).await.ok(204);
+    assert!(secrets.get_secret_value().secret_id(&name).send().await.is_err(), "the secret is gone");
+}
+
+#[tokio::test]
+async fn a_run_creates_updates_deactivates_and_reactivates_exactly_what_changed() {
+    let _load = heavy_load().await;
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let org = s.post("/v1/organizations", Some(&acme.token), json!({ "name": "Acme Sync" })).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.call(Method::PUT, &format!("/v1/organizations/{org}/domains/acme-sync.test"), Some(&acme.token), None)
+        .await
+        .ok(200);
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("sync").await;
+    let elsewhere = d.unit("moved").await;
+    let mut everyone: Vec<Person> =
+        (0..300).map(|i| person(i, if i % 2 == 0 { "acme-sync.test" } else { "other.test" })).collect();
+    // Names a filter or a DN would choke on unless escaped.
+    for (i, name) in ["Star * (Paren) \\Back", "Comma, Plus + Semi;", "Zoë Ünïcødé 名前"].iter().enumerate() {
+        everyone.push(Person { uid: format!("odd,{i}+x"), cn: (*name).to_owned(), mail: format!("odd{i}@other.test") });
+    }
+    d.add_people(&unit, &everyone).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({})).await;
+
+    // A dry run reports everything and writes nothing.
+    let dry = run(&s, &services, &acme, &dir, true).await;
+    assert_eq!((dry["status"].as_str(), count(&dry, "created")), (Some("succeeded"), 303), "{dry}");
+    assert!(people(&s, &acme).await.is_empty());
+
+    let first = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!((count(&first, "created"), count(&first, "errors")), (303, 0), "{first}");
+    let synced = people(&s, &acme).await;
+    assert_eq!(synced.len(), 303);
+    assert_eq!(synced["u0@acme-sync.test"]["organizations"][0]["organization_id"], org.as_str(), "linked by domain");
+    assert!(synced["u1@other.test"]["organizations"].as_array().unwrap().is_empty());
+    assert_eq!(synced["odd0@other.test"]["name"], "Star * (Paren) \\Back");
+    assert_eq!(synced["odd2@other.test"]["name"], "Zoë Ünïcødé 名前");
+    assert_eq!(synced["u0@acme-sync.test"]["source"], "directory");
+
+    // Nothing changed: nothing written (the audit log and every version stay).
+    let audit_before = s.audit_actions(&acme.id).await.len();
+    let second = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!((count(&second, "unchanged"), count(&second, "created"), count(&second, "updated")), (303, 0, 0));
+    assert_eq!(second["results"], 0, "no per-entry lines for unchanged entries");
+    assert_eq!(s.audit_actions(&acme.id).await.len(), audit_before, "no writes");
+    assert_eq!(people(&s, &acme).await, synced);
+
+    // A person given a usergroup, to see it survive their absence.
+    let vip = s.post("/v1/usergroups", Some(&acme.token), json!({ "name": "VIP sync" })).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let u4 = synced["u4@acme-sync.test"]["id"].as_str().unwrap().to_owned();
+    s.call(Method::PUT, &format!("/v1/users/{u4}/usergroups/{vip}"), Some(&acme.token), None).await.ok(200);
+
+    // Modify 10, rename 1 (a new email), delete 2, move 1 out of scope, add 2.
+    for i in 10..20 {
+        d.replace(&person_dn(&unit, &format!("u{i}")), "cn", &format!("Renamed {i}")).await;
+    }
+    d.replace(&person_dn(&unit, "u20"), "mail", "u20.new@acme-sync.test").await;
+    d.delete(&person_dn(&unit, "u30")).await;
+    d.delete(&person_dn(&unit, "u31")).await;
+    let moved = d.move_to(&person_dn(&unit, "u4"), &elsewhere).await;
+    d.add_people(&unit, &[person(1000, "acme-sync.test"), person(1001, "other.test")]).await;
+    let third = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(third["status"], "succeeded", "{third}");
+    let counted = ["created", "updated", "deactivated", "reactivated", "unchanged", "errors"].map(|k| count(&third, k));
+    assert_eq!(counted, [2, 11, 3, 0, 289, 0], "{third}");
+    let now = people(&s, &acme).await;
+    assert_eq!(now.len(), 305, "deactivated, not deleted");
+    assert_eq!(now["u10@acme-sync.test"]["name"], "Renamed 10");
+    assert!(!now.contains_key("u20@acme-sync.test"), "an email change is the same person with a new address");
+    assert_eq!(now["u20.new@acme-sync.test"]["id"], synced["u20@acme-sync.test"]["id"]);
+    for gone in ["u30@acme-sync.test", "u31@other.test", "u4@acme-sync.test"] {
+        assert_eq!(now[gone]["active"], false, "{gone}");
+    }
+    let lines = results(&s, &acme, &dir, third["id"].as_str().unwrap()).await;
+    assert_eq!(lines.iter().filter(|l| l["outcome"] == "deactivated").count(), 3);
+
+    // Back in scope: the same person, active, with their usergroup.
+    d.move_to(&moved, &unit).await;
+    let fourth = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(count(&fourth, "reactivated"), 1, "{fourth}");
+    let back = s.get(&format!("/v1/users/{u4}"), Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(back["active"], true);
+    assert_eq!(back["usergroups"], json!([vip]));
+}
+
+#[tokio::test]
+async fn deactivating_many_waits_for_approval_and_reject_deactivates_nobody() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("threshold").await;
+    d.add_people(&unit, &(0..60).map(|i| person(i, "threshold.test")).collect::<Vec<_>>()).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({})).await;
+    assert_eq!(run(&s, &services, &acme, &dir, false).await["status"], "succeeded");
+    for i in 0..12 {
+        d.delete(&person_dn(&unit, &format!("u{i}"))).await;
+    }
+    // 12 of 60 is 20%: above 10% and at least 10.
+    let held = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(held["status"], "awaiting_approval", "{held}");
+    let id = held["id"].as_str().unwrap();
+    // While it waits, no second run starts.
+    let again = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), json!({})).await;
+    assert_eq!(again.problem(409), "directory_run_in_progress");
+    let rejected = s.post(&format!("/v1/directories/{dir}/runs/{id}/reject"), Some(&acme.token), json!({})).await;
+    assert_eq!(rejected.ok(200)["status"], "cancelled");
+    assert!(people(&s, &acme).await.values().all(|u| u["active"] == true), "nobody deactivated");
+    s.post(&format!("/v1/directories/{dir}/runs/{id}/approve"), Some(&acme.token), json!({})).await.problem(409);
+
+    let held = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(held["status"], "awaiting_approval");
+    let id = held["id"].as_str().unwrap();
+    let approved = s.post(&format!("/v1/directories/{dir}/runs/{id}/approve"), Some(&acme.token), json!({})).await;
+    approved.ok(200);
+    let done = wait(&s, &services, &acme, &dir, id).await;
+    assert_eq!((done["status"].as_str(), count(&done, "deactivated")), (Some("succeeded"), 12), "{done}");
+    let now = people(&s, &acme).await;
+    assert_eq!(now.values().filter(|u| u["active"] == false).count(), 12);
+    assert!(s.audit_actions(&acme.id).await.iter().any(|a| a == "job.approved"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_the_run_and_changes_nothing() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("wrongpw").await;
+    d.add_people(&unit, &(0..5).map(|i| person(i, "wrongpw.test")).collect::<Vec<_>>()).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({ "bind_password": "not it" })).await;
+    let failed = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(failed["error"].as_str().unwrap().contains("invalidCredentials"), "{failed}");
+    assert!(people(&s, &acme).await.is_empty());
+    // The connection is free for the next run.
+    s.call(
+        Method::PATCH,
+        &format!("/v1/directories/{dir}"),
+        Some(&acme.token),
+        Some(json!({ "bind_password": d.password })),
+    )
+    .await
+    .ok(200);
+    assert_eq!(count(&run(&s, &services, &acme, &dir, false).await, "created"), 5);
+}
+
+#[tokio::test]
+async fn a_run_resumed_after_every_step_in_a_new_process_ends_as_an_uninterrupted_one() {
+    let s = stack().await;
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("resume").await;
+    d.add_people(&unit, &(0..450).map(|i| person(i, "resume.test")).collect::<Vec<_>>()).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({})).await;
+    let started = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), json!({})).await;
+    let id = started.ok(202)["id"].as_str().unwrap().to_owned();
+    let job_id = roster::domain::ids::JobId::parse(&id).unwrap();
+    let account = roster::domain::ids::AccountId::parse(&acme.id).unwrap();
+    let mut steps = 0;
+    loop {
+        // Each step in "another invocation": no open connection to continue on.
+        let services = Services::from_env().await.unwrap();
+        let job =
+            services.store.get_job_of(Some(account), roster::jobs::Kind::DirectorySync, job_id).await.unwrap().unwrap();
+        if job.status.is_final() {
+            assert_eq!(job.status, roster::jobs::Status::Succeeded, "{:?}", job.error);
+            break;
+        }
+        roster::jobs::run_one_step(&services, &job).await.unwrap();
+        steps += 1;
+        assert!(steps < 20, "the run ends");
+    }
+    assert!(steps >= 4, "450 entries take three search steps and the sweep: {steps}");
+    let all = people(&s, &acme).await;
+    assert_eq!(all.len(), 450);
+    assert!((0..450).all(|i| all.contains_key(&format!("u{i}@resume.test"))));
+    let run = s.get(&format!("/v1/directories/{dir}/runs/{id}"), Some(&acme.token)).await.ok(200).clone();
+    assert_eq!((count(&run, "created"), count(&run, "errors")), (450, 0), "{run}");
+}
