@@ -18,6 +18,7 @@ use std::collections::HashMap;
 const EXEMPT: &[(&str, &str)] = &[
     ("auth-refresh", "rotates a session's refresh token: login bookkeeping (login and logout are logged)"),
     ("account-find-web-address", "changes no account's data (only a global rate counter)"),
+    ("directories-test", "binds and reads the directory; changes nothing"),
 ];
 
 /// Items that are not data people change: the log itself, its digests and the sealing job's
@@ -74,6 +75,16 @@ async fn invited(s: &Stack, fx: &Fixture) -> (String, String) {
 
 async fn created(s: &Stack, fx: &Fixture, path: &str, body: Value) -> String {
     s.post(path, Some(&fx.acme.token), body).await.ok(201)["id"].as_str().unwrap().to_owned()
+}
+
+/// A connection to the test directory that finds nobody (runs change no people).
+fn directory_body() -> Value {
+    let env = |n: &str| std::env::var(n).unwrap();
+    json!({
+        "name": unique("Dir "), "url": env("ROSTER_TEST_LDAP_URL"), "security": "plain", "allow_insecure": true,
+        "bind_dn": env("ROSTER_TEST_LDAP_ADMIN"), "bind_password": env("ROSTER_TEST_LDAP_PASSWORD"),
+        "base_dns": [env("ROSTER_TEST_LDAP_BASE")], "preset": "openldap", "user_filter": "(uid=nobody-at-all)",
+    })
 }
 
 /// A request to `route` that succeeds, with what it needs created first.
@@ -354,6 +365,37 @@ async fn scenario(s: &Stack, fx: &Fixture, route: &Route) -> Call {
                 }
                 _ => call(M::DELETE, format!("/v1/custom-fields/{f}"), None),
             }
+        }
+        "directories-create" => call(M::POST, route.path.into(), Some(directory_body())),
+        "directories-update" | "directories-delete" | "directories-test" | "directories-run" => {
+            let d = created(s, fx, "/v1/directories", directory_body()).await;
+            match route.id {
+                "directories-update" => {
+                    call(M::PATCH, format!("/v1/directories/{d}"), Some(json!({ "every_minutes": 15 })))
+                }
+                "directories-delete" => call(M::DELETE, format!("/v1/directories/{d}"), None),
+                "directories-test" => call(M::POST, format!("/v1/directories/{d}/test"), None),
+                _ => call(M::POST, format!("/v1/directories/{d}/runs"), None),
+            }
+        }
+        "directories-run-approve" | "directories-run-reject" => {
+            // A run held for approval (as a sweep above the threshold leaves it).
+            let d = created(s, fx, "/v1/directories", directory_body()).await;
+            let run = s.post(&format!("/v1/directories/{d}/runs"), Some(owner), json!({})).await;
+            let run = run.ok(202)["id"].as_str().unwrap().to_owned();
+            s.dynamo
+                .update_item()
+                .table_name(&s.table)
+                .key("pk", AttributeValue::S(format!("ACCOUNT#{}", acme.id)))
+                .key("sk", AttributeValue::S(format!("JOB#{run}")))
+                .update_expression("SET #s = :w REMOVE gsi1pk, gsi1sk")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":w", AttributeValue::S("awaiting_approval".into()))
+                .send()
+                .await
+                .unwrap();
+            let verb = if route.id == "directories-run-approve" { "approve" } else { "reject" };
+            call(M::POST, format!("/v1/directories/{d}/runs/{run}/{verb}"), None)
         }
         "me-availability" => Call::new(M::PUT, route.path, &fx.agent_token, Some(json!({ "available": false })), acme),
         "members-availability" => {

@@ -506,13 +506,19 @@ pub(crate) async fn start_run(s: &Services, c: &Connection, by: Actor, input: Ru
             _ => Some(run),
         },
     };
-    match s.store.claim_directory_run(c, job.id, stale, &job).await {
+    let details = serde_json::json!({ "run": job.id, "dry_run": input.dry_run, "scheduled": input.scheduled });
+    let audit = AuditEntry::new(by_actor(&job), "directory.run_started", "directory", c.id, details);
+    match s.store.claim_directory_run(c, job.id, stale, &job, &audit).await {
         Ok(()) => Ok(job),
         Err(e) if e.is_conflict(DIRECTORY_BUSY) => {
             Err(Error::conflict("directory_run_in_progress", "another run of this connection started meanwhile"))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn by_actor(job: &Job) -> Actor {
+    job.created_by.clone().unwrap_or(Actor::System)
 }
 
 /// A person's "run now" (or dry run).

@@ -85,6 +85,7 @@ impl Store {
         run: JobId,
         stale: Option<JobId>,
         job: &crate::jobs::Job,
+        audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = Tx::new();
         let (condition, mut values) = match stale {
@@ -98,6 +99,7 @@ impl Store {
             Change { update: "SET current_run = :run", condition, values, names: vec![("#pk", keys::PK)] },
         )?;
         super::jobs::new_job_in(&mut tx, job)?;
+        tx.audit(c.account_id, audit)?;
         tx.commit(self).await
     }
 
