@@ -321,3 +321,37 @@ async fn a_run_resumed_after_every_step_in_a_new_process_ends_as_an_uninterrupte
     let run = s.get(&format!("/v1/directories/{dir}/runs/{id}"), Some(&acme.token)).await.ok(200).clone();
     assert_eq!((count(&run, "created"), count(&run, "errors")), (450, 0), "{run}");
 }
+
+#[tokio::test]
+async fn the_schedule_starts_a_run_when_one_is_due_and_not_before() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("schedule").await;
+    d.add_people(&unit, &(0..3).map(|i| person(i, "schedule.test")).collect::<Vec<_>>()).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({ "every_minutes": 60 })).await;
+    let account = roster::domain::ids::AccountId::parse(&acme.id).unwrap();
+    // The schedule's beat, made due now (its clock says five minutes).
+    let beat = roster::domain::ids::JobId::parse(&dir).unwrap();
+    let kind = roster::jobs::Kind::DirectorySchedule;
+    services.store.run_job_of_now(Some(account), kind, beat).await.unwrap();
+    let run = run_jobs_until(&services, || async {
+        let runs = s.get(&format!("/v1/directories/{dir}/runs"), Some(&acme.token)).await.ok(200).clone();
+        runs["items"].as_array().unwrap().iter().find(|r| r["status"] == "succeeded").cloned()
+    })
+    .await;
+    assert_eq!(count(&run, "created"), 3, "{run}");
+    assert_eq!(run["created_by"]["id"], acme.owner_id.as_str(), "on the authority of who saved the connection");
+    // The next beat comes before the hour is up: no second run.
+    services.store.run_job_of_now(Some(account), kind, beat).await.unwrap();
+    run_jobs_until(&services, || async {
+        let job = services.store.get_job_of(Some(account), kind, beat).await.unwrap().unwrap();
+        (job.status == roster::jobs::Status::Queued && job.run_at > chrono::Utc::now()).then_some(())
+    })
+    .await;
+    let runs = s.get(&format!("/v1/directories/{dir}/runs"), Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "{runs}");
+    // Deleting the connection ends its schedule.
+    s.call(Method::DELETE, &format!("/v1/directories/{dir}"), Some(&acme.token), None).await.ok(204);
+    assert!(services.store.get_job_of(Some(account), kind, beat).await.unwrap().is_none());
+}

@@ -252,6 +252,7 @@ pub struct Connection {
     /// The run going on, if any: a second one does not start meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_run: Option<crate::domain::ids::JobId>,
+    /// When the last run started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,

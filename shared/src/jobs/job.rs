@@ -28,6 +28,8 @@ pub enum Kind {
     DeleteOrganization,
     /// One run of a directory connection: read the directory, create, update and deactivate.
     DirectorySync,
+    /// A directory connection's schedule (recurring): starts a run whenever one is due.
+    DirectorySchedule,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::ImportUsers => "import_users",
             Kind::DeleteOrganization => "delete_organization",
             Kind::DirectorySync => "directory_sync",
+            Kind::DirectorySchedule => "directory_schedule",
         }
     }
 

@@ -296,7 +296,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
     c.secret_id = secret_id(&c);
     put_password(s, &c.secret_id, &secret, true).await?;
     let audit = AuditEntry::new(caller.actor(), "directory.created", "directory", c.id, described(&c));
-    if let Err(e) = s.store.create_directory(&c, &audit).await {
+    if let Err(e) = s.store.create_directory(&c, &schedule_job(&c), &audit).await {
         delete_password(s, &c.secret_id).await;
         return Err(e.into());
     }
@@ -394,7 +394,7 @@ pub async fn update(
 pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
     let c = get(s, caller, id).await?;
     let audit = AuditEntry::new(caller.actor(), "directory.deleted", "directory", c.id, described(&c));
-    match s.store.delete_directory(&c, &audit).await {
+    match s.store.delete_directory(&c, schedule_id(&c), &audit).await {
         Ok(()) => {}
         Err(e) if e.is_conflict(DIRECTORY_CHANGED) => return Err(not_found()),
         Err(e) => return Err(e.into()),
@@ -553,4 +553,53 @@ pub async fn run_of(s: &Services, caller: &Caller, id: &str, run: &str) -> Resul
 pub async fn settle(s: &Services, caller: &Caller, id: &str, run: &str, approve: bool) -> Result<Job> {
     let job = run_of(s, caller, id, run).await?;
     super::jobs::settle(s, caller, &job, approve).await
+}
+
+/// How often a connection's schedule looks whether a run is due (the scheduler's beat).
+const SCHEDULE_BEAT: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The schedule job's id: the connection's own, so it exists once per connection.
+fn schedule_id(c: &Connection) -> JobId {
+    JobId::fixed(c.id.as_uuid().as_u128())
+}
+
+fn schedule_job(c: &Connection) -> Job {
+    let body = serde_json::json!({ "directory_id": c.id });
+    let mut job = Job::new(Kind::DirectorySchedule, Some(c.account_id), body, Utc::now() + SCHEDULE_BEAT);
+    job.id = schedule_id(c);
+    job.every_seconds = Some(SCHEDULE_BEAT.num_seconds());
+    job.created_by = Some(c.configured_by.clone());
+    job
+}
+
+#[derive(serde::Deserialize)]
+struct ScheduleInput {
+    directory_id: DirectoryId,
+}
+
+/// One beat of a connection's schedule: start a run if the connection is enabled, its last run
+/// started `every_minutes` ago or more, and none is going on. The run acts with the authority
+/// of whoever last saved the connection, as they are now.
+pub(crate) async fn scheduled(s: &Services, job: &Job) -> Result<crate::jobs::Step<()>> {
+    let input: ScheduleInput = job.input_as()?;
+    let a = job.account_id.ok_or_else(|| Error::Internal("a schedule belongs to an account".into()))?;
+    let Some(c) = s.store.get_directory(a, input.directory_id).await? else {
+        return Err(Error::Refused("the directory connection was deleted".into()));
+    };
+    let now = Utc::now();
+    let due = c.last_run_at.is_none_or(|at| now - at >= chrono::Duration::minutes(i64::from(c.every_minutes)));
+    let mut outcomes = Vec::new();
+    if c.enabled && due {
+        let input = RunInput { directory_id: c.id, dry_run: false, scheduled: true };
+        match start_run(s, &c, c.configured_by.clone(), input).await {
+            Ok(run) => {
+                outcomes.push(crate::jobs::Outcome { outcome: "started", detail: serde_json::json!({ "run": run.id }) })
+            }
+            // One is going on: the next beat looks again.
+            Err(Error::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let started = outcomes.len() as u64;
+    Ok(crate::jobs::Step::to(None, outcomes, vec![("runs_started", started)]))
 }

@@ -15,7 +15,12 @@ fn manage_permission(kind: Kind) -> Option<Permission> {
         Kind::ImportUsers => Some(Permission::UsersManage),
         Kind::RemapDomain | Kind::DeleteOrganization => Some(Permission::OrganizationsManage),
         Kind::DirectorySync => Some(Permission::DirectoryManage),
-        Kind::PurgeAccount | Kind::SealAudit | Kind::InviteRows | Kind::SendMail | Kind::Export => None,
+        Kind::PurgeAccount
+        | Kind::DirectorySchedule
+        | Kind::SealAudit
+        | Kind::InviteRows
+        | Kind::SendMail
+        | Kind::Export => None,
     }
 }
 

@@ -34,8 +34,15 @@ impl EntryState {
 }
 
 impl Store {
-    pub async fn create_directory(&self, c: &Connection, audit: &AuditEntry) -> StoreResult<()> {
+    /// A new connection with its schedule (a recurring job).
+    pub async fn create_directory(
+        &self,
+        c: &Connection,
+        schedule: &crate::jobs::Job,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::new_job_in(&mut tx, schedule)?;
         tx.create("directory_exists", &keys::directory(c.account_id, c.id), c)?;
         tx.audit(c.account_id, audit)?;
         tx.commit(self).await
@@ -70,8 +77,10 @@ impl Store {
         tx.commit(self).await
     }
 
-    pub async fn delete_directory(&self, c: &Connection, audit: &AuditEntry) -> StoreResult<()> {
+    /// Delete a connection and its schedule (`schedule`: the schedule job's id).
+    pub async fn delete_directory(&self, c: &Connection, schedule: JobId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = Tx::new();
+        tx.delete(&keys::job_of(Some(c.account_id), crate::jobs::Kind::DirectorySchedule, schedule))?;
         tx.delete_existing(DIRECTORY_CHANGED, &keys::directory(c.account_id, c.id))?;
         tx.audit(c.account_id, audit)?;
         tx.commit(self).await
@@ -93,10 +102,16 @@ impl Store {
             None => ("attribute_exists(#pk) AND attribute_not_exists(current_run)", vec![]),
         };
         values.push((":run", s(run.to_string())));
+        values.push((":now", to_attr_time(chrono::Utc::now())?));
         tx.update(
             DIRECTORY_BUSY,
             &keys::directory(c.account_id, c.id),
-            Change { update: "SET current_run = :run", condition, values, names: vec![("#pk", keys::PK)] },
+            Change {
+                update: "SET current_run = :run, last_run_at = :now",
+                condition,
+                values,
+                names: vec![("#pk", keys::PK)],
+            },
         )?;
         super::jobs::new_job_in(&mut tx, job)?;
         tx.audit(c.account_id, audit)?;
@@ -110,10 +125,9 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::directory(a, d).to_item()))
-            .update_expression("REMOVE current_run SET last_run_at = :now")
+            .update_expression("REMOVE current_run")
             .condition_expression("current_run = :run")
             .expression_attribute_values(":run", AttributeValue::S(run.to_string()))
-            .expression_attribute_values(":now", to_attr_time(chrono::Utc::now())?)
             .send()
             .await;
         match out {

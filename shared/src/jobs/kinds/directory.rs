@@ -1,4 +1,5 @@
-//! A directory connection's run (`service::directory_sync`).
+//! A directory connection's runs (`service::directory_sync`) and its schedule
+//! (`service::directories::scheduled`).
 use super::{Step, Work};
 use crate::jobs::Job;
 use crate::service::directory_sync::{self, SyncCheckpoint};
@@ -11,5 +12,15 @@ impl Work for DirectorySync {
 
     async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
         directory_sync::step(s, job, at).await
+    }
+}
+
+pub(crate) struct DirectorySchedule;
+
+impl Work for DirectorySchedule {
+    type Checkpoint = ();
+
+    async fn step(s: &Services, job: &Job, _at: ()) -> Result<Step<()>> {
+        crate::service::directories::scheduled(s, job).await
     }
 }
