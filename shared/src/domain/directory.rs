@@ -214,10 +214,13 @@ pub fn decide(seen: Option<&Person>, known: Option<&Known>) -> Option<Action> {
 
 /// When a run stops for a person's approval before deactivating people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeletionThreshold {
     /// Share of the connection's active people, in percent.
+    #[schema(minimum = 1, maximum = 100)]
     pub percent: u8,
     /// And at least this many.
+    #[schema(maximum = 1_000_000)]
     pub at_least: u64,
 }
 

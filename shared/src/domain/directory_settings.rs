@@ -80,7 +80,7 @@ pub fn endpoint(raw: &str, security: Security, allow_insecure: bool) -> Result<E
 }
 
 /// Size of the CA certificate field.
-pub const MAX_CA_PEM: usize = 64 * 1024;
+pub const MAX_CA_PEM: usize = 32 * 1024;
 
 /// A CA certificate (or a chain of them) in PEM: certificates only — a private key pasted by
 /// mistake is refused, not stored. Kept as sent, trimmed.
@@ -88,7 +88,7 @@ pub fn ca_certificate(pem: &str) -> Result<String, FieldError> {
     let bad = |code, why: &str| FieldError::new("ca_certificate", code, why);
     let pem = pem.trim();
     if pem.len() > MAX_CA_PEM {
-        return Err(bad("too_long", "a CA certificate field has at most 64 KiB"));
+        return Err(bad("too_long", "a CA certificate field has at most 32 KiB"));
     }
     let mut found = 0;
     for section in <(SectionKind, Vec<u8>)>::pem_slice_iter(pem.as_bytes()) {

@@ -52,7 +52,7 @@ pub struct NewDirectory {
     #[serde(default)]
     pub allow_insecure: bool,
     /// PEM certificates of the CA that signed the server's (an internal CA).
-    #[schema(max_length = 65536)]
+    #[schema(max_length = 32768)]
     pub ca_certificate: Option<String>,
     #[schema(max_length = 1024)]
     pub bind_dn: String,
@@ -89,7 +89,7 @@ pub struct DirectoryChange {
     pub security: Option<Security>,
     pub allow_insecure: Option<bool>,
     /// Blank removes it.
-    #[schema(max_length = 65536)]
+    #[schema(max_length = 32768)]
     pub ca_certificate: Option<String>,
     #[schema(max_length = 1024)]
     pub bind_dn: Option<String>,
