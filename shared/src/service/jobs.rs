@@ -74,7 +74,17 @@ pub async fn results(
     limit: Option<i32>,
     cursor: Option<&str>,
 ) -> Result<(Vec<JobResult>, Option<String>)> {
-    let job = get(s, caller, id).await?;
+    results_of(s, caller, &get(s, caller, id).await?, limit, cursor).await
+}
+
+/// `results` of a job the caller already found (a directory's run).
+pub async fn results_of(
+    s: &Services,
+    caller: &Caller,
+    job: &Job,
+    limit: Option<i32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<JobResult>, Option<String>)> {
     let limit = limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(FieldError::new("limit", "invalid", "limit is between 1 and 1000").into());
@@ -90,7 +100,7 @@ pub async fn results(
     };
     let mut out: Vec<JobResult> = Vec::new();
     loop {
-        let (pages, more) = s.store.result_pages(&job, page_from, 20).await?;
+        let (pages, more) = s.store.result_pages(job, page_from, 20).await?;
         for page in &pages {
             for e in &page.entries {
                 if after.is_some_and(|a| e.index <= a) {

@@ -102,7 +102,7 @@ impl Store {
             None => ("attribute_exists(#pk) AND attribute_not_exists(current_run)", vec![]),
         };
         values.push((":run", s(run.to_string())));
-        values.push((":now", to_attr_time(chrono::Utc::now())?));
+        values.push((":now", super::to_attribute(&chrono::Utc::now())?));
         tx.update(
             DIRECTORY_BUSY,
             &keys::directory(c.account_id, c.id),
@@ -187,8 +187,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn to_attr_time(t: chrono::DateTime<chrono::Utc>) -> StoreResult<AttributeValue> {
-    super::to_attribute(&t)
 }

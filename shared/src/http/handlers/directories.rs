@@ -195,8 +195,10 @@ pub async fn run_results(
     Path((id, run)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<ResultList>, Problem> {
+    let q: ResultsQuery = super::members::query(q)?;
     let job = directories::run_of(&s, &caller, &id, &run).await?;
-    super::jobs::results(State(s), caller, Path(job.id.to_string()), RawQuery(q)).await
+    let page = crate::service::jobs::results_of(&s, &caller, &job, q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(super::jobs::result_list(page)))
 }
 
 /// Let a run that stopped above the deletion threshold deactivate those people.

@@ -112,10 +112,14 @@ pub async fn results(
     RawQuery(q): RawQuery,
 ) -> Result<Json<ResultList>, Problem> {
     let q: ResultsQuery = query(q)?;
-    let (lines, next_cursor) = jobs::results(&s, &caller, &id, q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(result_list(jobs::results(&s, &caller, &id, q.limit, q.cursor.as_deref()).await?)))
+}
+
+/// A page of result lines as shown.
+pub fn result_list((lines, next_cursor): (Vec<crate::store::JobResult>, Option<String>)) -> ResultList {
     let items = lines
         .into_iter()
         .map(|r| ResultLine { index: r.index, outcome: r.outcome, detail: r.detail, at: r.at })
         .collect();
-    Ok(Json(ResultList { items, next_cursor }))
+    ResultList { items, next_cursor }
 }
