@@ -82,6 +82,23 @@ impl TestDirectory {
             .await;
     }
 
+    /// An organization under `unit` with these email domains (RFC 4524's `associatedDomain`);
+    /// its DN.
+    pub async fn add_organization(&mut self, unit: &str, name: &str, domains: &[&str]) -> String {
+        let dn = format!("o={},{unit}", ldap3::dn_escape(name));
+        let mut attrs =
+            vec![("objectClass", HashSet::from(["organization", "domainRelatedObject"])), ("o", HashSet::from([name]))];
+        attrs.push(("associatedDomain", domains.iter().copied().collect()));
+        self.ldap.add(&dn, attrs).await.unwrap().success().unwrap_or_else(|e| panic!("adding {dn}: {e}"));
+        dn
+    }
+
+    /// Replace every value of `attribute` (none: remove it).
+    pub async fn replace_all(&mut self, dn: &str, attribute: &str, values: &[&str]) {
+        let m = vec![Mod::Replace(attribute, values.iter().copied().collect())];
+        self.ldap.modify(dn, m).await.unwrap().success().unwrap();
+    }
+
     pub async fn replace(&mut self, dn: &str, attribute: &str, value: &str) {
         let m = vec![Mod::Replace(attribute, HashSet::from([value]))];
         self.ldap.modify(dn, m).await.unwrap().success().unwrap();
@@ -92,6 +109,11 @@ impl TestDirectory {
         let (rdn, _) = dn.split_once(',').unwrap();
         self.ldap.modifydn(dn, rdn, true, Some(parent)).await.unwrap().success().unwrap();
         format!("{rdn},{parent}")
+    }
+
+    /// Give an entry a new RDN (the old value goes; its entryUUID stays).
+    pub async fn rename(&mut self, dn: &str, rdn: &str) {
+        self.ldap.modifydn(dn, rdn, true, None).await.unwrap().success().unwrap();
     }
 
     pub async fn delete(&mut self, dn: &str) {

@@ -22,10 +22,18 @@ async fn connect(s: &Stack, acme: &Account, d: &TestDirectory, unit: &str, extra
     s.post("/v1/directories", Some(&acme.token), body).await.ok(201)["id"].as_str().unwrap().to_owned()
 }
 
-/// Start a run and run jobs until it stops (over, or waiting for approval).
+/// Start a full pass and run jobs until it stops (over, or waiting for approval).
 async fn run(s: &Stack, services: &Services, acme: &Account, dir: &str, dry_run: bool) -> Value {
-    let started =
-        s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), json!({ "dry_run": dry_run })).await;
+    start_and_wait(s, services, acme, dir, json!({ "dry_run": dry_run, "full": true })).await
+}
+
+/// Start a run as the schedule would (incremental when it can be) and wait for it.
+async fn run_as_scheduled(s: &Stack, services: &Services, acme: &Account, dir: &str) -> Value {
+    start_and_wait(s, services, acme, dir, json!({})).await
+}
+
+async fn start_and_wait(s: &Stack, services: &Services, acme: &Account, dir: &str, body: Value) -> Value {
+    let started = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), body).await;
     let id = started.ok(202)["id"].as_str().unwrap().to_owned();
     wait(s, services, acme, dir, &id).await
 }
@@ -355,4 +363,142 @@ async fn the_schedule_starts_a_run_when_one_is_due_and_not_before() {
     // Deleting the connection ends its schedule.
     s.call(Method::DELETE, &format!("/v1/directories/{dir}"), Some(&acme.token), None).await.ok(204);
     assert!(services.store.get_job_of(Some(account), kind, beat).await.unwrap().is_none());
+}
+
+/// The account's organizations by name: (id, domains).
+async fn organizations(s: &Stack, acme: &Account) -> std::collections::BTreeMap<String, (String, Vec<String>)> {
+    let page = s.get("/v1/organizations?limit=100", Some(&acme.token)).await.ok(200).clone();
+    let items = page["items"].as_array().unwrap().iter();
+    items
+        .map(|o| {
+            let domains = o["domains"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+            (o["name"].as_str().unwrap().to_owned(), (o["id"].as_str().unwrap().to_owned(), domains))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_directorys_organizations_become_roster_organizations_and_people_link_to_them() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    // Made by hand before the sync: an organization of the same name (adopted, not doubled)
+    // and a person at a domain the directory brings (linked once the domain arrives).
+    let initech = s.post("/v1/organizations", Some(&acme.token), json!({ "name": "Initech" })).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let early =
+        s.post("/v1/users", Some(&acme.token), json!({ "name": "Early", "emails": ["early@globex.test"] })).await;
+    let early = early.ok(201)["id"].as_str().unwrap().to_owned();
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("orgs").await;
+    let globex = d.add_organization(&unit, "Globex", &["globex.test", "GLOBEX-EU.test"]).await;
+    d.add_organization(&unit, "Initech", &["initech.test"]).await;
+    d.add_organization(&unit, "Umbrella (Mail)", &["gmail.com", "umbrella.test"]).await;
+    let staff: Vec<Person> = ["globex.test", "globex-eu.test", "initech.test", "umbrella.test", "other.test"]
+        .iter()
+        .enumerate()
+        .map(|(i, domain)| person(i, domain))
+        .collect();
+    d.add_people(&unit, &staff).await;
+    let enabled = json!({ "organizations": { "enabled": true } });
+    let dir = connect(&s, &acme, &d, &unit, enabled).await;
+
+    let dry = run(&s, &services, &acme, &dir, true).await;
+    assert_eq!((count(&dry, "organizations_created"), count(&dry, "organizations_updated")), (3, 0), "{dry}");
+    assert_eq!(organizations(&s, &acme).await.len(), 1, "a dry run writes nothing");
+
+    let first = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!((count(&first, "organizations_created"), count(&first, "organizations_updated")), (2, 1), "{first}");
+    assert_eq!((count(&first, "created"), count(&first, "errors")), (5, 0), "{first}");
+    let orgs = organizations(&s, &acme).await;
+    assert_eq!(orgs.len(), 3, "{orgs:?}");
+    assert_eq!(orgs["Globex"].1, ["globex-eu.test", "globex.test"]);
+    assert_eq!(orgs["Initech"], (initech.clone(), vec!["initech.test".to_owned()]), "the hand-made one, adopted");
+    assert_eq!(orgs["Umbrella (Mail)"].1, ["umbrella.test"], "a public mail domain is not claimed");
+    let lines = results(&s, &acme, &dir, first["id"].as_str().unwrap()).await;
+    let umbrella = lines.iter().find(|l| l["detail"]["name"] == "Umbrella (Mail)").unwrap();
+    assert_eq!(umbrella["detail"]["refused"][0]["domain"], "gmail.com", "{umbrella}");
+    // People link by domain as they are created.
+    let synced = people(&s, &acme).await;
+    let org_of = |email: &str| synced[email]["organizations"][0]["organization_id"].as_str().map(str::to_owned);
+    assert_eq!(org_of("u0@globex.test"), Some(orgs["Globex"].0.clone()));
+    assert_eq!(org_of("u1@globex-eu.test"), Some(orgs["Globex"].0.clone()));
+    assert_eq!(org_of("u2@initech.test"), Some(initech.clone()));
+    assert_eq!(org_of("u3@umbrella.test"), Some(orgs["Umbrella (Mail)"].0.clone()));
+    assert_eq!(org_of("u4@other.test"), None);
+    // The person made by hand is linked by the re-map the new domain started.
+    let early_org = run_jobs_until(&services, || async {
+        let u = s.get(&format!("/v1/users/{early}"), Some(&acme.token)).await.ok(200).clone();
+        u["organizations"][0]["organization_id"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(early_org, orgs["Globex"].0);
+
+    // Nothing changed: no organization written.
+    let second = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(count(&second, "organizations_unchanged"), 3, "{second}");
+    assert_eq!(count(&second, "organizations_updated") + count(&second, "organizations_created"), 0, "{second}");
+
+    // The directory drops a domain and renames an organization; a domain added by hand stays.
+    let globex_id = orgs["Globex"].0.clone();
+    s.call(Method::PUT, &format!("/v1/organizations/{globex_id}/domains/globex.example"), Some(&acme.token), None)
+        .await
+        .ok(200);
+    d.replace_all(&globex, "associatedDomain", &["globex.test"]).await;
+    d.rename(&globex, "o=Globex Corporation").await;
+    let third = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!((count(&third, "organizations_updated"), count(&third, "organizations_unchanged")), (1, 2), "{third}");
+    let orgs = organizations(&s, &acme).await;
+    assert_eq!(orgs["Globex Corporation"], (globex_id, vec!["globex.example".to_owned(), "globex.test".to_owned()]));
+    assert!(!orgs.contains_key("Globex"));
+    assert!(s.audit_actions(&acme.id).await.iter().any(|a| a == "organization.domains_changed"));
+}
+
+#[tokio::test]
+async fn a_scheduled_run_reads_only_what_changed_and_a_full_pass_finds_what_was_deleted() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("incr").await;
+    d.add_people(&unit, &(0..40).map(|i| person(i, "incr.test")).collect::<Vec<_>>()).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({})).await;
+    let connection = || async { s.get(&format!("/v1/directories/{dir}"), Some(&acme.token)).await.ok(200).clone() };
+
+    let first = run_as_scheduled(&s, &services, &acme, &dir).await;
+    assert_eq!((count(&first, "read"), count(&first, "created")), (40, 40), "the first run is full: {first}");
+    assert!(connection().await["last_full_pass_at"].is_string());
+
+    // Nothing changed since: nothing read.
+    let second = run_as_scheduled(&s, &services, &acme, &dir).await;
+    assert_eq!((second["status"].as_str(), count(&second, "read")), (Some("succeeded"), 0), "{second}");
+
+    // Three changed, two deleted: an incremental run reads the three; deletions wait.
+    for i in 0..3 {
+        d.replace(&person_dn(&unit, &format!("u{i}")), "cn", &format!("Changed {i}")).await;
+    }
+    for i in 10..12 {
+        d.delete(&person_dn(&unit, &format!("u{i}"))).await;
+    }
+    let third = run_as_scheduled(&s, &services, &acme, &dir).await;
+    assert_eq!((count(&third, "read"), count(&third, "updated"), count(&third, "deactivated")), (3, 3, 0), "{third}");
+    assert_eq!(people(&s, &acme).await["u0@incr.test"]["name"], "Changed 0");
+
+    // A full pass, asked for: everything read, the two deactivated.
+    let full = start_and_wait(&s, &services, &acme, &dir, json!({ "full": true })).await;
+    assert_eq!((count(&full, "read"), count(&full, "deactivated"), count(&full, "updated")), (38, 2, 0), "{full}");
+
+    // Settings that change what is read: the next run reads everything again.
+    let patched = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/directories/{dir}"),
+            Some(&acme.token),
+            Some(json!({ "user_filter": "(&(objectClass=inetOrgPerson)(mail=*))" })),
+        )
+        .await;
+    assert!(patched.ok(200)["last_full_pass_at"].is_null());
+    let after_change = run_as_scheduled(&s, &services, &acme, &dir).await;
+    assert_eq!((count(&after_change, "read"), count(&after_change, "unchanged")), (38, 38), "{after_change}");
 }

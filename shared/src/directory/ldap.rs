@@ -140,6 +140,25 @@ impl Directory for LdapDirectory {
             .collect();
         Ok(Page { entries, next })
     }
+
+    async fn read(&mut self, dn: &str, attributes: &[&str]) -> Result<Option<RawEntry>, DirectoryError> {
+        let answer = self
+            .ldap
+            .with_timeout(self.timeouts.operation)
+            .search(dn, Scope::Base, "(objectClass=*)", attributes)
+            .await;
+        let SearchResult(found, result) = answer.map_err(|e| self.failure(e))?;
+        // 32: noSuchObject.
+        if result.rc == 32 {
+            return Ok(None);
+        }
+        result.success().map_err(|e| self.failure(e))?;
+        Ok(found
+            .into_iter()
+            .find(|r| !r.is_ref() && !r.is_intermediate())
+            .map(SearchEntry::construct)
+            .map(|e| RawEntry { dn: e.dn, attrs: e.attrs, bin_attrs: e.bin_attrs }))
+    }
 }
 
 /// The cookie of a paged-results response control (`SEQUENCE { size INTEGER, cookie OCTET

@@ -1,4 +1,5 @@
-//! What the sync needs from a directory: pages of a subtree search.
+//! What the sync needs from a directory: pages of a subtree search, and single entries (the
+//! root DSE, a naming context's change marks).
 use super::DirectoryError;
 use crate::domain::directory::RawEntry;
 
@@ -27,4 +28,11 @@ pub trait Directory: Send {
         cookie: &[u8],
         size: u32,
     ) -> impl std::future::Future<Output = Result<Page, DirectoryError>> + Send;
+
+    /// The entry `dn` itself (a base-scope search; `""` is the root DSE), if it exists.
+    fn read(
+        &mut self,
+        dn: &str,
+        attributes: &[&str],
+    ) -> impl std::future::Future<Output = Result<Option<RawEntry>, DirectoryError>> + Send;
 }

@@ -64,6 +64,11 @@ pub struct RawEntry {
 }
 
 impl RawEntry {
+    /// The values of `name` that are text, from any spelling of the name.
+    pub fn values(&self, name: &str) -> Vec<&str> {
+        self.text(name)
+    }
+
     fn text(&self, name: &str) -> Vec<&str> {
         self.attrs
             .iter()
@@ -75,6 +80,16 @@ impl RawEntry {
     fn bytes(&self, name: &str) -> Vec<&[u8]> {
         let bin = self.bin_attrs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).flat_map(|(_, v)| v.iter());
         self.text(name).into_iter().map(str::as_bytes).chain(bin.map(Vec::as_slice)).collect()
+    }
+
+    /// Refuse an entry with more or longer values than a person or organization can have.
+    fn bounded(&self) -> Result<(), String> {
+        let text = self.attrs.iter().map(|(n, v)| (n, v.len(), v.iter().map(String::len).max()));
+        let bin = self.bin_attrs.iter().map(|(n, v)| (n, v.len(), v.iter().map(Vec::len).max()));
+        match text.chain(bin).find(|(_, n, longest)| *n > MAX_VALUES || longest.unwrap_or(0) > MAX_VALUE_BYTES) {
+            Some((name, _, _)) => Err(format!("the attribute {name} has too many or too long values")),
+            None => Ok(()),
+        }
     }
 
     fn first(&self, name: &str) -> Option<String> {
@@ -129,16 +144,7 @@ const ACCOUNTDISABLE: u32 = 0x2;
 
 /// Read a person from an entry, or say why the entry is not one.
 pub fn person(entry: &RawEntry, preset: Preset, m: &Mapping) -> Result<Person, String> {
-    for (name, values) in &entry.attrs {
-        if values.len() > MAX_VALUES || values.iter().any(|v| v.len() > MAX_VALUE_BYTES) {
-            return Err(format!("the attribute {name} has too many or too long values"));
-        }
-    }
-    for (name, values) in &entry.bin_attrs {
-        if values.len() > MAX_VALUES || values.iter().any(|v| v.len() > MAX_VALUE_BYTES) {
-            return Err(format!("the attribute {name} has too many or too long values"));
-        }
-    }
+    entry.bounded()?;
     let ids = entry.bytes(&m.id);
     let id = match ids.as_slice() {
         [one] => StableId::from_value(preset, one).ok_or_else(|| format!("{} is not a UUID", m.id))?,
@@ -163,19 +169,62 @@ pub fn person(entry: &RawEntry, preset: Preset, m: &Mapping) -> Result<Person, S
     Ok(Person { id, dn: entry.dn.clone(), email, name, disabled, groups })
 }
 
-/// A digest of what Roster takes from an entry: the same entry read again gives the same one,
-/// so an unchanged entry costs no write.
-pub fn fingerprint(p: &Person) -> String {
+/// An organization as the directory describes it (an entry of the connection's organization
+/// class): its name and the email domains its people's addresses are at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryOrganization {
+    pub id: StableId,
+    pub dn: String,
+    pub name: String,
+    /// Lower-cased, sorted, each once (not yet checked as domains: the service does that).
+    pub domains: Vec<String>,
+}
+
+/// Attributes an organization's name is read from, first found wins (`o` is RFC 4519's).
+pub const ORGANIZATION_NAMES: [&str; 3] = ["o", "ou", "cn"];
+
+/// Read an organization from an entry of the organization class, or say why it is not one.
+pub fn organization(
+    entry: &RawEntry,
+    preset: Preset,
+    id_attribute: &str,
+    domain_attribute: &str,
+) -> Result<DirectoryOrganization, String> {
+    entry.bounded()?;
+    let id = entry_id(entry, preset, id_attribute).ok_or_else(|| format!("the entry has no single {id_attribute}"))?;
+    let name =
+        ORGANIZATION_NAMES.iter().find_map(|a| entry.first(a)).ok_or("the organization has no name (o, ou or cn)")?;
+    let mut domains: Vec<String> = entry
+        .text(domain_attribute)
+        .into_iter()
+        .map(|d| d.trim().trim_end_matches('.').to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    Ok(DirectoryOrganization { id, dn: entry.dn.clone(), name, domains })
+}
+
+/// A digest of what Roster takes from an organization's entry (its place in the tree is not
+/// part of it: moving the entry changes nothing in Roster).
+pub fn organization_fingerprint(o: &DirectoryOrganization) -> String {
+    digest(std::iter::once(o.name.as_str()).chain(o.domains.iter().map(String::as_str)))
+}
+
+fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
     let mut h = Sha256::new();
-    for part in [p.dn.as_str(), p.email.as_deref().unwrap_or(""), p.name.as_str(), if p.disabled { "1" } else { "0" }] {
+    for part in parts {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    for g in &p.groups {
-        h.update((g.len() as u64).to_be_bytes());
-        h.update(g.as_bytes());
-    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A digest of what Roster takes from an entry: the same entry read again gives the same one,
+/// so an unchanged entry costs no write.
+pub fn fingerprint(p: &Person) -> String {
+    let fixed = [p.dn.as_str(), p.email.as_deref().unwrap_or(""), p.name.as_str(), if p.disabled { "1" } else { "0" }];
+    digest(fixed.into_iter().chain(p.groups.iter().map(String::as_str)))
 }
 
 /// What Roster holds for a stable id of this connection.
@@ -210,6 +259,61 @@ pub fn decide(seen: Option<&Person>, known: Option<&Known>) -> Option<Action> {
         (Some(p), Some(k)) if fingerprint(p) == k.fingerprint => Some(Action::Unchanged),
         (Some(_), Some(_)) => Some(Action::Update),
     }
+}
+
+/// Whether a run reads everything (and sweeps for deletions) or only what changed since the
+/// last run started: full when the server gives no change mark, when the connection has none
+/// yet (first run, or its settings changed), when asked, or when the last full pass is
+/// `full_pass_hours` old.
+pub fn full_run(
+    asked: bool,
+    mark: Option<&str>,
+    last_full: Option<chrono::DateTime<chrono::Utc>>,
+    full_pass_hours: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    asked
+        || mark.is_none()
+        || last_full.is_none_or(|at| now - at >= chrono::Duration::hours(i64::from(full_pass_hours)))
+}
+
+/// A naming context's change mark from its `contextCSN` values (one per provider): the oldest,
+/// since a change made after it on any provider has a later CSN. Only well-formed CSNs
+/// (`YYYYmmddHHMMSS.ffffffZ#count#sid#mod`) count: the value goes into a filter.
+pub fn csn_mark(values: &[&str]) -> Option<String> {
+    values.iter().map(|v| v.trim()).filter(|v| is_csn(v)).min().map(str::to_owned)
+}
+
+fn is_csn(v: &str) -> bool {
+    let Some((time, rest)) = v.split_once('#') else { return false };
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let hex = |s: &str| !s.is_empty() && s.len() <= 8 && s.chars().all(|c| c.is_ascii_hexdigit());
+    let time_ok = time.len() == 22
+        && time.ends_with('Z')
+        && time.split_once('.').is_some_and(|(a, b)| a.len() == 14 && digits(a) && digits(b.trim_end_matches('Z')));
+    let parts: Vec<&str> = rest.split('#').collect();
+    time_ok && parts.len() == 3 && parts.iter().all(|p| hex(p))
+}
+
+/// The naming context (of the root DSE's `namingContexts`) a base DN is in: the longest one
+/// it ends with, at a component boundary, ignoring case.
+pub fn naming_context<'a>(contexts: &[&'a str], base: &str) -> Option<&'a str> {
+    let base = base.to_lowercase();
+    contexts
+        .iter()
+        .filter(|c| {
+            let c = c.trim().to_lowercase();
+            !c.is_empty() && (base == c || base.ends_with(&format!(",{c}")))
+        })
+        .max_by_key(|c| c.len())
+        .copied()
+}
+
+/// An incremental search's filter: the connection's own, and changed after `mark` (LDAP has
+/// no `>`: not at or before it). A change at the mark was written before the run that read the
+/// mark searched, so that run saw it. Escaped: the mark came from the server.
+pub fn changed_since(filter: &str, mark: &str) -> String {
+    format!("(&{filter}(!(entryCSN<={})))", ldap3::ldap_escape(mark))
 }
 
 /// When a run stops for a person's approval before deactivating people.
@@ -432,5 +536,72 @@ mod tests {
         assert!(t.exceeded(20_000, 100_000));
         assert!(t.exceeded(10, 0), "everyone when there was nobody: still a stop");
         assert!(!DeletionThreshold { percent: 100, at_least: 1 }.exceeded(5, 5));
+    }
+
+    #[test]
+    fn an_organization_is_its_name_and_domains_whatever_the_servers_spelling() {
+        let e = entry(
+            "o=Globex,ou=orgs,dc=x",
+            &[
+                ("entryUUID", ID),
+                ("o", " Globex "),
+                ("associatedDomain", "GLOBEX.test."),
+                ("associateddomain", "a.test"),
+            ],
+        );
+        let o = organization(&e, Preset::Openldap, "entryUUID", "associatedDomain").unwrap();
+        assert_eq!(
+            (o.name.as_str(), o.domains.clone()),
+            ("Globex", vec!["a.test".to_owned(), "globex.test".to_owned()])
+        );
+        // Where the entry sits is not part of it; its name and domains are.
+        let moved = DirectoryOrganization { dn: "o=Globex,ou=elsewhere".into(), ..o.clone() };
+        assert_eq!(organization_fingerprint(&moved), organization_fingerprint(&o));
+        let renamed = DirectoryOrganization { name: "Globex Corp".into(), ..o.clone() };
+        assert_ne!(organization_fingerprint(&renamed), organization_fingerprint(&o));
+        // A unit named by `ou` only still has a name; an entry without id or name is refused.
+        let ou = entry("ou=Sales,dc=x", &[("entryUUID", ID), ("ou", "Sales")]);
+        assert_eq!(organization(&ou, Preset::Openldap, "entryUUID", "associatedDomain").unwrap().name, "Sales");
+        assert!(organization(&entry("o=x", &[("o", "x")]), Preset::Openldap, "entryUUID", "associatedDomain").is_err());
+        assert!(
+            organization(&entry("x=y", &[("entryUUID", ID)]), Preset::Openldap, "entryUUID", "associatedDomain")
+                .is_err()
+        );
+        let mut flood = entry("o=f", &[("entryUUID", ID), ("o", "F")]);
+        flood.attrs.insert("associatedDomain".into(), vec!["d.test".into(); MAX_VALUES + 1]);
+        assert!(organization(&flood, Preset::Openldap, "entryUUID", "associatedDomain").is_err());
+    }
+
+    #[test]
+    fn a_run_is_full_unless_a_recent_full_pass_left_a_mark() {
+        let now = chrono::Utc::now();
+        let hour = chrono::Duration::hours(1);
+        assert!(!full_run(false, Some("m"), Some(now - hour), 24, now));
+        assert!(full_run(true, Some("m"), Some(now - hour), 24, now), "asked for");
+        assert!(full_run(false, None, Some(now - hour), 24, now), "no mark from the server or after a change");
+        assert!(full_run(false, Some("m"), None, 24, now), "never a full pass");
+        assert!(full_run(false, Some("m"), Some(now - hour * 24), 24, now), "the full pass is due");
+    }
+
+    #[test]
+    fn the_change_mark_is_the_oldest_well_formed_csn() {
+        let a = "20261206011555.123456Z#000000#001#000000";
+        let b = "20261206011554.000001Z#000003#002#000000";
+        assert_eq!(csn_mark(&[a, b]).as_deref(), Some(b));
+        assert_eq!(csn_mark(&[a, "20261206011554Z)(uid=*"]).as_deref(), Some(a), "garbage is no mark");
+        assert_eq!(csn_mark(&["", "x#y#z#w"]), None);
+        assert_eq!(changed_since("(objectClass=person)", a), format!("(&(objectClass=person)(!(entryCSN<={a})))"));
+        assert_eq!(changed_since("(a=b)", "x)(y"), r"(&(a=b)(!(entryCSN<=x\29\28y)))");
+    }
+
+    #[test]
+    fn a_base_dn_is_in_the_longest_naming_context_it_ends_with() {
+        let contexts = ["dc=example,dc=com", "ou=people,dc=example,dc=com", "dc=com2"];
+        let at = |base| naming_context(&contexts, base);
+        assert_eq!(at("ou=Sales,OU=People,dc=Example,dc=com"), Some("ou=people,dc=example,dc=com"));
+        assert_eq!(at("ou=x,dc=example,dc=com"), Some("dc=example,dc=com"));
+        assert_eq!(at("dc=example,dc=com"), Some("dc=example,dc=com"));
+        assert_eq!(at("ou=x,dc=notexample,dc=com"), None, "only at a component boundary");
+        assert_eq!(at("dc=elsewhere"), None);
     }
 }

@@ -255,6 +255,13 @@ pub struct Connection {
     /// When the last run started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_run_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The server's change mark when the last finished run started: the next run reads only
+    /// what changed since (cleared when the settings change, so the next run is full).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_mark: Option<String>,
+    /// When the last finished full pass started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_full_pass_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub version: u64,

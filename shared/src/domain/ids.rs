@@ -43,6 +43,15 @@ macro_rules! id_type {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+            /// The id of `name` in `namespace` (a directory's entry in its connection): the
+            /// same every time, so a run redone after a crash finds what it made before.
+            pub fn named(namespace: Uuid, name: &[u8]) -> Self {
+                use sha2::Digest;
+                let digest = sha2::Sha256::new().chain_update(namespace.as_bytes()).chain_update(name).finalize();
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&digest[..16]);
+                Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+            }
             /// The `n`th id made from another (a job's): the same every time it is made, so
             /// work redone after a crash recognises what it made before; ordered by the
             /// other's time like a new id made then.
@@ -93,6 +102,17 @@ mod tests {
         assert_eq!(a, UserId::derived(job, 0));
         assert_ne!(a, b);
         assert_eq!(a.as_uuid().get_version_num(), 7);
+        assert_eq!(a.as_uuid().get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
+    fn named_ids_are_the_same_for_the_same_name_in_the_same_place() {
+        let (dir, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let a = OrganizationId::named(dir, b"entry");
+        assert_eq!(a, OrganizationId::named(dir, b"entry"));
+        assert_ne!(a, OrganizationId::named(dir, b"entry2"));
+        assert_ne!(a, OrganizationId::named(other, b"entry"));
+        assert_eq!(a.as_uuid().get_version_num(), 8);
         assert_eq!(a.as_uuid().get_variant(), uuid::Variant::RFC4122);
     }
 

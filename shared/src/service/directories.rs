@@ -134,6 +134,11 @@ fn mapping(base: Mapping, input: Option<&MappingInput>, errors: &mut FieldErrors
     }
 }
 
+/// Runs that keep the directory's organizations act on the saver's authority over them.
+fn may_keep_organizations(caller: &Caller, o: &OrganizationSource) -> Result<()> {
+    if o.enabled { caller.require(Permission::OrganizationsManage) } else { Ok(()) }
+}
+
 fn organizations(
     base: OrganizationSource,
     input: Option<&OrganizationSourceInput>,
@@ -247,6 +252,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
     let schedule = errors.take(settings::schedule(new.every_minutes.unwrap_or(60), new.full_pass_hours.unwrap_or(24)));
     let threshold = errors.take(threshold(new.deletion_threshold.unwrap_or_default()));
     errors.finish()?;
+    may_keep_organizations(caller, &organizations)?;
     let (
         Some(name),
         Some(endpoint),
@@ -289,6 +295,8 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
         configured_by: caller.actor(),
         current_run: None,
         last_run_at: None,
+        change_mark: None,
+        last_full_pass_at: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -368,8 +376,14 @@ pub async fn update(
         c.enabled = e;
     }
     errors.finish()?;
+    may_keep_organizations(caller, &c.organizations)?;
     if let Some(p) = &secret {
         put_password(s, &c.secret_id, p, false).await?;
+    }
+    // Reading other entries, or the same ones differently: the next run reads everything.
+    let reads = |c: &Connection| (c.endpoint.clone(), c.base_dns.clone(), c.user_filter.clone(), c.mapping.clone());
+    if reads(&c) != reads(&before) || c.organizations != before.organizations {
+        (c.change_mark, c.last_full_pass_at) = (None, None);
     }
     // Whoever saves the connection is whose authority its scheduled runs act with from now.
     c.configured_by = caller.actor();
@@ -418,9 +432,44 @@ pub(crate) async fn connect(
     Ok(LdapDirectory::connect(&target, Timeouts::default()).await)
 }
 
-/// The search of people under one base DN.
-pub(crate) fn people_query(c: &Connection, base: &str) -> Query {
-    Query { base: base.to_owned(), filter: c.user_filter.clone(), attributes: c.person_attributes() }
+/// The search of organizations under one base DN (the class is an attribute name: nothing a
+/// filter could be widened with).
+/// `since`: only entries changed at or after this change mark (an incremental run).
+pub(crate) fn organizations_query(c: &Connection, base: &str, since: Option<&str>) -> Query {
+    let o = &c.organizations;
+    let mut attributes = vec![c.mapping.id.clone(), o.attribute.clone()];
+    attributes.extend(crate::domain::directory::ORGANIZATION_NAMES.map(String::from));
+    Query { base: base.to_owned(), filter: changed(&format!("(objectClass={})", o.class), since), attributes }
+}
+
+/// The search of people under one base DN (`since` as above).
+pub(crate) fn people_query(c: &Connection, base: &str, since: Option<&str>) -> Query {
+    Query { base: base.to_owned(), filter: changed(&c.user_filter, since), attributes: c.person_attributes() }
+}
+
+fn changed(filter: &str, since: Option<&str>) -> String {
+    since.map_or_else(|| filter.to_owned(), |mark| directory::changed_since(filter, mark))
+}
+
+/// The server's change mark for the connection's base DNs: the `contextCSN` of the naming
+/// context each is in (the oldest of them); `None` when the server keeps none (no syncprov) —
+/// then every run is a full one.
+pub(crate) async fn change_mark(
+    dir: &mut LdapDirectory,
+    c: &Connection,
+) -> std::result::Result<Option<String>, DirectoryError> {
+    let Some(root) = dir.read("", &["namingContexts"]).await? else { return Ok(None) };
+    let contexts = root.values("namingContexts");
+    let mut marks = Vec::new();
+    for base in &c.base_dns {
+        let Some(context) = directory::naming_context(&contexts, base) else { return Ok(None) };
+        let Some(entry) = dir.read(context, &["contextCSN"]).await? else { return Ok(None) };
+        match directory::csn_mark(&entry.values("contextCSN")) {
+            Some(mark) => marks.push(mark),
+            None => return Ok(None),
+        }
+    }
+    Ok(marks.into_iter().min())
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -455,7 +504,7 @@ pub async fn test(s: &Services, caller: &Caller, id: &str) -> Result<TestReport>
         Err(e) => return Ok(failed(e)),
     };
     let Some(base) = c.base_dns.first() else { return Ok(failed(DirectoryError::Ldap("no base DN".into()))) };
-    let page = match dir.search_page(&people_query(&c, base), &[], 5).await {
+    let page = match dir.search_page(&people_query(&c, base, None), &[], 5).await {
         Ok(p) => p,
         Err(e) => return Ok(failed(e)),
     };
@@ -486,6 +535,9 @@ pub struct RunInput {
     pub dry_run: bool,
     #[serde(default)]
     pub scheduled: bool,
+    /// A full pass, asked for.
+    #[serde(default)]
+    pub full: bool,
 }
 
 /// Start a run of `c` on `by`'s authority, unless one is going on (409).
@@ -522,10 +574,10 @@ fn by_actor(job: &Job) -> Actor {
 }
 
 /// A person's "run now" (or dry run).
-pub async fn run(s: &Services, caller: &Caller, id: &str, dry_run: bool) -> Result<Job> {
+pub async fn run(s: &Services, caller: &Caller, id: &str, dry_run: bool, full: bool) -> Result<Job> {
     let c = get(s, caller, id).await?;
     caller.require(Permission::UsersManage)?;
-    start_run(s, &c, caller.actor(), RunInput { directory_id: c.id, dry_run, scheduled: false }).await
+    start_run(s, &c, caller.actor(), RunInput { directory_id: c.id, dry_run, scheduled: false, full }).await
 }
 
 /// The connection's runs, newest first.
@@ -590,7 +642,7 @@ pub(crate) async fn scheduled(s: &Services, job: &Job) -> Result<crate::jobs::St
     let due = c.last_run_at.is_none_or(|at| now - at >= chrono::Duration::minutes(i64::from(c.every_minutes)));
     let mut outcomes = Vec::new();
     if c.enabled && due {
-        let input = RunInput { directory_id: c.id, dry_run: false, scheduled: true };
+        let input = RunInput { directory_id: c.id, dry_run: false, scheduled: true, full: false };
         match start_run(s, &c, c.configured_by.clone(), input).await {
             Ok(run) => {
                 outcomes.push(crate::jobs::Outcome { outcome: "started", detail: serde_json::json!({ "run": run.id }) })

@@ -4,18 +4,21 @@
 //! a full pass sweeps for people the directory no longer has, stopping for approval above the
 //! connection's threshold, and deactivates them — never deletes.
 use super::caller::starter;
-use super::directories::{RunInput, connect, people_query};
+use super::directories::{RunInput, change_mark, connect, organizations_query, people_query};
+use super::organizations::{self, FromDirectory};
+use super::remap;
 use super::users::{self, Lookups, NewUser};
 use super::{Caller, Error, Result, Services};
 use crate::directory::{Cursor, DirectoryError, Query};
 use crate::domain::directory::{self, Action, Known, Person, RawEntry};
-use crate::domain::directory_settings::Connection;
+use crate::domain::directory_settings::{Connection, MAX_BASE_DNS};
 use crate::domain::email::Email;
-use crate::domain::ids::UserId;
+use crate::domain::email_domain::EmailDomain;
+use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::permissions::Permission;
 use crate::domain::user::{User, UserSource};
 use crate::jobs::{Job, Outcome, Step};
-use crate::store::EntryState;
+use crate::store::{EntryState, OrganizationEntryState, RunMark};
 use chrono::Utc;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -34,7 +37,9 @@ const PARALLEL: usize = 8;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    /// The directory's organizations first, so people link to them as they are created.
     #[default]
+    Organizations,
     Search,
     Sweep,
     Deactivate,
@@ -55,6 +60,20 @@ pub struct SyncCheckpoint {
     /// Deactivate: entry states handled up to this stable id.
     #[serde(default)]
     pub after: Option<Uuid>,
+    /// Decided by the first step, for the whole run.
+    #[serde(default)]
+    pub mode: Option<Mode>,
+}
+
+/// A full pass or an incremental run, and the server's change mark when the run started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mode {
+    pub full: bool,
+    /// Incremental: entries changed after this mark (the last run's).
+    pub since: Option<String>,
+    /// The mark now: where the next run starts from once this one is over.
+    pub mark: Option<String>,
+    pub started_at: chrono::DateTime<Utc>,
 }
 
 fn refused(e: DirectoryError) -> Error {
@@ -70,9 +89,31 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
     let Some(c) = s.store.get_directory(caller.account_id(), input.directory_id).await? else {
         return Err(Error::Refused("the directory connection was deleted".into()));
     };
-    let run = Run { s, caller: &caller, job, c: &c, dry_run: input.dry_run };
+    if c.organizations.enabled {
+        caller.require(Permission::OrganizationsManage)?;
+    }
+    let mut at = at;
+    let mode = match at.mode.clone() {
+        Some(mode) => mode,
+        None => {
+            let mut dir = connect(s, &c).await?.map_err(refused)?;
+            let mark = change_mark(&mut dir, &c).await.map_err(refused)?;
+            dir.close().await;
+            let now = Utc::now();
+            let full =
+                directory::full_run(input.full, c.change_mark.as_deref(), c.last_full_pass_at, c.full_pass_hours, now);
+            let since = if full { None } else { c.change_mark.clone() };
+            let mode = Mode { full, since, mark, started_at: now };
+            at.mode = Some(mode.clone());
+            mode
+        }
+    };
+    let run = Run { s, caller: &caller, job, c: &c, dry_run: input.dry_run, mode: &mode };
     match at.phase {
-        Phase::Search => run.search(at).await,
+        Phase::Organizations if !c.organizations.enabled => {
+            run.search(SyncCheckpoint { phase: Phase::Search, ..Default::default() }).await
+        }
+        Phase::Organizations | Phase::Search => run.search(at).await,
         Phase::Sweep => run.sweep(at).await,
         Phase::Deactivate => run.deactivate(at).await,
     }
@@ -84,6 +125,7 @@ struct Run<'a> {
     job: &'a Job,
     c: &'a Connection,
     dry_run: bool,
+    mode: &'a Mode,
 }
 
 /// What one step did, to report.
@@ -111,36 +153,136 @@ fn detail(p: &Person, user: Option<UserId>) -> serde_json::Value {
 }
 
 impl Run<'_> {
+    /// The next entries of the phase's search (organizations or people), base DN after base DN.
     async fn search(&self, at: SyncCheckpoint) -> Result<Step<SyncCheckpoint>> {
+        let organizations = at.phase == Phase::Organizations;
         let Some(base) = self.c.base_dns.get(at.base) else {
-            return Ok(Step::to(
-                Some(SyncCheckpoint { phase: Phase::Sweep, ..Default::default() }),
-                Vec::new(),
-                Vec::new(),
-            ));
+            let phase = match at.phase {
+                Phase::Organizations => Phase::Search,
+                _ if self.mode.full => Phase::Sweep,
+                // Incremental: deletions wait for the next full pass.
+                _ => return self.finish(Report::default()).await,
+            };
+            let next = SyncCheckpoint { phase, mode: at.mode, ..Default::default() };
+            return Ok(Step::to(Some(next), Vec::new(), Vec::new()));
         };
-        let mut cursor = match self.s.directory_sessions.take(self.job.id, at.base, at.offset).await {
+        // Which of the run's searches this is (a kept session must be exactly this one).
+        let search = at.base + if organizations { MAX_BASE_DNS } else { 0 };
+        let mut cursor = match self.s.directory_sessions.take(self.job.id, search, at.offset).await {
             Some(cursor) => cursor,
             None => {
                 let dir = connect(self.s, self.c).await?.map_err(refused)?;
-                let mut cursor = Cursor::new(dir, people_query(self.c, base), at.base, PAGE_SIZE);
+                let since = self.mode.since.as_deref();
+                let query = if organizations {
+                    organizations_query(self.c, base, since)
+                } else {
+                    people_query(self.c, base, since)
+                };
+                let mut cursor = Cursor::new(dir, query, search, PAGE_SIZE);
                 cursor.skip(at.offset).await.map_err(refused)?;
                 cursor
             }
         };
         let pages = cursor.pages;
         let entries = cursor.take(STEP_ENTRIES).await.map_err(refused)?;
-        let mut report = self.apply(&entries).await?;
+        let mut report =
+            if organizations { self.apply_organizations(&entries).await? } else { self.apply(&entries).await? };
         report.counts.insert("ldap_pages", cursor.pages - pages);
+        if !organizations {
+            report.counts.insert("read", entries.len() as u64);
+        }
         let next = if cursor.done() {
             cursor.dir.close().await;
-            SyncCheckpoint { base: at.base + 1, ..Default::default() }
+            SyncCheckpoint { phase: at.phase, base: at.base + 1, mode: at.mode, ..Default::default() }
         } else {
-            let next = SyncCheckpoint { base: at.base, offset: cursor.position, ..Default::default() };
+            let next = SyncCheckpoint {
+                phase: at.phase,
+                base: at.base,
+                offset: cursor.position,
+                mode: at.mode,
+                ..Default::default()
+            };
             self.s.directory_sessions.keep(self.job.id, cursor).await;
             next
         };
         Ok(report.step(Some(next)))
+    }
+
+    /// Organizations from one batch of entries: created, or brought to what the directory says
+    /// (an unchanged entry costs no write); the people of a domain just added are re-mapped.
+    async fn apply_organizations(&self, entries: &[RawEntry]) -> Result<Report> {
+        let (s, c, a) = (self.s, self.c, self.c.account_id);
+        let mut report = Report::default();
+        let mut found = Vec::with_capacity(entries.len());
+        for e in entries {
+            match directory::organization(e, c.preset, &c.mapping.id, &c.organizations.attribute) {
+                Ok(o) => found.push(o),
+                Err(why) => report.add("errors", serde_json::json!({ "dn": e.dn, "error": why })),
+            }
+        }
+        let ids: Vec<Uuid> = found.iter().map(|o| o.id.0).collect();
+        let known = s.store.organization_entry_states(a, c.id, &ids).await?;
+        for o in found {
+            let state = known.get(&o.id.0);
+            let fingerprint = directory::organization_fingerprint(&o);
+            if state.is_some_and(|k| k.fingerprint == fingerprint) {
+                *report.counts.entry("organizations_unchanged").or_default() += 1;
+                continue;
+            }
+            let mut detail = serde_json::json!({ "dn": o.dn, "stable_id": o.id.0, "name": o.name });
+            let (mut domains, mut invalid) = (Vec::new(), Vec::new());
+            for d in &o.domains {
+                match EmailDomain::parse("domain", d) {
+                    Ok(d) => domains.push(d),
+                    Err(_) => invalid.push(d.clone()),
+                }
+            }
+            if self.dry_run {
+                let outcome = if state.is_some() { "organizations_updated" } else { "organizations_created" };
+                detail["domains"] = serde_json::json!(domains);
+                report.add(outcome, detail);
+                continue;
+            }
+            let want = FromDirectory {
+                id: state
+                    .map_or_else(|| OrganizationId::named(c.id.as_uuid(), o.id.0.as_bytes()), |k| k.organization_id),
+                name: &o.name,
+                domains: &domains,
+                previous: state.map(|k| k.domains.as_slice()).unwrap_or_default(),
+            };
+            let kept = match organizations::keep_from_directory(s, self.caller, want).await {
+                Ok(kept) => kept,
+                Err(e @ (Error::Validation(_) | Error::Conflict { .. } | Error::Unknown(_))) => {
+                    detail["error"] = serde_json::Value::String(problem_text(&e));
+                    report.add("errors", detail);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for d in &kept.added {
+                remap::start_if_needed(s, self.caller, kept.organization.id, d.clone()).await?;
+            }
+            let given = domains.iter().filter(|d| kept.organization.domains.contains(d)).cloned().collect();
+            let state = OrganizationEntryState {
+                stable_id: o.id.0,
+                organization_id: kept.organization.id,
+                fingerprint,
+                domains: given,
+            };
+            s.store.put_organization_entry_state(a, c.id, &state).await?;
+            let refused: Vec<serde_json::Value> = kept
+                .refused
+                .iter()
+                .map(|(d, why)| serde_json::json!({ "domain": d, "reason": why }))
+                .chain(invalid.iter().map(|d| serde_json::json!({ "domain": d, "reason": "not a domain" })))
+                .collect();
+            detail["organization_id"] = serde_json::json!(kept.organization.id);
+            detail["added"] = serde_json::json!(kept.added);
+            detail["removed"] = serde_json::json!(kept.removed);
+            detail["refused"] = serde_json::Value::Array(refused);
+            report.add(if kept.created { "organizations_created" } else { "organizations_updated" }, detail);
+        }
+        Ok(report)
     }
 
     /// Plan and apply one batch of entries.
@@ -348,7 +490,7 @@ impl Run<'_> {
             e.gone_in = Some(self.job.id);
         }
         s.store.put_entry_states(a, c.id, &gone).await?;
-        Ok(report.step(Some(SyncCheckpoint { phase: Phase::Deactivate, ..Default::default() })))
+        Ok(report.step(Some(SyncCheckpoint { phase: Phase::Deactivate, mode: at.mode, ..Default::default() })))
     }
 
     /// Deactivate the people the sweep marked, a batch per step.
@@ -388,9 +530,12 @@ impl Run<'_> {
         }
     }
 
-    /// The run is over: the connection may run again.
+    /// The run is over: the connection may run again, from this run's change mark.
     async fn finish(&self, report: Report) -> Result<Step<SyncCheckpoint>> {
-        self.s.store.release_directory_run(self.c.account_id, self.c.id, self.job.id).await?;
+        let m = self.mode;
+        let finished =
+            (!self.dry_run).then(|| RunMark { mark: m.mark.clone(), full_pass_at: m.full.then_some(m.started_at) });
+        self.s.store.release_directory_run(self.c.account_id, self.c.id, self.job.id, finished).await?;
         Ok(report.step(None))
     }
 }

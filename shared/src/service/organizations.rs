@@ -192,6 +192,10 @@ pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Organization
 }
 
 pub async fn create(s: &Services, caller: &Caller, new: NewOrganization) -> Result<Organization> {
+    create_as(s, caller, new, OrganizationId::new()).await
+}
+
+async fn create_as(s: &Services, caller: &Caller, new: NewOrganization, id: OrganizationId) -> Result<Organization> {
     caller.require(Permission::OrganizationsManage)?;
     let mut errors = FieldErrors::new();
     let name = errors.take(organization::name(&new.name));
@@ -201,6 +205,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewOrganization) -> Resu
     let values = errors.take_all(custom_fields::apply(s, a, target, &none, new.custom_fields.as_ref(), true).await?);
     errors.finish()?;
     let mut o = Organization::new(caller.account_id(), name.unwrap_or_default(), Utc::now());
+    o.id = id;
     o.summary = summary.unwrap_or_default();
     o.contact = contact.unwrap_or_default();
     o.custom_fields = values.unwrap_or_default();
@@ -566,6 +571,107 @@ pub async fn remove_domain(s: &Services, caller: &Caller, id: &str, raw: &str) -
         Ok(after)
     })
     .await
+}
+
+/// What a directory's organization entry asks of Roster: an organization under `id` (derived
+/// from the entry) with this name and these domains; `previous` are the domains the directory
+/// gave it before (only those are taken away when the directory drops them — a domain added by
+/// hand stays).
+pub struct FromDirectory<'a> {
+    pub id: OrganizationId,
+    pub name: &'a str,
+    pub domains: &'a [EmailDomain],
+    pub previous: &'a [EmailDomain],
+}
+
+/// What keeping a directory's organization did.
+pub struct Kept {
+    pub organization: Organization,
+    pub created: bool,
+    pub added: Vec<EmailDomain>,
+    pub removed: Vec<EmailDomain>,
+    /// Domains the directory names that Roster does not give it, and why.
+    pub refused: Vec<(EmailDomain, &'static str)>,
+}
+
+/// Domain claims one transaction changes (with the organization and the audit entry, well
+/// under DynamoDB's 100 actions).
+const DOMAINS_PER_CHANGE: usize = 50;
+
+/// Create or bring up to date an organization a directory keeps. An organization of the same
+/// name made by hand is adopted, not duplicated. Each change is its own transaction with its
+/// audit entry; redone after a crash, it finds what it did and does only the rest.
+pub async fn keep_from_directory(s: &Services, caller: &Caller, want: FromDirectory<'_>) -> Result<Kept> {
+    caller.require(Permission::OrganizationsManage)?;
+    let a = caller.account_id();
+    let (mut o, created) = match s.store.get_organization(a, want.id).await? {
+        Some(o) => (o, false),
+        None => match s.store.organization_named(a, want.name).await? {
+            Some(same) => (s.store.get_organization(a, same).await?.ok_or_else(not_found)?, false),
+            None => {
+                let new = NewOrganization {
+                    name: want.name.to_owned(),
+                    summary: String::new(),
+                    contact: ContactBody::default(),
+                    parent_id: None,
+                    custom_fields: None,
+                };
+                (create_as(s, caller, new, want.id).await?, true)
+            }
+        },
+    };
+    if !created && o.name != want.name.trim() {
+        let change = OrganizationChange { name: Some(want.name.to_owned()), ..Default::default() };
+        o = update(s, caller, &o.id.to_string(), change, None).await?;
+    }
+    let mut refused = Vec::new();
+    let mut add: Vec<EmailDomain> = Vec::new();
+    let wanted_new: Vec<EmailDomain> = want.domains.iter().filter(|d| !o.domains.contains(d)).cloned().collect();
+    let claimed = s.store.domain_claims(a, &wanted_new).await?;
+    for d in wanted_new {
+        if d.is_public() {
+            refused.push((d, "a public mail service: anyone can have an address there"));
+        } else if claimed.iter().any(|(c, owner)| *c == d && *owner != o.id) {
+            refused.push((d, "another organization of this account already has this domain"));
+        } else if o.domains.len() + add.len() >= MAX_DOMAINS {
+            refused.push((d, "the organization has as many domains as it may"));
+        } else {
+            add.push(d);
+        }
+    }
+    let remove: Vec<EmailDomain> =
+        want.previous.iter().filter(|d| o.domains.contains(d) && !want.domains.contains(d)).cloned().collect();
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let mut pending = (add.as_slice(), remove.as_slice());
+    while !pending.0.is_empty() || !pending.1.is_empty() {
+        let (a_now, a_rest) = pending.0.split_at(pending.0.len().min(DOMAINS_PER_CHANGE));
+        let (r_now, r_rest) = pending.1.split_at(pending.1.len().min(DOMAINS_PER_CHANGE - a_now.len()));
+        o = retrying(|| async {
+            let before = s.store.get_organization(a, o.id).await?.ok_or_else(not_found)?;
+            let mut after = before.clone();
+            let a_now: Vec<EmailDomain> = a_now.iter().filter(|d| !before.domains.contains(d)).cloned().collect();
+            let r_now: Vec<EmailDomain> = r_now.iter().filter(|d| before.domains.contains(d)).cloned().collect();
+            after.domains.retain(|d| !r_now.contains(d));
+            after.domains.extend(a_now.iter().cloned());
+            after.domains.sort();
+            after.version += 1;
+            after.updated_at = Utc::now();
+            let audit = AuditEntry::new(
+                caller.actor(),
+                "organization.domains_changed",
+                "organization",
+                after.id,
+                serde_json::json!({ "added": a_now, "removed": r_now }),
+            );
+            s.store.change_domains(&before, &after, &a_now, &r_now, &audit).await.map_err(store_error)?;
+            Ok(after)
+        })
+        .await?;
+        added.extend_from_slice(a_now);
+        removed.extend_from_slice(r_now);
+        pending = (a_rest, r_rest);
+    }
+    Ok(Kept { organization: o, created, added, removed, refused })
 }
 
 /// The organization an address links to: the most specific claimed domain of the address's.

@@ -96,6 +96,24 @@ pub async fn preview(
 /// Start the re-map as a job, now.
 pub async fn start(s: &Services, caller: &Caller, org: &str, domain: &str) -> Result<Job> {
     let (organization, domain) = organization_and_domain(s, caller, org, domain).await?;
+    start_for(s, caller, organization, domain).await
+}
+
+/// Start re-mapping a domain just added (by a directory run) when anyone has an address at it.
+pub async fn start_if_needed(
+    s: &Services,
+    caller: &Caller,
+    organization: OrganizationId,
+    domain: EmailDomain,
+) -> Result<()> {
+    let (someone, _) = s.store.users_in_domain(caller.account_id(), &domain, None, 1).await?;
+    if !someone.is_empty() {
+        start_for(s, caller, organization, domain).await?;
+    }
+    Ok(())
+}
+
+async fn start_for(s: &Services, caller: &Caller, organization: OrganizationId, domain: EmailDomain) -> Result<Job> {
     let input = serde_json::to_value(RemapInput { organization, domain: domain.clone() })
         .map_err(|e| Error::Internal(e.to_string()))?;
     let mut job = Job::new(Kind::RemapDomain, Some(caller.account_id()), input, Utc::now());

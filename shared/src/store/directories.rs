@@ -5,7 +5,8 @@ use super::tx::{Change, Tx, s};
 use super::{Item, Store, StoreError, StoreResult, from_item, keys, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::directory_settings::Connection;
-use crate::domain::ids::{AccountId, DirectoryId, JobId, UserId};
+use crate::domain::email_domain::EmailDomain;
+use crate::domain::ids::{AccountId, DirectoryId, JobId, OrganizationId, UserId};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -31,6 +32,25 @@ impl EntryState {
     pub fn item(&self, a: AccountId, d: DirectoryId) -> StoreResult<Item> {
         to_item(&keys::directory_entry(a, d, self.stable_id), self)
     }
+}
+
+/// One organization entry of a directory as Roster holds it: the organization it became, and
+/// the domains the directory gave it (only those are removed when the directory drops them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationEntryState {
+    pub stable_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub fingerprint: String,
+    pub domains: Vec<EmailDomain>,
+}
+
+/// Where a finished run leaves its connection for the next one.
+#[derive(Debug, Clone, Default)]
+pub struct RunMark {
+    /// The server's change mark when the run started (`None`: it gives none).
+    pub mark: Option<String>,
+    /// When the run started, if it was a full pass.
+    pub full_pass_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Store {
@@ -103,14 +123,16 @@ impl Store {
         };
         values.push((":run", s(run.to_string())));
         values.push((":now", super::to_attribute(&chrono::Utc::now())?));
+        values.push((":one", AttributeValue::N("1".into())));
         tx.update(
             DIRECTORY_BUSY,
             &keys::directory(c.account_id, c.id),
             Change {
-                update: "SET current_run = :run, last_run_at = :now",
+                // A new version: a change of settings read before this does not undo it.
+                update: "SET current_run = :run, last_run_at = :now, #v = #v + :one",
                 condition,
                 values,
-                names: vec![("#pk", keys::PK)],
+                names: vec![("#pk", keys::PK), ("#v", "version")],
             },
         )?;
         super::jobs::new_job_in(&mut tx, job)?;
@@ -118,18 +140,41 @@ impl Store {
         tx.commit(self).await
     }
 
-    /// The connection is free again after `run` (a no-op if another run holds it by now).
-    pub async fn release_directory_run(&self, a: AccountId, d: DirectoryId, run: JobId) -> StoreResult<()> {
-        let out = self
+    /// The connection is free again after `run` (a no-op if another run holds it by now);
+    /// `finished`: the run read the server completely, so its change mark (and, for a full
+    /// pass, its start) is where the next run starts from.
+    pub async fn release_directory_run(
+        &self,
+        a: AccountId,
+        d: DirectoryId,
+        run: JobId,
+        finished: Option<RunMark>,
+    ) -> StoreResult<()> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::directory(a, d).to_item()))
-            .update_expression("REMOVE current_run")
             .condition_expression("current_run = :run")
+            .expression_attribute_names("#v", "version")
             .expression_attribute_values(":run", AttributeValue::S(run.to_string()))
-            .send()
-            .await;
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        let mut set = vec!["#v = #v + :one"];
+        let mut remove = vec!["current_run"];
+        if let Some(m) = finished {
+            match m.mark {
+                Some(mark) => {
+                    set.push("change_mark = :mark");
+                    update = update.expression_attribute_values(":mark", AttributeValue::S(mark));
+                }
+                None => remove.push("change_mark"),
+            }
+            if let Some(at) = m.full_pass_at {
+                set.push("last_full_pass_at = :full");
+                update = update.expression_attribute_values(":full", super::to_attribute(&at)?);
+            }
+        }
+        let out = update.update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", "))).send().await;
         match out {
             Ok(_) => Ok(()),
             Err(e) => match StoreError::from_sdk(e) {
@@ -154,6 +199,37 @@ impl Store {
             out.insert(e.stable_id, e);
         }
         Ok(out)
+    }
+
+    /// The states of these organization entries (absent: never synced).
+    pub async fn organization_entry_states(
+        &self,
+        a: AccountId,
+        d: DirectoryId,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, OrganizationEntryState>> {
+        let wanted: Vec<_> = ids.iter().map(|u| keys::directory_organization(a, d, *u)).collect();
+        let items = self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?;
+        let states = items.into_iter().map(from_item::<OrganizationEntryState>);
+        states.map(|e| e.map(|e| (e.stable_id, e))).collect()
+    }
+
+    /// Record what an organization entry became (after the organization was written: a run
+    /// redone before this finds the organization by its derived id and changes nothing).
+    pub async fn put_organization_entry_state(
+        &self,
+        a: AccountId,
+        d: DirectoryId,
+        e: &OrganizationEntryState,
+    ) -> StoreResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&keys::directory_organization(a, d, e.stable_id), e)?))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// One page of the connection's entry states, in key order, after `after`.

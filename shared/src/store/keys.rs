@@ -302,6 +302,11 @@ pub fn directory_entry(a: AccountId, d: DirectoryId, stable: uuid::Uuid) -> Key 
     Key::new(account_pk(a), format!("{}{}", directory_entries(d), stable.as_simple()))
 }
 
+/// What Roster holds for one organization entry of a directory: the organization it became.
+pub fn directory_organization(a: AccountId, d: DirectoryId, stable: uuid::Uuid) -> Key {
+    Key::new(account_pk(a), format!("DIRORG#{d}#{}", stable.as_simple()))
+}
+
 /// An account's custom fields (of both targets), in creation order (ids are time-ordered).
 pub const CUSTOM_FIELD_PREFIX: &str = "CUSTOMFIELD#";
 

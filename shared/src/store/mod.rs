@@ -35,7 +35,7 @@ pub use audit::AuditFilter;
 pub use counters::{Admission, Admitted, InvitationAdmission};
 pub use custom_fields::{CUSTOM_FIELD_CHANGED, CUSTOM_FIELD_NAME_TAKEN};
 pub use digests::{CompleteVerification, DIGEST_EXISTS, VerificationState, Walk};
-pub use directories::{DIRECTORY_BUSY, DIRECTORY_CHANGED, EntryState};
+pub use directories::{DIRECTORY_BUSY, DIRECTORY_CHANGED, EntryState, OrganizationEntryState, RunMark};
 pub use error::{StoreError, StoreResult};
 pub use groups::{ASSIGNMENT_EXISTS, GROUP_CHANGED, GROUP_NAME_TAKEN, MemberChange, TURN_TAKEN};
 pub use idempotency::{Answer, Claim, Scope};

@@ -43,6 +43,8 @@ pub struct DirectoryView {
     /// The run going on, if any.
     pub current_run: Option<String>,
     pub last_run_at: Option<DateTime<Utc>>,
+    /// When the last finished full pass (the run that also finds deletions) started.
+    pub last_full_pass_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -70,6 +72,7 @@ impl From<&Connection> for DirectoryView {
             configured_by: c.configured_by.clone(),
             current_run: c.current_run.map(|r| r.to_string()),
             last_run_at: c.last_run_at,
+            last_full_pass_at: c.last_full_pass_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -147,6 +150,10 @@ pub struct RunRequest {
     /// Report what would change, change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Read everything and look for deletions, even when only what changed since the last run
+    /// would be read (the schedule makes a full pass every `full_pass_hours`).
+    #[serde(default)]
+    pub full: bool,
 }
 
 /// Run the connection now (202; one run at a time: 409 while one is going on).
@@ -159,7 +166,7 @@ pub async fn run(
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<RunRequest>,
 ) -> Result<Response, Problem> {
-    Ok(started(&directories::run(&s, &caller, &id, body.dry_run).await?))
+    Ok(started(&directories::run(&s, &caller, &id, body.dry_run, body.full).await?))
 }
 
 #[derive(Serialize, ToSchema)]
