@@ -95,7 +95,8 @@ async fn a_deleted_account_answers_410_and_its_50000_items_are_purged() {
     let before = s.partition_count(&acme.id).await;
     let first = services.store.purge_step(a).await.unwrap();
     assert!((1..=5000).contains(&first), "{first}");
-    assert_eq!(s.partition_count(&acme.id).await, before - first);
+    // At least that much is gone (the other tests' runners may be purging it meanwhile too).
+    assert!(s.partition_count(&acme.id).await <= before - first);
     assert_eq!(s.get("/v1/me", Some(&agent_token)).await.problem(410), "account_deleted");
 
     // The job runner resumes and finishes: the account's purge job ends `succeeded`, having

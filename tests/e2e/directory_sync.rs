@@ -371,8 +371,8 @@ async fn organizations(s: &Stack, acme: &Account) -> std::collections::BTreeMap<
     let items = page["items"].as_array().unwrap().iter();
     items
         .map(|o| {
-            let domains = o["domains"].as_array().unwrap().iter().map(|d| d.as_str().unwrap().to_owned()).collect();
-            (o["name"].as_str().unwrap().to_owned(), (o["id"].as_str().unwrap().to_owned(), domains))
+            let domains = o["domains"].as_array().unwrap().iter().map(|d| d["domain"].as_str().unwrap().to_owned());
+            (o["name"].as_str().unwrap().to_owned(), (o["id"].as_str().unwrap().to_owned(), domains.collect()))
         })
         .collect()
 }

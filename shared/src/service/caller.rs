@@ -117,6 +117,11 @@ pub async fn for_job(s: &super::Services, account: AccountId, by: &Actor, job: J
     use crate::domain::account::AccountStatus;
     use crate::domain::member::MemberStatus;
     let gone = |what: &'static str| Error::Forbidden(what);
+    // A job started by a job (a directory run's re-map) acts for whoever started the first.
+    let mut by = by;
+    while let Actor::Job { on_behalf_of, .. } = by {
+        by = on_behalf_of.as_ref();
+    }
     let (account, principal) = match by {
         Actor::Member { id, .. } => {
             let records = s.store.member_records(account, *id).await?;
@@ -140,7 +145,7 @@ pub async fn for_job(s: &super::Services, account: AccountId, by: &Actor, job: J
             let scopes = crate::domain::api_key::effective_scopes(&key.scopes, role.permissions());
             (account, Principal::ApiKey { key, scopes })
         }
-        Actor::Job { .. } | Actor::System => return Err(Error::Internal("a job started by a job".into())),
+        Actor::Job { .. } | Actor::System => return Err(Error::Internal("a job with no member or key behind it".into())),
     };
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);
