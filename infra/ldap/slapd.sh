@@ -20,7 +20,8 @@ make_test_ca() {  # make_test_ca DIR
   chmod 644 "$dir/server.key"
 }
 
-# start_slapd STATE_DIR PORT TLS_PORT: exports ROSTER_TEST_LDAP_* for the tests.
+# start_slapd STATE_DIR PORT TLS_PORT [LDIF]: exports ROSTER_TEST_LDAP_* for the tests; LDIF
+# (entries under $LDAP_BASE) is loaded with the base entry, before slapd starts.
 start_slapd() {
   local dir="$1/slapd" port="$2" tls_port="$3"
   rm -rf "$dir" && mkdir -p "$dir/db"
@@ -51,6 +52,10 @@ CONF
   printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: roster\no: Roster test\n' \
     "$LDAP_BASE" > "$dir/base.ldif"
   slapadd -q -f "$dir/slapd.conf" -l "$dir/base.ldif" >"$dir/slapadd.log" 2>&1
+  if [ -n "${4:-}" ]; then
+    slapadd -q -f "$dir/slapd.conf" -l "$4" >>"$dir/slapadd.log" 2>&1 \
+      || { log "slapadd of $4 failed; see $dir/slapadd.log"; return 1; }
+  fi
   slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/ ldaps://127.0.0.1:$tls_port/" -d 0 \
     >"$1/slapd.log" 2>&1 &
   STACK_PIDS+=($!)

@@ -302,7 +302,7 @@ async fn a_run_resumed_after_every_step_in_a_new_process_ends_as_an_uninterrupte
     let acme = s.account().await;
     let mut d = TestDirectory::connect().await;
     let unit = d.unit("resume").await;
-    d.add_people(&unit, &(0..450).map(|i| person(i, "resume.test")).collect::<Vec<_>>()).await;
+    d.add_people(&unit, &(0..1_100).map(|i| person(i, "resume.test")).collect::<Vec<_>>()).await;
     let dir = connect(&s, &acme, &d, &unit, json!({})).await;
     let started = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), json!({})).await;
     let id = started.ok(202)["id"].as_str().unwrap().to_owned();
@@ -325,10 +325,10 @@ async fn a_run_resumed_after_every_step_in_a_new_process_ends_as_an_uninterrupte
         assert!(attempt < 1_000, "the run ends");
     }
     let all = people(&s, &acme).await;
-    assert_eq!(all.len(), 450);
-    assert!((0..450).all(|i| all.contains_key(&format!("u{i}@resume.test"))));
+    assert_eq!(all.len(), 1_100);
+    assert!((0..1_100).all(|i| all.contains_key(&format!("u{i}@resume.test"))));
     let run = s.get(&format!("/v1/directories/{dir}/runs/{id}"), Some(&acme.token)).await.ok(200).clone();
-    assert_eq!((count(&run, "created"), count(&run, "errors")), (450, 0), "{run}");
+    assert_eq!((count(&run, "created"), count(&run, "errors")), (1_100, 0), "{run}");
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
 //! Local-stack helpers shared by the local API server and the benchmarks.
+pub mod bench;
 
 /// Create the table (from the same definition `template.yaml` is checked against), the
 /// signing secret and the export bucket in the local stand-ins, unless they exist.

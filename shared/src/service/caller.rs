@@ -145,7 +145,9 @@ pub async fn for_job(s: &super::Services, account: AccountId, by: &Actor, job: J
             let scopes = crate::domain::api_key::effective_scopes(&key.scopes, role.permissions());
             (account, Principal::ApiKey { key, scopes })
         }
-        Actor::Job { .. } | Actor::System => return Err(Error::Internal("a job with no member or key behind it".into())),
+        Actor::Job { .. } | Actor::System => {
+            return Err(Error::Internal("a job with no member or key behind it".into()));
+        }
     };
     if account.status == AccountStatus::Deleting {
         return Err(Error::Gone);

@@ -18,21 +18,18 @@ use crate::domain::ids::{OrganizationId, UserId};
 use crate::domain::permissions::Permission;
 use crate::domain::user::{User, UserSource};
 use crate::jobs::{Job, Outcome, Step};
-use crate::store::{EntryState, OrganizationEntryState, RunMark};
+use crate::store::{EntryState, OrganizationEntryState, RunMark, UserWrite};
 use chrono::Utc;
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Entries one step handles (a page is read once and handed out over several steps).
-const STEP_ENTRIES: usize = 200;
+const STEP_ENTRIES: usize = 500;
 /// Entries one search page asks for (RFC 2696; AD's MaxPageSize is 1,000).
 const PAGE_SIZE: u32 = 1000;
 /// People one step deactivates.
 const DEACTIVATIONS_PER_STEP: usize = 100;
-/// Changes written at once.
-const PARALLEL: usize = 8;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -320,38 +317,30 @@ impl Run<'_> {
                 lookups.matching(s, a, &e).await?;
             }
         }
-        let done: Vec<Result<(&'static str, serde_json::Value)>> = futures::stream::iter(plan)
-            .map(|(p, state, action)| {
-                let user = state.as_ref().and_then(|k| users.get(&k.user_id)).cloned();
-                let lookups = lookups.clone();
-                async move { self.change(p, user, action, lookups).await }
-            })
-            .buffered(PARALLEL)
-            .collect()
-            .await;
-        for d in done {
-            let (outcome, detail) = d?;
-            report.add(outcome, detail);
+        // Every change made ready, then written together (as few transactions as fit).
+        let (mut writes, mut pending) = (Vec::new(), Vec::new());
+        for (p, state, action) in plan {
+            let user = state.as_ref().and_then(|k| users.get(&k.user_id)).cloned();
+            match self.prepare(p, user, action, &mut lookups).await? {
+                Prepared::Done(outcome, detail) => report.add(outcome, detail),
+                Prepared::Write(outcome, p, w) => {
+                    pending.push((outcome, p));
+                    writes.push(*w);
+                }
+            }
+        }
+        for ((outcome, p), written) in pending.into_iter().zip(users::commit(s, writes).await?) {
+            match written {
+                Ok(u) => report.add(outcome, detail(&p, Some(u.id))),
+                Err(e) => report.add("errors", refused_change(&p, e)?),
+            }
         }
         Ok(report)
     }
 
-    /// One person's change: its outcome, or an error only when the step must be tried again.
-    async fn change(
-        &self,
-        p: Person,
-        user: Option<User>,
-        action: Action,
-        mut lookups: Lookups,
-    ) -> Result<(&'static str, serde_json::Value)> {
+    /// One person's change, ready to write (or its outcome when there is nothing to write).
+    async fn prepare(&self, p: Person, user: Option<User>, action: Action, lookups: &mut Lookups) -> Result<Prepared> {
         let a = self.c.account_id;
-        let outcome = match action {
-            Action::Create => "created",
-            Action::Update => "updated",
-            Action::Reactivate => "reactivated",
-            Action::Deactivate => "deactivated",
-            Action::Unchanged => "unchanged",
-        };
         let state = |user_id: UserId| EntryState {
             stable_id: p.id.0,
             user_id,
@@ -359,14 +348,23 @@ impl Run<'_> {
             active: !(p.disabled || action == Action::Deactivate),
             gone_in: None,
         };
-        if self.dry_run {
-            return Ok((outcome, detail(&p, user.map(|u| u.id))));
-        }
-        let written = match user {
+        let outcome = match (&user, action) {
             // New, or their Roster person was deleted by hand since: (re)created.
+            (None, _) => "created",
+            (Some(_), Action::Deactivate) => "deactivated",
+            (Some(_), Action::Reactivate) => "reactivated",
+            (Some(_), _) => "updated",
+        };
+        if self.dry_run {
+            return Ok(Prepared::Done(outcome, detail(&p, user.map(|u| u.id))));
+        }
+        let prepared = match user {
             None => {
                 let Some(email) = p.email.clone() else {
-                    return Ok(("errors", serde_json::json!({ "dn": p.dn, "error": "the entry has no email" })));
+                    return Ok(Prepared::Done(
+                        "errors",
+                        serde_json::json!({ "dn": p.dn, "error": "the entry has no email" }),
+                    ));
                 };
                 let id = UserId::new();
                 let new = NewUser {
@@ -378,9 +376,7 @@ impl Run<'_> {
                     custom_fields: None,
                 };
                 let also = vec![state(id).item(a, self.c.id)?];
-                users::create_as(self.s, self.caller, new, UserSource::Directory, id, &mut lookups, also)
-                    .await
-                    .map(|u| ("created", u.id))
+                users::creation(self.s, self.caller, new, UserSource::Directory, id, lookups, also).await
             }
             Some(before) => {
                 let mut after = before.clone();
@@ -389,40 +385,29 @@ impl Run<'_> {
                     match Email::parse("email", e) {
                         Ok(e) => primary(&mut after, e),
                         Err(_) => {
-                            return Ok((
-                                "errors",
-                                serde_json::json!({ "dn": p.dn, "error": "the email is not valid" }),
-                            ));
+                            let error = serde_json::json!({ "dn": p.dn, "error": "the email is not valid" });
+                            return Ok(Prepared::Done("errors", error));
                         }
                     }
                 }
-                let (action_name, outcome) = match action {
+                let action_name = match action {
                     Action::Deactivate => {
                         after.deactivated_at = Some(Utc::now());
-                        ("user.deactivated", "deactivated")
+                        "user.deactivated"
                     }
                     Action::Reactivate => {
                         after.deactivated_at = None;
-                        ("user.reactivated", "reactivated")
+                        "user.reactivated"
                     }
-                    _ => ("user.updated", "updated"),
+                    _ => "user.updated",
                 };
                 let also = vec![state(before.id).item(a, self.c.id)?];
-                users::write_with(self.s, self.caller, &before, after, action_name, None, also)
-                    .await
-                    .map(|u| (outcome, u.id))
+                Ok(users::change(self.caller, &before, after, action_name, None, also))
             }
         };
-        match written {
-            Ok((outcome, id)) => Ok((outcome, detail(&p, Some(id)))),
-            // The person cannot be written as the directory has them (an email another person
-            // holds, a name Roster refuses): reported, and the run goes on.
-            Err(e @ (Error::Validation(_) | Error::Conflict { .. } | Error::Unknown(_))) => {
-                let mut d = detail(&p, None);
-                d["error"] = serde_json::Value::String(problem_text(&e));
-                Ok(("errors", d))
-            }
-            Err(e) => Err(e),
+        match prepared {
+            Ok(w) => Ok(Prepared::Write(outcome, p, Box::new(w))),
+            Err(e) => Ok(Prepared::Done("errors", refused_change(&p, e)?)),
         }
     }
 
@@ -509,20 +494,25 @@ impl Run<'_> {
             .map(|u| (u.id, u))
             .collect();
         let mut report = Report::default();
+        let (mut writes, mut orphans) = (Vec::new(), Vec::new());
         for e in batch {
             let state = EntryState { active: false, gone_in: None, ..e.clone() };
-            let detail = serde_json::json!({ "stable_id": e.stable_id, "user_id": e.user_id });
             match users.get(&e.user_id) {
                 Some(before) => {
                     let mut after = before.clone();
                     after.deactivated_at = Some(Utc::now());
                     let also = vec![state.item(a, c.id)?];
-                    users::write_with(s, self.caller, before, after, "user.deactivated", None, also).await?;
+                    writes.push(users::change(self.caller, before, after, "user.deactivated", None, also));
                 }
                 // Deleted by hand meanwhile: only the entry's state changes.
-                None => s.store.put_entry_states(a, c.id, &[state]).await?,
+                None => orphans.push(state),
             }
-            report.add("deactivated", detail);
+            report.add("deactivated", serde_json::json!({ "stable_id": e.stable_id, "user_id": e.user_id }));
+        }
+        s.store.put_entry_states(a, c.id, &orphans).await?;
+        // A person changed meanwhile is deactivated by the step done again.
+        for written in users::commit(s, writes).await? {
+            written?;
         }
         match after {
             Some(after) => Ok(report.step(Some(SyncCheckpoint { phase: Phase::Deactivate, after: Some(after), ..at }))),
@@ -550,6 +540,27 @@ fn primary(u: &mut User, e: Email) {
         u.emails.push(e);
     } else if let Some(first) = u.emails.first_mut() {
         *first = e;
+    }
+}
+
+/// What a person's change became.
+enum Prepared {
+    /// Nothing to write: its outcome and result line.
+    Done(&'static str, serde_json::Value),
+    /// To write: the outcome once written, the person, the write.
+    Write(&'static str, Person, Box<UserWrite>),
+}
+
+/// The result line of a change Roster refuses (an email another person holds, a name Roster
+/// does not take): reported, and the run goes on. Other errors stop the step (it is retried).
+fn refused_change(p: &Person, e: Error) -> Result<serde_json::Value> {
+    match e {
+        Error::Validation(_) | Error::Conflict { .. } | Error::Unknown(_) => {
+            let mut d = detail(p, None);
+            d["error"] = serde_json::Value::String(problem_text(&e));
+            Ok(d)
+        }
+        other => Err(other),
     }
 }
 

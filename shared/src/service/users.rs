@@ -13,7 +13,9 @@ use crate::domain::user::{
     self, LinkedBy, MAX_ORGANIZATIONS, Membership, OrganizationRole, User, UserSource, starting_memberships,
 };
 use crate::domain::{FieldError, FieldErrors};
-use crate::store::{ORGANIZATION_GONE, OrgMember, StoreError, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN};
+use crate::store::{
+    ORGANIZATION_GONE, OrgMember, StoreError, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN, UserWrite,
+};
 use chrono::Utc;
 use std::collections::HashMap;
 
@@ -216,6 +218,23 @@ pub(crate) async fn create_as(
     lookups: &mut Lookups,
     also: Vec<crate::store::Item>,
 ) -> Result<User> {
+    let w = creation(s, caller, new, source, id, lookups, also).await?;
+    let u = w.after.clone();
+    s.store.write_user(w).await.map_err(store_error)?;
+    Ok(u)
+}
+
+/// A new user checked and linked as `create_as` makes it, not yet written (a batch writes
+/// many together with `commit`).
+pub(crate) async fn creation(
+    s: &Services,
+    caller: &Caller,
+    new: NewUser,
+    source: UserSource,
+    id: UserId,
+    lookups: &mut Lookups,
+    also: Vec<crate::store::Item>,
+) -> Result<UserWrite> {
     caller.require(Permission::UsersManage)?;
     let a = caller.account_id();
     let mut errors = FieldErrors::new();
@@ -262,8 +281,15 @@ pub(crate) async fn create_as(
         version: 1,
     };
     let audit = AuditEntry::new(caller.actor(), "user.created", "user", u.id, described(&u));
-    s.store.create_user_with(&u, &audit, also).await.map_err(store_error)?;
-    Ok(u)
+    Ok(UserWrite { before: None, after: u, audit, also })
+}
+
+/// Write many users' changes (as few transactions as fit): each one's outcome, or an error
+/// for the whole when the store fails.
+pub(crate) async fn commit(s: &Services, writes: Vec<UserWrite>) -> Result<Vec<Result<User>>> {
+    let users: Vec<User> = writes.iter().map(|w| w.after.clone()).collect();
+    let done = s.store.write_users(writes).await?;
+    Ok(users.into_iter().zip(done).map(|(u, r)| r.map(|()| u).map_err(store_error)).collect())
 }
 
 /// The organizations a request names by hand, each checked to exist.
@@ -312,11 +338,26 @@ pub(crate) async fn write_with(
     s: &Services,
     caller: &Caller,
     before: &User,
-    mut after: User,
+    after: User,
     action: &str,
     memo: Option<String>,
     also: Vec<crate::store::Item>,
 ) -> Result<User> {
+    let w = change(caller, before, after, action, memo, also);
+    let u = w.after.clone();
+    s.store.write_user(w).await.map_err(store_error)?;
+    Ok(u)
+}
+
+/// A user's change as `write_with` writes it, not yet written.
+pub(crate) fn change(
+    caller: &Caller,
+    before: &User,
+    mut after: User,
+    action: &str,
+    memo: Option<String>,
+    also: Vec<crate::store::Item>,
+) -> UserWrite {
     after.version = before.version + 1;
     after.updated_at = Utc::now();
     let mut audit = AuditEntry::new(
@@ -327,8 +368,7 @@ pub(crate) async fn write_with(
         serde_json::json!({ "before": described(before), "after": described(&after) }),
     );
     audit.memo = memo;
-    s.store.update_user_with(before, &after, &audit, also).await.map_err(store_error)?;
-    Ok(after)
+    UserWrite { before: Some(before.clone()), after, audit, also }
 }
 
 pub async fn update(

@@ -50,7 +50,9 @@ pub use roles::{Move, ROLE_CHANGED, ROLE_IN_USE, ROLE_NAME_TAKEN, ROLE_NOT_FOUND
 pub use sessions::{ACCOUNT_NOT_ACTIVE, Session};
 pub use stats::MemberCounts;
 pub use usergroups::{HOLDER_CHANGED, Holder, USERGROUP_CHANGED, USERGROUP_GONE, USERGROUP_NAME_TAKEN};
-pub use users::{ORGANIZATION_GONE, OrgMember, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN, user_records};
+pub use users::{
+    ORGANIZATION_GONE, OrgMember, USER_CHANGED, USER_EMAIL_TAKEN, USER_EXTERNAL_ID_TAKEN, UserWrite, user_records,
+};
 
 use crate::domain::ids::AccountId;
 use aws_sdk_dynamodb::Client;

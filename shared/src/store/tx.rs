@@ -205,6 +205,22 @@ impl Tx {
         self.actions.len()
     }
 
+    /// Bytes so far, as DynamoDB counts them.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Take on another transaction's actions (several changes committed as one).
+    pub fn append(&mut self, other: Tx) -> StoreResult<()> {
+        if self.actions.len() + other.actions.len() > MAX_ACTIONS || self.bytes + other.bytes > MAX_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        self.actions.extend(other.actions);
+        self.guards.extend(other.guards);
+        self.bytes += other.bytes;
+        Ok(())
+    }
+
     pub async fn commit(self, store: &Store) -> StoreResult<()> {
         match self.commit_or_failed(store).await? {
             Ok(()) => Ok(()),

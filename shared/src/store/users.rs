@@ -61,58 +61,198 @@ pub fn user_records(u: &User) -> StoreResult<Vec<(&'static str, Item)>> {
     Ok(out)
 }
 
-fn join(tx: &mut Tx, u: &User, m: &Membership, count: bool) -> StoreResult<()> {
-    let a = u.account_id;
+/// An organization's member count changes by this much.
+type CountDelta = (OrganizationId, i64);
+
+fn join(tx: &mut Tx, u: &User, m: &Membership, counts: &mut Vec<CountDelta>, count: bool) -> StoreResult<()> {
     let entry = OrgMember { user_id: u.id, role: m.role, linked_by: m.linked_by };
-    tx.put(&keys::organization_member(a, m.organization, m.role, u.id), &entry)?;
+    tx.put(&keys::organization_member(u.account_id, m.organization, m.role, u.id), &entry)?;
     if count {
-        members_count(tx, a, m.organization, 1)?;
+        counts.push((m.organization, 1));
     }
     Ok(())
 }
 
-fn leave(tx: &mut Tx, u: &User, m: &Membership, count: bool) -> StoreResult<()> {
+fn leave(tx: &mut Tx, u: &User, m: &Membership, counts: &mut Vec<CountDelta>, count: bool) -> StoreResult<()> {
     tx.delete(&keys::organization_member(u.account_id, m.organization, m.role, u.id))?;
     if count {
-        members_count(tx, u.account_id, m.organization, -1)?;
+        counts.push((m.organization, -1));
     }
     Ok(())
 }
 
-/// The organization's member count, which also proves it still exists.
-fn members_count(tx: &mut Tx, a: AccountId, o: OrganizationId, delta: i64) -> StoreResult<()> {
-    tx.update(
-        ORGANIZATION_GONE,
-        &keys::organization(a, o),
-        Change {
-            update: "ADD members :d",
-            condition: "attribute_exists(#pk)",
-            values: vec![(":d", n(delta))],
-            names: vec![("#pk", keys::PK)],
-        },
-    )
+/// The organizations' member counts (each also proves its organization still exists), one
+/// update per organization however many people of the transaction join or leave it.
+fn member_counts(tx: &mut Tx, a: AccountId, deltas: &[CountDelta]) -> StoreResult<()> {
+    let mut summed: std::collections::BTreeMap<OrganizationId, i64> = std::collections::BTreeMap::new();
+    for (o, d) in deltas {
+        *summed.entry(*o).or_default() += d;
+    }
+    for (o, delta) in summed {
+        tx.update(
+            ORGANIZATION_GONE,
+            &keys::organization(a, o),
+            Change {
+                update: "ADD members :d",
+                condition: "attribute_exists(#pk)",
+                values: vec![(":d", n(delta))],
+                names: vec![("#pk", keys::PK)],
+            },
+        )?;
+    }
+    Ok(())
 }
 
-/// What changes between two versions of a user's memberships: who leaves, who joins, and whose
-/// role (or link) changes in place.
-fn membership_changes(tx: &mut Tx, before: &User, after: &User) -> StoreResult<()> {
+fn membership_changes(tx: &mut Tx, before: &User, after: &User, counts: &mut Vec<CountDelta>) -> StoreResult<()> {
     for m in &before.memberships {
         match after.membership(m.organization) {
-            None => leave(tx, before, m, true)?,
+            None => leave(tx, before, m, counts, true)?,
             Some(now) if now != m => {
-                leave(tx, before, m, false)?;
-                join(tx, after, now, false)?;
+                leave(tx, before, m, counts, false)?;
+                join(tx, after, now, counts, false)?;
             }
             Some(_) => {}
         }
     }
     for m in after.memberships.iter().filter(|m| before.membership(m.organization).is_none()) {
-        join(tx, after, m, true)?;
+        join(tx, after, m, counts, true)?;
     }
     Ok(())
 }
 
+/// One user's change as it is written: created (`before` is `None`) or replaced at the version
+/// read, with its audit entry and `also` (a directory entry's state) in the same transaction.
+pub struct UserWrite {
+    pub before: Option<User>,
+    pub after: User,
+    pub audit: AuditEntry,
+    pub also: Vec<Item>,
+}
+
+/// Whether `next` can join `batch` in one transaction: within DynamoDB's actions (with one
+/// count update per organization) and bytes, and no claim touched twice.
+fn fits(batch: &[&Actions], next: &Actions) -> bool {
+    let all = || batch.iter().copied().chain([next]);
+    let mut orgs: Vec<OrganizationId> = all().flat_map(|w| w.counts.iter().map(|c| c.0)).collect();
+    orgs.sort();
+    orgs.dedup();
+    let actions: usize = all().map(|w| w.tx.len()).sum::<usize>() + orgs.len();
+    let bytes: usize = all().map(|w| w.tx.bytes()).sum();
+    let shared = batch.iter().any(|w| w.claims.iter().any(|c| next.claims.contains(c)));
+    actions <= super::tx::MAX_ACTIONS && bytes <= super::tx::MAX_BYTES && !shared
+}
+
+/// The changes, in order, grouped into transactions that `fits` allows.
+fn batches(actions: &[Actions]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, next) in actions.iter().enumerate() {
+        match out.last_mut() {
+            Some(batch) if fits(&batch.iter().filter_map(|j| actions.get(*j)).collect::<Vec<_>>(), next) => {
+                batch.push(i)
+            }
+            _ => out.push(vec![i]),
+        }
+    }
+    out
+}
+
+/// One user's actions, and the member counts they change (added up per transaction).
+struct Actions {
+    tx: Tx,
+    counts: Vec<CountDelta>,
+    /// The claims taken or given up: two changes sharing one cannot be in one transaction.
+    claims: Vec<String>,
+}
+
+impl UserWrite {
+    fn actions(&self) -> StoreResult<Actions> {
+        let (u, a) = (&self.after, self.after.account_id);
+        let (mut tx, mut counts) = (Tx::new(), Vec::new());
+        for item in &self.also {
+            tx.put_raw(item.clone())?;
+        }
+        let mut claims: Vec<String> = u.emails.iter().map(|e| e.to_string()).collect();
+        claims.extend(u.external_id.clone());
+        match &self.before {
+            None => {
+                for (guard, item) in user_records(u)? {
+                    tx.create_raw(guard, item)?;
+                }
+                for m in &u.memberships {
+                    join(&mut tx, u, m, &mut counts, true)?;
+                }
+            }
+            Some(before) => {
+                tx.replace_versioned(USER_CHANGED, user_item(u)?, before.version)?;
+                for e in before.emails.iter().filter(|e| !u.emails.contains(e)) {
+                    tx.delete(&keys::user_email(a, e))?;
+                    claims.push(e.to_string());
+                }
+                for e in u.emails.iter().filter(|e| !before.emails.contains(e)) {
+                    tx.create(USER_EMAIL_TAKEN, &keys::user_email(a, e), &Claim { user_id: u.id })?;
+                }
+                membership_changes(&mut tx, before, u, &mut counts)?;
+            }
+        }
+        tx.audit(a, &self.audit)?;
+        Ok(Actions { tx, counts, claims })
+    }
+}
+
 impl Store {
+    /// Commit one transaction of these users' changes.
+    async fn commit_users(&self, a: AccountId, batch: Vec<Actions>) -> StoreResult<()> {
+        let mut tx = Tx::new();
+        let mut counts = Vec::new();
+        for w in batch {
+            tx.append(w.tx)?;
+            counts.extend(w.counts);
+        }
+        member_counts(&mut tx, a, &counts)?;
+        tx.commit(self).await
+    }
+
+    /// Write many users' changes in as few transactions as DynamoDB's limits allow (each change
+    /// whole, with its audit entry, in one of them). A transaction that fails a condition is
+    /// written again one change at a time, so each change gets its own answer.
+    pub async fn write_users(&self, writes: Vec<UserWrite>) -> StoreResult<Vec<StoreResult<()>>> {
+        let Some(a) = writes.first().map(|w| w.after.account_id) else { return Ok(Vec::new()) };
+        let actions = writes.iter().map(UserWrite::actions).collect::<StoreResult<Vec<_>>>()?;
+        let planned = batches(&actions);
+        let mut actions: Vec<Option<Actions>> = actions.into_iter().map(Some).collect();
+        let mut results: Vec<StoreResult<()>> = writes.iter().map(|_| Ok(())).collect();
+        for positions in planned {
+            let batch = positions.iter().filter_map(|i| actions.get_mut(*i).and_then(Option::take)).collect();
+            match self.commit_users(a, batch).await {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) if positions.len() > 1 => {
+                    for i in positions {
+                        let alone = writes.get(i).map(UserWrite::actions).transpose()?;
+                        if let Some(r) = results.get_mut(i) {
+                            *r = self.commit_users(a, alone.into_iter().collect()).await;
+                        }
+                    }
+                }
+                Err(StoreError::Conflict(guard)) => {
+                    for i in positions {
+                        if let Some(r) = results.get_mut(i) {
+                            *r = Err(StoreError::Conflict(guard));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(results)
+    }
+
+    /// One user's change (`write_users` of one).
+    pub async fn write_user(&self, w: UserWrite) -> StoreResult<()> {
+        let a = w.after.account_id;
+        let actions = w.actions()?;
+        self.commit_users(a, vec![actions]).await
+    }
+
     /// A new user with its claims and memberships, and the audit entry.
     pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
         self.create_user_with(u, audit, Vec::new()).await
@@ -120,19 +260,7 @@ impl Store {
 
     /// `create_user`, writing `also` (a directory entry's state) in the same transaction.
     pub async fn create_user_with(&self, u: &User, audit: &AuditEntry, also: Vec<Item>) -> StoreResult<()> {
-        let a = u.account_id;
-        let mut tx = Tx::new();
-        for item in also {
-            tx.put_raw(item)?;
-        }
-        for (guard, item) in user_records(u)? {
-            tx.create_raw(guard, item)?;
-        }
-        for m in &u.memberships {
-            join(&mut tx, u, m, true)?;
-        }
-        tx.audit(a, audit)?;
-        tx.commit(self).await
+        self.write_user(UserWrite { before: None, after: u.clone(), audit: audit.clone(), also }).await
     }
 
     pub async fn get_user(&self, a: AccountId, u: UserId) -> StoreResult<Option<User>> {
@@ -159,21 +287,8 @@ impl Store {
         audit: &AuditEntry,
         also: Vec<Item>,
     ) -> StoreResult<()> {
-        let a = after.account_id;
-        let mut tx = Tx::new();
-        for item in also {
-            tx.put_raw(item)?;
-        }
-        tx.replace_versioned(USER_CHANGED, user_item(after)?, before.version)?;
-        for e in before.emails.iter().filter(|e| !after.emails.contains(e)) {
-            tx.delete(&keys::user_email(a, e))?;
-        }
-        for e in after.emails.iter().filter(|e| !before.emails.contains(e)) {
-            tx.create(USER_EMAIL_TAKEN, &keys::user_email(a, e), &Claim { user_id: after.id })?;
-        }
-        membership_changes(&mut tx, before, after)?;
-        tx.audit(a, audit)?;
-        tx.commit(self).await
+        let w = UserWrite { before: Some(before.clone()), after: after.clone(), audit: audit.clone(), also };
+        self.write_user(w).await
     }
 
     pub async fn delete_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
@@ -190,9 +305,11 @@ impl Store {
         if let Some(x) = &u.external_id {
             tx.delete(&keys::user_external_id(a, u.source, x))?;
         }
+        let mut counts = Vec::new();
         for m in &u.memberships {
-            leave(&mut tx, u, m, true)?;
+            leave(&mut tx, u, m, &mut counts, true)?;
         }
+        member_counts(&mut tx, a, &counts)?;
         for g in &u.usergroups {
             super::usergroups::count_holder(&mut tx, a, *g, -1)?;
         }
@@ -338,5 +455,88 @@ impl Store {
         let last_sk = items.last().and_then(|i| i.get(keys::SK)?.as_s().ok().cloned());
         let members = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok((members, out.last_evaluated_key.is_some().then_some(last_sk).flatten()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::Actor;
+    use crate::domain::email::Email;
+    use crate::domain::user::UserSource;
+
+    fn user(i: usize, org: Option<OrganizationId>) -> User {
+        let now = chrono::Utc::now();
+        User {
+            id: UserId::new(),
+            account_id: AccountId::fixed(1),
+            name: format!("P {i}"),
+            emails: vec![Email::parse("email", &format!("p{i}@x.test")).unwrap()],
+            phone: None,
+            source: UserSource::Directory,
+            external_id: Some(format!("ext{i}")),
+            memberships: org
+                .map(|organization| Membership {
+                    organization,
+                    role: OrganizationRole::Member,
+                    linked_by: LinkedBy::Domain,
+                })
+                .into_iter()
+                .collect(),
+            usergroups: Vec::new(),
+            custom_fields: Default::default(),
+            deactivated_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    fn created(u: User) -> Actions {
+        let audit = AuditEntry::new(Actor::System, "user.created", "user", u.id, serde_json::json!({}));
+        UserWrite { before: None, after: u, audit, also: Vec::new() }.actions().unwrap()
+    }
+
+    fn renamed(u: User) -> Actions {
+        let mut after = u.clone();
+        after.name.push('!');
+        let audit = AuditEntry::new(Actor::System, "user.updated", "user", u.id, serde_json::json!({}));
+        UserWrite { before: Some(u), after, audit, also: Vec::new() }.actions().unwrap()
+    }
+
+    #[test]
+    fn changes_share_transactions_up_to_dynamodbs_100_actions() {
+        // A rename is the user and its audit entry: 50 to a transaction.
+        let renames: Vec<Actions> = (0..120).map(|i| renamed(user(i, None))).collect();
+        let sizes: Vec<usize> = batches(&renames).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [50, 50, 20]);
+        // A creation linked to an organization: email and external-id claims, the user, the
+        // organization's member item, the audit entry — and one count update per organization.
+        let orgs: Vec<OrganizationId> = (0..3).map(|_| OrganizationId::new()).collect();
+        let created: Vec<Actions> = (0..60).map(|i| created(user(i, orgs.get(i % 3).copied()))).collect();
+        let planned = batches(&created);
+        for b in &planned {
+            let batch: Vec<&Actions> = b.iter().map(|i| &created[*i]).collect();
+            let actions: usize = batch.iter().map(|w| w.tx.len()).sum();
+            assert!(actions + 3 <= crate::store::tx::MAX_ACTIONS, "{actions} actions and 3 counts");
+        }
+        assert_eq!(planned.iter().map(Vec::len).sum::<usize>(), 60);
+        assert_eq!(planned.first().map(Vec::len), Some(19), "5 actions each, 3 counts: 19 fit in 100");
+    }
+
+    #[test]
+    fn two_changes_of_one_claim_are_never_in_one_transaction() {
+        // One person gives up an address another takes: DynamoDB refuses two actions on one item.
+        let mut a = user(1, None);
+        let b_before = user(2, None);
+        let mut b_after = b_before.clone();
+        b_after.emails = a.emails.clone();
+        a.emails = vec![Email::parse("email", "new@x.test").unwrap()];
+        let a_before = user(1, None);
+        let audit = |u: &User| AuditEntry::new(Actor::System, "user.updated", "user", u.id, serde_json::json!({}));
+        let first = UserWrite { before: Some(a_before), audit: audit(&a), after: a, also: Vec::new() };
+        let second = UserWrite { before: Some(b_before), audit: audit(&b_after), after: b_after, also: Vec::new() };
+        let actions = vec![first.actions().unwrap(), second.actions().unwrap()];
+        assert_eq!(batches(&actions), [vec![0], vec![1]]);
     }
 }

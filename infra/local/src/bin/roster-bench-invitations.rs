@@ -4,34 +4,10 @@
 //! one item per invitation with BatchWriteItem (25 each) and the same mail with SendBulkEmail
 //! (50 each) — timed against the same stand-ins in the same run.
 //! Run it with `bash infra/bench-invitations.sh [ROWS]`.
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use roster_local::bench::{Count, Fallible, account, counted_services, peak_rss_kb, run_to_end};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, Default)]
-struct Count(Arc<AtomicU64>);
-
-impl Intercept for Count {
-    fn name(&self) -> &'static str {
-        "count-requests"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-}
-
-type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[tokio::main]
 async fn main() -> Fallible<()> {
@@ -94,39 +70,6 @@ async fn main() -> Fallible<()> {
     Ok(())
 }
 
-/// A new account whose owner is verified and may invite 10,000 an hour.
-async fn account(http: &reqwest::Client, api: &str) -> Fallible<(String, String, String)> {
-    let web = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let email = format!("owner@{web}.test");
-    let password = "a long bench password";
-    let body = json!({
-        "web_address": web, "company_name": "Bench", "first_name": "Ben", "last_name": "Ch",
-        "email": email, "password": password,
-    });
-    let created: Value = http.post(format!("{api}/v1/accounts")).json(&body).send().await?.json().await?;
-    let account = created["account"]["id"].as_str().ok_or_else(|| format!("sign-up: {created}"))?.to_owned();
-    let sdk = roster::config::aws_config().await;
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .update_item()
-        .table_name(std::env::var("ROSTER_TABLE")?)
-        .key("pk", AttributeValue::S(format!("ACCOUNT#{account}")))
-        .key("sk", AttributeValue::S("ACCOUNT".into()))
-        .update_expression("SET email_verified_at = :now")
-        .expression_attribute_values(":now", AttributeValue::S(chrono::Utc::now().to_rfc3339()))
-        .send()
-        .await?;
-    let login = json!({ "web_address": web, "email": email, "password": password });
-    let tokens: Value = http.post(format!("{api}/v1/auth/login")).json(&login).send().await?.json().await?;
-    let token = tokens["access_token"].as_str().ok_or_else(|| format!("login: {tokens}"))?.to_owned();
-    http.patch(format!("{api}/v1/account/preferences"))
-        .bearer_auth(&token)
-        .json(&json!({ "invitations_per_hour": 10000 }))
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok((account, token, format!("{web}.test")))
-}
-
 /// The child: run the one job to its end with counting clients, then report on stdout.
 async fn run_job(account: &str, job: &str) -> Fallible<()> {
     let (account, job) = (
@@ -134,51 +77,15 @@ async fn run_job(account: &str, job: &str) -> Fallible<()> {
         roster::domain::ids::JobId::parse(job).ok_or("job id")?,
     );
     let (dynamo_count, ses_count) = (Count::default(), Count::default());
-    let sdk = roster::config::aws_config().await;
-    let config = roster::config::Config::from_env()?;
-    let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(dynamo_count.clone()).build(),
-    );
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk).interceptor(ses_count.clone()).build(),
-    );
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let keys = roster::service::secrets::Keys::fetch(&secrets, &config.signing_secret_id).await?;
-    let services = roster::service::Services {
-        store: roster::store::Store::new(dynamo, config.table.clone()),
-        mailer: roster::mail::Mailer::new(ses, config.mail_from.clone()),
-        keys,
-        files: roster::files::Files::new(&sdk, config.export_bucket.clone()),
-        config,
-        secrets,
-        directory_sessions: Default::default(),
-    };
-    let (d0, s0) = (dynamo_count.0.load(Ordering::Relaxed), ses_count.0.load(Ordering::Relaxed));
-    loop {
-        let Some(j) = services.store.get_job_of(Some(account), roster::jobs::Kind::InviteRows, job).await? else {
-            return Err("the job is gone".into());
-        };
-        if j.status.is_final() {
-            break;
-        }
-        roster::jobs::run_one(&services, &j).await?;
-    }
+    let services = counted_services(&dynamo_count, &ses_count).await?;
+    run_to_end(&services, account, roster::jobs::Kind::InviteRows, job).await?;
     let report = json!({
-        "dynamodb_requests": dynamo_count.0.load(Ordering::Relaxed) - d0,
-        "ses_requests": ses_count.0.load(Ordering::Relaxed) - s0,
+        "dynamodb_requests": dynamo_count.total(),
+        "ses_requests": ses_count.total(),
         "peak_rss_kb": peak_rss_kb(),
     });
     println!("{report}");
     Ok(())
-}
-
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// The same volume done bare: `rows` items of an invitation's size written 25 at a time, and

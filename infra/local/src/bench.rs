@@ -1,0 +1,129 @@
+//! What the benchmarks share: a bench account, clients that count the requests they send (by
+//! operation), the services built on them, and the process's peak RSS.
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+pub type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Requests sent, by operation (DynamoDB's `X-Amz-Target`, else the path).
+#[derive(Debug, Clone, Default)]
+pub struct Count(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Count {
+    pub fn total(&self) -> u64 {
+        self.0.lock().map(|m| m.values().sum()).unwrap_or(0)
+    }
+
+    pub fn by_operation(&self) -> BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+impl Intercept for Count {
+    fn name(&self) -> &'static str {
+        "count-requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let r = context.request();
+        let op = r
+            .headers()
+            .get("x-amz-target")
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
+            .unwrap_or_else(|| r.uri().rsplit('/').next().unwrap_or("").to_owned());
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(op).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Services whose DynamoDB and SES clients count their requests.
+pub async fn counted_services(dynamo: &Count, ses: &Count) -> Fallible<roster::service::Services> {
+    let sdk = roster::config::aws_config().await;
+    let config = roster::config::Config::from_env()?;
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(dynamo.clone()).build(),
+    );
+    let ses =
+        aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(&sdk).interceptor(ses.clone()).build());
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let keys = roster::service::secrets::Keys::fetch(&secrets, &config.signing_secret_id).await?;
+    Ok(roster::service::Services {
+        store: roster::store::Store::new(dynamo, config.table.clone()),
+        mailer: roster::mail::Mailer::new(ses, config.mail_from.clone()),
+        keys,
+        files: roster::files::Files::new(&sdk, config.export_bucket.clone()),
+        config,
+        secrets,
+        directory_sessions: Default::default(),
+    })
+}
+
+/// Run one job to its end, as the scheduled runner would (turn after turn).
+pub async fn run_to_end(
+    s: &roster::service::Services,
+    account: roster::domain::ids::AccountId,
+    kind: roster::jobs::Kind,
+    job: roster::domain::ids::JobId,
+) -> Fallible<roster::jobs::Job> {
+    loop {
+        let j = s.store.get_job_of(Some(account), kind, job).await?.ok_or("the job is gone")?;
+        if j.status.is_final() || j.status == roster::jobs::Status::AwaitingApproval {
+            return Ok(j);
+        }
+        roster::jobs::run_one(s, &j).await?;
+    }
+}
+
+/// A new account whose owner is verified and may invite 10,000 an hour: (id, token, domain).
+pub async fn account(http: &reqwest::Client, api: &str) -> Fallible<(String, String, String)> {
+    let web = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let email = format!("owner@{web}.test");
+    let password = "a long bench password";
+    let body = json!({
+        "web_address": web, "company_name": "Bench", "first_name": "Ben", "last_name": "Ch",
+        "email": email, "password": password,
+    });
+    let created: Value = http.post(format!("{api}/v1/accounts")).json(&body).send().await?.json().await?;
+    let account = created["account"]["id"].as_str().ok_or_else(|| format!("sign-up: {created}"))?.to_owned();
+    let sdk = roster::config::aws_config().await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+        .update_item()
+        .table_name(std::env::var("ROSTER_TABLE")?)
+        .key("pk", AttributeValue::S(format!("ACCOUNT#{account}")))
+        .key("sk", AttributeValue::S("ACCOUNT".into()))
+        .update_expression("SET email_verified_at = :now")
+        .expression_attribute_values(":now", AttributeValue::S(chrono::Utc::now().to_rfc3339()))
+        .send()
+        .await?;
+    let login = json!({ "web_address": web, "email": email, "password": password });
+    let tokens: Value = http.post(format!("{api}/v1/auth/login")).json(&login).send().await?.json().await?;
+    let token = tokens["access_token"].as_str().ok_or_else(|| format!("login: {tokens}"))?.to_owned();
+    http.patch(format!("{api}/v1/account/preferences"))
+        .bearer_auth(&token)
+        .json(&json!({ "invitations_per_hour": 10000 }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok((account, token, format!("{web}.test")))
+}
+
+/// This process's peak resident set, in KiB.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
