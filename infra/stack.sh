@@ -7,6 +7,7 @@ VENV="$ROOT/.venv"
 STACK_PIDS=()
 
 source "$ROOT/infra/ldap/slapd.sh"
+source "$ROOT/infra/ad/samba.sh"
 
 log() { printf '\033[1m[roster]\033[0m %s\n' "$*" >&2; }
 
@@ -17,6 +18,7 @@ ensure_debian_packages() {
   command -v openssl >/dev/null || missing+=(openssl)
   [ -x /usr/sbin/slapd ] || missing+=(slapd)
   command -v ldapsearch >/dev/null || missing+=(ldap-utils)
+  command -v samba-tool >/dev/null || missing+=(samba samba-ad-dc)
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
@@ -25,6 +27,11 @@ ensure_debian_packages() {
   local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Installing samba starts the distribution's file-server daemons where systemd runs: the
+  # suite runs a DC of its own, on loopback; those stay off.
+  if [[ " ${missing[*]} " == *" samba "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now smbd nmbd samba-ad-dc >/dev/null 2>&1 || true
+  fi
 }
 
 # A virtualenv per requirements file, rebuilt only when the file changes.

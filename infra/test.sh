@@ -28,6 +28,7 @@ STATE="$ROOT/.stack/test"
 trap stop_stack EXIT
 start_stack "$STATE" "$(free_port)" "$(free_port)" "$(free_port)"
 start_slapd "$STATE" "$(free_port)" "$(free_port)"
+start_samba "$STATE"
 start_api "$STATE" "$ROOT/target/debug/roster-local"
 
 log "running the tests (stack logs in .stack/test/)"

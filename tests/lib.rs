@@ -503,4 +503,5 @@ pub fn token_from(mail: &Value) -> String {
     text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
+pub mod ad;
 pub mod ldap;

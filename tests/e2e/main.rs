@@ -11,6 +11,7 @@ mod bulk;
 mod concurrency;
 mod custom_fields;
 mod deletion;
+mod directory_ad;
 mod directory_connect;
 mod directory_sync;
 mod edges;

@@ -69,6 +69,11 @@ impl RawEntry {
         self.text(name)
     }
 
+    /// Every value of `name` as bytes (text or binary).
+    pub fn binary(&self, name: &str) -> Vec<&[u8]> {
+        self.bytes(name)
+    }
+
     fn text(&self, name: &str) -> Vec<&str> {
         self.attrs
             .iter()
@@ -262,26 +267,80 @@ pub fn decide(seen: Option<&Person>, known: Option<&Known>) -> Option<Action> {
 }
 
 /// Whether a run reads everything (and sweeps for deletions) or only what changed since the
-/// last run started: full when the server gives no change mark, when the connection has none
-/// yet (first run, or its settings changed), when asked, or when the last full pass is
-/// `full_pass_hours` old.
+/// last run started: full when asked, when the stored mark cannot be continued from (none yet —
+/// first run, or the settings changed — or the server gives none, or AD answers from another
+/// database), or when the last full pass is `full_pass_hours` old.
 pub fn full_run(
     asked: bool,
-    mark: Option<&str>,
+    continues: bool,
     last_full: Option<chrono::DateTime<chrono::Utc>>,
     full_pass_hours: u32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> bool {
-    asked
-        || mark.is_none()
-        || last_full.is_none_or(|at| now - at >= chrono::Duration::hours(i64::from(full_pass_hours)))
+    asked || !continues || last_full.is_none_or(|at| now - at >= chrono::Duration::hours(i64::from(full_pass_hours)))
+}
+
+/// Where a server's changes stood when a run started: OpenLDAP's `contextCSN`, or AD's
+/// `highestCommittedUSN` on the domain controller whose database has this `invocationId`
+/// (USNs are per database: another DC, or a restored one, counts differently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeMark {
+    Csn(String),
+    Usn { invocation: Uuid, usn: u64 },
+}
+
+impl ChangeMark {
+    /// As stored with the connection: the CSN, or `usn:<invocation>:<usn>`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.strip_prefix("usn:") {
+            Some(rest) => {
+                let (invocation, usn) = rest.split_once(':')?;
+                Some(Self::Usn { invocation: Uuid::try_parse(invocation).ok()?, usn: usn.parse().ok()? })
+            }
+            None => is_csn(raw).then(|| Self::Csn(raw.to_owned())),
+        }
+    }
+
+    /// Whether a run may read the changes after `self` from a server whose mark is now `now`.
+    pub fn continues_to(&self, now: &ChangeMark) -> bool {
+        match (self, now) {
+            (Self::Csn(_), Self::Csn(_)) => true,
+            (Self::Usn { invocation: a, .. }, Self::Usn { invocation: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+
+    /// An incremental search's filter: the connection's own, and changed after the mark (LDAP
+    /// has no `>`: not at or before it). A change at the mark was written before the run that
+    /// read the mark searched, so that run saw it. Escaped: a CSN came from the server.
+    pub fn changed_since(&self, filter: &str) -> String {
+        match self {
+            Self::Csn(csn) => format!("(&{filter}(!(entryCSN<={})))", ldap3::ldap_escape(csn.as_str())),
+            Self::Usn { usn, .. } => format!("(&{filter}(!(uSNChanged<={usn})))"),
+        }
+    }
+
+    /// AD's mark from the root DSE's `highestCommittedUSN` and the DC's `invocationId`.
+    pub fn usn(highest: &str, invocation: &[u8]) -> Option<Self> {
+        let invocation = Uuid::from_bytes_le(<[u8; 16]>::try_from(invocation).ok()?);
+        Some(Self::Usn { invocation, usn: highest.trim().parse().ok()? })
+    }
+}
+
+impl std::fmt::Display for ChangeMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Csn(csn) => f.write_str(csn),
+            Self::Usn { invocation, usn } => write!(f, "usn:{invocation}:{usn}"),
+        }
+    }
 }
 
 /// A naming context's change mark from its `contextCSN` values (one per provider): the oldest,
 /// since a change made after it on any provider has a later CSN. Only well-formed CSNs
 /// (`YYYYmmddHHMMSS.ffffffZ#count#sid#mod`) count: the value goes into a filter.
-pub fn csn_mark(values: &[&str]) -> Option<String> {
-    values.iter().map(|v| v.trim()).filter(|v| is_csn(v)).min().map(str::to_owned)
+pub fn csn_mark(values: &[&str]) -> Option<ChangeMark> {
+    values.iter().map(|v| v.trim()).filter(|v| is_csn(v)).min().map(|v| ChangeMark::Csn(v.to_owned()))
 }
 
 fn is_csn(v: &str) -> bool {
@@ -307,13 +366,6 @@ pub fn naming_context<'a>(contexts: &[&'a str], base: &str) -> Option<&'a str> {
         })
         .max_by_key(|c| c.len())
         .copied()
-}
-
-/// An incremental search's filter: the connection's own, and changed after `mark` (LDAP has
-/// no `>`: not at or before it). A change at the mark was written before the run that read the
-/// mark searched, so that run saw it. Escaped: the mark came from the server.
-pub fn changed_since(filter: &str, mark: &str) -> String {
-    format!("(&{filter}(!(entryCSN<={})))", ldap3::ldap_escape(mark))
 }
 
 /// When a run stops for a person's approval before deactivating people.
@@ -573,25 +625,40 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_full_unless_a_recent_full_pass_left_a_mark() {
+    fn a_run_is_full_unless_a_recent_full_pass_left_a_mark_it_can_continue_from() {
         let now = chrono::Utc::now();
         let hour = chrono::Duration::hours(1);
-        assert!(!full_run(false, Some("m"), Some(now - hour), 24, now));
-        assert!(full_run(true, Some("m"), Some(now - hour), 24, now), "asked for");
-        assert!(full_run(false, None, Some(now - hour), 24, now), "no mark from the server or after a change");
-        assert!(full_run(false, Some("m"), None, 24, now), "never a full pass");
-        assert!(full_run(false, Some("m"), Some(now - hour * 24), 24, now), "the full pass is due");
+        assert!(!full_run(false, true, Some(now - hour), 24, now));
+        assert!(full_run(true, true, Some(now - hour), 24, now), "asked for");
+        assert!(full_run(false, false, Some(now - hour), 24, now), "no mark to continue from");
+        assert!(full_run(false, true, None, 24, now), "never a full pass");
+        assert!(full_run(false, true, Some(now - hour * 24), 24, now), "the full pass is due");
     }
 
     #[test]
-    fn the_change_mark_is_the_oldest_well_formed_csn() {
+    fn change_marks_round_trip_and_say_what_changed_since() {
         let a = "20261206011555.123456Z#000000#001#000000";
         let b = "20261206011554.000001Z#000003#002#000000";
-        assert_eq!(csn_mark(&[a, b]).as_deref(), Some(b));
-        assert_eq!(csn_mark(&[a, "20261206011554Z)(uid=*"]).as_deref(), Some(a), "garbage is no mark");
+        assert_eq!(csn_mark(&[a, b]), Some(ChangeMark::Csn(b.into())), "the oldest provider's");
+        assert_eq!(csn_mark(&[a, "20261206011554Z)(uid=*"]), Some(ChangeMark::Csn(a.into())), "garbage is no mark");
         assert_eq!(csn_mark(&["", "x#y#z#w"]), None);
-        assert_eq!(changed_since("(objectClass=person)", a), format!("(&(objectClass=person)(!(entryCSN<={a})))"));
-        assert_eq!(changed_since("(a=b)", "x)(y"), r"(&(a=b)(!(entryCSN<=x\29\28y)))");
+        let csn = ChangeMark::Csn(a.into());
+        assert_eq!(ChangeMark::parse(&csn.to_string()), Some(csn.clone()));
+        assert_eq!(csn.changed_since("(objectClass=person)"), format!("(&(objectClass=person)(!(entryCSN<={a})))"));
+        let dc = Uuid::now_v7();
+        let usn = ChangeMark::usn("4017", &dc.to_bytes_le()).unwrap();
+        assert_eq!(usn, ChangeMark::Usn { invocation: dc, usn: 4017 });
+        assert_eq!(ChangeMark::parse(&usn.to_string()), Some(usn.clone()));
+        assert_eq!(usn.changed_since("(objectClass=user)"), "(&(objectClass=user)(!(uSNChanged<=4017)))");
+        // Another DC's database (or a restored one) counts USNs differently: a full run.
+        let other = ChangeMark::usn("9000", &Uuid::now_v7().to_bytes_le()).unwrap();
+        assert!(!usn.continues_to(&other));
+        assert!(usn.continues_to(&ChangeMark::Usn { invocation: dc, usn: 5000 }));
+        assert!(!usn.continues_to(&csn) && !csn.continues_to(&usn));
+        assert_eq!(ChangeMark::usn("12", &[1, 2, 3]), None);
+        assert_eq!(ChangeMark::usn("-1", &dc.to_bytes_le()), None);
+        assert_eq!(ChangeMark::parse("usn:nope:1"), None);
+        assert_eq!(ChangeMark::parse("x)(y"), None, "only what a server writes");
     }
 
     #[test]

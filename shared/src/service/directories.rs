@@ -448,28 +448,39 @@ pub(crate) fn people_query(c: &Connection, base: &str, since: Option<&str>) -> Q
 }
 
 fn changed(filter: &str, since: Option<&str>) -> String {
-    since.map_or_else(|| filter.to_owned(), |mark| directory::changed_since(filter, mark))
+    // A mark that does not read back (it always does: the run stored it) reads everything.
+    match since.and_then(directory::ChangeMark::parse) {
+        Some(mark) => mark.changed_since(filter),
+        None => filter.to_owned(),
+    }
 }
 
-/// The server's change mark for the connection's base DNs: the `contextCSN` of the naming
-/// context each is in (the oldest of them); `None` when the server keeps none (no syncprov) —
-/// then every run is a full one.
+/// The server's change mark now: OpenLDAP's `contextCSN` of the naming context each base DN is
+/// in (the oldest of them), AD's `highestCommittedUSN` with the DC's `invocationId`; `None`
+/// when the server keeps none (OpenLDAP without syncprov) — then every run is a full one.
 pub(crate) async fn change_mark(
     dir: &mut LdapDirectory,
     c: &Connection,
-) -> std::result::Result<Option<String>, DirectoryError> {
-    let Some(root) = dir.read("", &["namingContexts"]).await? else { return Ok(None) };
+) -> std::result::Result<Option<directory::ChangeMark>, DirectoryError> {
+    let root_attributes = ["namingContexts", "highestCommittedUSN", "dsServiceName"];
+    let Some(root) = dir.read("", &root_attributes).await? else { return Ok(None) };
+    if c.preset == Preset::ActiveDirectory {
+        let (usn, service) = (root.values("highestCommittedUSN"), root.values("dsServiceName"));
+        let (Some(usn), Some(service)) = (usn.first(), service.first()) else { return Ok(None) };
+        let Some(settings) = dir.read(service, &["invocationId"]).await? else { return Ok(None) };
+        return Ok(settings.binary("invocationId").first().and_then(|id| directory::ChangeMark::usn(usn, id)));
+    }
     let contexts = root.values("namingContexts");
     let mut marks = Vec::new();
     for base in &c.base_dns {
         let Some(context) = directory::naming_context(&contexts, base) else { return Ok(None) };
         let Some(entry) = dir.read(context, &["contextCSN"]).await? else { return Ok(None) };
         match directory::csn_mark(&entry.values("contextCSN")) {
-            Some(mark) => marks.push(mark),
-            None => return Ok(None),
+            Some(directory::ChangeMark::Csn(csn)) => marks.push(csn),
+            _ => return Ok(None),
         }
     }
-    Ok(marks.into_iter().min())
+    Ok(marks.into_iter().min().map(directory::ChangeMark::Csn))
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]

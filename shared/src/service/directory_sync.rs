@@ -97,9 +97,11 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
             let mark = change_mark(&mut dir, &c).await.map_err(refused)?;
             dir.close().await;
             let now = Utc::now();
-            let full =
-                directory::full_run(input.full, c.change_mark.as_deref(), c.last_full_pass_at, c.full_pass_hours, now);
+            let stored = c.change_mark.as_deref().and_then(directory::ChangeMark::parse);
+            let continues = stored.as_ref().zip(mark.as_ref()).is_some_and(|(then, now)| then.continues_to(now));
+            let full = directory::full_run(input.full, continues, c.last_full_pass_at, c.full_pass_hours, now);
             let since = if full { None } else { c.change_mark.clone() };
+            let mark = mark.map(|m| m.to_string());
             let mode = Mode { full, since, mark, started_at: now };
             at.mode = Some(mode.clone());
             mode
