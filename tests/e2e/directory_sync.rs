@@ -502,3 +502,47 @@ async fn a_scheduled_run_reads_only_what_changed_and_a_full_pass_finds_what_was_
     let after_change = run_as_scheduled(&s, &services, &acme, &dir).await;
     assert_eq!((count(&after_change, "read"), count(&after_change, "unchanged")), (38, 38), "{after_change}");
 }
+
+#[tokio::test]
+async fn ten_thousand_people_of_fifty_organizations_sync_once_each_and_then_change_nothing() {
+    let _load = heavy_load().await;
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("tenk").await;
+    for o in 0..50 {
+        d.add_organization(&unit, &format!("Customer {o}"), &[&format!("customer{o}.test")]).await;
+    }
+    let everyone: Vec<Person> = (0..10_000).map(|i| person(i, &format!("customer{}.test", i % 50))).collect();
+    d.add_people(&unit, &everyone).await;
+    let dir = connect(&s, &acme, &d, &unit, json!({ "organizations": { "enabled": true } })).await;
+
+    let first = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(first["status"], "succeeded", "{first}");
+    assert_eq!(
+        (count(&first, "created"), count(&first, "organizations_created"), count(&first, "errors")),
+        (10_000, 50, 0),
+        "{first}"
+    );
+    let orgs = organizations(&s, &acme).await;
+    let synced = people(&s, &acme).await;
+    assert_eq!(synced.len(), 10_000, "each person once");
+    for i in (0..10_000).step_by(7) {
+        let p = &synced[&format!("u{i}@customer{}.test", i % 50)];
+        let org = &orgs[&format!("Customer {}", i % 50)].0;
+        assert_eq!(p["organizations"][0]["organization_id"].as_str(), Some(org.as_str()), "{p}");
+    }
+
+    // Nothing changed: 10,000 unchanged, no person or organization written (no audit entry but
+    // the run's own start, every person as it was).
+    let changes = |actions: Vec<String>| actions.into_iter().filter(|a| a != "directory.run_started").count();
+    let audit_before = changes(s.audit_actions(&acme.id).await);
+    let second = run(&s, &services, &acme, &dir, false).await;
+    assert_eq!(
+        (count(&second, "unchanged"), count(&second, "organizations_unchanged"), count(&second, "updated")),
+        (10_000, 50, 0),
+        "{second}"
+    );
+    assert_eq!(changes(s.audit_actions(&acme.id).await), audit_before);
+    assert_eq!(people(&s, &acme).await, synced);
+}
