@@ -1,6 +1,7 @@
 //! The test Active Directory: the suite's Samba AD DC (started by `infra/test.sh`), written to
 //! as its Administrator over plain LDAP on loopback (this throwaway DC allows it; Roster's
 //! connections use LDAPS). Each test works in an OU of its own.
+use crate::ldap::env;
 use ldap3::{LdapConnAsync, Mod};
 use std::collections::HashSet;
 
@@ -11,10 +12,6 @@ pub struct TestAd {
     pub admin: String,
     pub password: String,
     pub ca: String,
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `bash infra/test.sh`"))
 }
 
 /// A person of a test's OU (`sam` at most 20 characters, unique in the domain).

@@ -13,7 +13,7 @@ pub struct TestDirectory {
     pub ca: String,
 }
 
-fn env(name: &str) -> String {
+pub(crate) fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the suite with `bash infra/test.sh`"))
 }
 

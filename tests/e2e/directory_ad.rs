@@ -1,32 +1,12 @@
 //! Directory sync against the suite's real Active Directory (a Samba AD DC) with the AD preset
 //! (issue 13): objectGUID identity, the disabled bit, uSNChanged incremental runs, deletions
 //! found by the full pass — over LDAPS with the test CA, as a customer's connection would be.
+use super::directory_sync::{count, people, start_and_wait as run};
 use reqwest::Method;
 use roster::service::Services;
 use roster_tests::ad::{AdPerson, DISABLED, ENABLED, TestAd};
 use roster_tests::*;
-use serde_json::{Value, json};
-
-async fn run(s: &Stack, services: &Services, acme: &Account, dir: &str, body: Value) -> Value {
-    let started = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), body).await;
-    let id = started.ok(202)["id"].as_str().unwrap().to_owned();
-    run_jobs_until(services, || async {
-        let job = s.get(&format!("/v1/directories/{dir}/runs/{id}"), Some(&acme.token)).await.ok(200).clone();
-        matches!(job["status"].as_str(), Some("succeeded" | "failed" | "cancelled" | "awaiting_approval"))
-            .then_some(job)
-    })
-    .await
-}
-
-fn count(run: &Value, what: &str) -> u64 {
-    run["progress"][what].as_u64().unwrap_or(0)
-}
-
-/// The account's directory people by email.
-async fn people(s: &Stack, acme: &Account) -> std::collections::BTreeMap<String, Value> {
-    let page = s.get("/v1/users?source=directory&limit=200", Some(&acme.token)).await.ok(200).clone();
-    page["items"].as_array().unwrap().iter().map(|u| (u["emails"][0].as_str().unwrap().to_owned(), u.clone())).collect()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn active_directory_people_keep_their_object_guid_follow_the_disabled_bit_and_sync_by_usn() {

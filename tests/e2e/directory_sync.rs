@@ -32,7 +32,7 @@ async fn run_as_scheduled(s: &Stack, services: &Services, acme: &Account, dir: &
     start_and_wait(s, services, acme, dir, json!({})).await
 }
 
-async fn start_and_wait(s: &Stack, services: &Services, acme: &Account, dir: &str, body: Value) -> Value {
+pub(crate) async fn start_and_wait(s: &Stack, services: &Services, acme: &Account, dir: &str, body: Value) -> Value {
     let started = s.post(&format!("/v1/directories/{dir}/runs"), Some(&acme.token), body).await;
     let id = started.ok(202)["id"].as_str().unwrap().to_owned();
     wait(s, services, acme, dir, &id).await
@@ -47,7 +47,7 @@ async fn wait(s: &Stack, services: &Services, acme: &Account, dir: &str, id: &st
     .await
 }
 
-fn count(run: &Value, what: &str) -> u64 {
+pub(crate) fn count(run: &Value, what: &str) -> u64 {
     run["progress"][what].as_u64().unwrap_or(0)
 }
 
@@ -69,7 +69,7 @@ async fn results(s: &Stack, acme: &Account, dir: &str, run: &str) -> Vec<Value> 
 }
 
 /// The account's directory people by email: (name, active, organizations, usergroups).
-async fn people(s: &Stack, acme: &Account) -> std::collections::BTreeMap<String, Value> {
+pub(crate) async fn people(s: &Stack, acme: &Account) -> std::collections::BTreeMap<String, Value> {
     let (mut out, mut cursor) = (std::collections::BTreeMap::new(), None::<String>);
     loop {
         let mut path = "/v1/users?source=directory&limit=200".to_owned();

@@ -127,3 +127,42 @@ pub fn peak_rss_kb() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Write `items` (one per person, built by the caller) with bare BatchWriteItem calls, 25 at a
+/// time, again for what comes back unprocessed: the floor the benchmarks compare against.
+pub async fn bare_batch_writes(items: Vec<std::collections::HashMap<String, AttributeValue>>) -> Fallible<()> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let sdk = roster::config::aws_config().await;
+    let table = std::env::var("ROSTER_TABLE")?;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let requests: Vec<WriteRequest> = items
+        .into_iter()
+        .map(|item| {
+            PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build())
+        })
+        .collect::<Result<_, _>>()?;
+    for chunk in requests.chunks(25) {
+        let mut pending = Some(std::collections::HashMap::from([(table.clone(), chunk.to_vec())]));
+        while let Some(requests) = pending.take().filter(|r| !r.is_empty()) {
+            let out = dynamo.batch_write_item().set_request_items(Some(requests)).send().await?;
+            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
+        }
+    }
+    Ok(())
+}
+
+/// A bench item: its key under `BENCH#run` and these attributes.
+pub fn bench_item(
+    run: &str,
+    i: u64,
+    attributes: &[(&str, String)],
+) -> std::collections::HashMap<String, AttributeValue> {
+    let mut item = std::collections::HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(format!("BENCH#{run}"))),
+        ("sk".to_owned(), AttributeValue::S(format!("{i:08}"))),
+    ]);
+    for (k, v) in attributes {
+        item.insert((*k).to_owned(), AttributeValue::S(v.clone()));
+    }
+    item
+}

@@ -7,10 +7,11 @@
 //! The floor is a bare paged search of the same entries plus one item per person written with
 //! bare BatchWriteItem calls (25 each), against the same servers in the same run.
 //! Run it with `bash infra/bench-directory.sh [PEOPLE]`.
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::StreamExt;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use roster_local::bench::{Count, Fallible, account, counted_services, peak_rss_kb, run_to_end};
+use roster_local::bench::{
+    Count, Fallible, account, bare_batch_writes, bench_item, counted_services, peak_rss_kb, run_to_end,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -236,33 +237,19 @@ async fn bare_search(url: &str, admin: &str, password: &str, unit: &str) -> Fall
 
 /// One item per person, of a person's size, written 25 at a time.
 async fn bare_writes(n: u64) -> Fallible<Duration> {
-    let sdk = roster::config::aws_config().await;
-    let table = std::env::var("ROSTER_TABLE")?;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let run = uuid::Uuid::new_v4().simple().to_string();
     let started = Instant::now();
-    let items: Vec<WriteRequest> = (0..n)
+    let items = (0..n)
         .map(|i| {
-            let item = [
-                ("pk", AttributeValue::S(format!("BENCH#{run}"))),
-                ("sk", AttributeValue::S(format!("{i:08}"))),
-                ("email", AttributeValue::S(format!("p{i}@bench-directory.test"))),
-                ("name", AttributeValue::S(format!("Person {i}"))),
-                ("padding", AttributeValue::S("x".repeat(300))),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-            PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build())
+            let attributes = [
+                ("email", format!("p{i}@bench-directory.test")),
+                ("name", format!("Person {i}")),
+                ("padding", "x".repeat(300)),
+            ];
+            bench_item(&run, i, &attributes)
         })
-        .collect::<Result<_, _>>()?;
-    for chunk in items.chunks(25) {
-        let mut pending = Some(std::collections::HashMap::from([(table.clone(), chunk.to_vec())]));
-        while let Some(requests) = pending.take().filter(|r| !r.is_empty()) {
-            let out = dynamo.batch_write_item().set_request_items(Some(requests)).send().await?;
-            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
-        }
-    }
+        .collect();
+    bare_batch_writes(items).await?;
     Ok(started.elapsed())
 }
 

@@ -4,8 +4,9 @@
 //! one item per invitation with BatchWriteItem (25 each) and the same mail with SendBulkEmail
 //! (50 each) — timed against the same stand-ins in the same run.
 //! Run it with `bash infra/bench-invitations.sh [ROWS]`.
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use roster_local::bench::{Count, Fallible, account, counted_services, peak_rss_kb, run_to_end};
+use roster_local::bench::{
+    Count, Fallible, account, bare_batch_writes, bench_item, counted_services, peak_rss_kb, run_to_end,
+};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -92,33 +93,20 @@ async fn run_job(account: &str, job: &str) -> Fallible<()> {
 /// `rows` mails sent 50 at a time with one stored template.
 async fn floor(rows: usize) -> Fallible<(Duration, Duration)> {
     let sdk = roster::config::aws_config().await;
-    let table = std::env::var("ROSTER_TABLE")?;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let run = uuid::Uuid::new_v4().simple().to_string();
     let started = Instant::now();
-    let items: Vec<WriteRequest> = (0..rows)
+    let items = (0..rows as u64)
         .map(|i| {
-            let item = [
-                ("pk", AttributeValue::S(format!("BENCH#{run}"))),
-                ("sk", AttributeValue::S(format!("{i:08}"))),
-                ("email", AttributeValue::S(format!("p{i}@bench.test"))),
-                ("first_name", AttributeValue::S("Person".into())),
-                ("last_name", AttributeValue::S(format!("Number {i}"))),
-                ("padding", AttributeValue::S("x".repeat(300))),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-            PutRequest::builder().set_item(Some(item)).build().map(|p| WriteRequest::builder().put_request(p).build())
+            let attributes = [
+                ("email", format!("p{i}@bench.test")),
+                ("first_name", "Person".to_owned()),
+                ("last_name", format!("Number {i}")),
+                ("padding", "x".repeat(300)),
+            ];
+            bench_item(&run, i, &attributes)
         })
-        .collect::<Result<_, _>>()?;
-    for chunk in items.chunks(25) {
-        let mut pending = Some(std::collections::HashMap::from([(table.clone(), chunk.to_vec())]));
-        while let Some(requests) = pending.take().filter(|r| !r.is_empty()) {
-            let out = dynamo.batch_write_item().set_request_items(Some(requests)).send().await?;
-            pending = out.unprocessed_items.filter(|u| u.values().any(|v| !v.is_empty()));
-        }
-    }
+        .collect();
+    bare_batch_writes(items).await?;
     let writes = started.elapsed();
 
     let ses = aws_sdk_sesv2::Client::new(&sdk);
