@@ -85,11 +85,12 @@ pub async fn run_to_end(
     }
 }
 
-/// A new account whose owner is verified and may invite 10,000 an hour: (id, token, domain).
+/// A new account whose owner is verified and may invite 10,000 an hour: (id, token, domain);
+/// its web address is the domain's first label (`login` takes it).
 pub async fn account(http: &reqwest::Client, api: &str) -> Fallible<(String, String, String)> {
     let web = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let email = format!("owner@{web}.test");
-    let password = "a long bench password";
+    let password = PASSWORD;
     let body = json!({
         "web_address": web, "company_name": "Bench", "first_name": "Ben", "last_name": "Ch",
         "email": email, "password": password,
@@ -106,9 +107,7 @@ pub async fn account(http: &reqwest::Client, api: &str) -> Fallible<(String, Str
         .expression_attribute_values(":now", AttributeValue::S(chrono::Utc::now().to_rfc3339()))
         .send()
         .await?;
-    let login = json!({ "web_address": web, "email": email, "password": password });
-    let tokens: Value = http.post(format!("{api}/v1/auth/login")).json(&login).send().await?.json().await?;
-    let token = tokens["access_token"].as_str().ok_or_else(|| format!("login: {tokens}"))?.to_owned();
+    let token = login(http, api, &web).await?;
     http.patch(format!("{api}/v1/account/preferences"))
         .bearer_auth(&token)
         .json(&json!({ "invitations_per_hour": 10000 }))
@@ -117,6 +116,15 @@ pub async fn account(http: &reqwest::Client, api: &str) -> Fallible<(String, Str
         .error_for_status()?;
     Ok((account, token, format!("{web}.test")))
 }
+
+/// A fresh access token of the bench account on `web` (a long run outlives the first one).
+pub async fn login(http: &reqwest::Client, api: &str, web: &str) -> Fallible<String> {
+    let body = json!({ "web_address": web, "email": format!("owner@{web}.test"), "password": PASSWORD });
+    let tokens: Value = http.post(format!("{api}/v1/auth/login")).json(&body).send().await?.json().await?;
+    Ok(tokens["access_token"].as_str().ok_or_else(|| format!("login: {tokens}"))?.to_owned())
+}
+
+const PASSWORD: &str = "a long bench password";
 
 /// This process's peak resident set, in KiB.
 pub fn peak_rss_kb() -> u64 {

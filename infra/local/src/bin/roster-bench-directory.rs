@@ -10,7 +10,7 @@
 use futures::StreamExt;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use roster_local::bench::{
-    Count, Fallible, account, bare_batch_writes, bench_item, counted_services, peak_rss_kb, run_to_end,
+    Count, Fallible, account, bare_batch_writes, bench_item, counted_services, login, peak_rss_kb, run_to_end,
 };
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -37,7 +37,8 @@ async fn main() -> Fallible<()> {
     let (admin, password) = (env("ROSTER_TEST_LDAP_ADMIN")?, env("ROSTER_TEST_LDAP_PASSWORD")?);
     let unit = format!("ou=people,{base}");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
-    let (account, token, _) = account(&http, &api).await?;
+    let (account, token, domain) = account(&http, &api).await?;
+    let web = domain.trim_end_matches(".test").to_owned();
     let body = json!({
         "name": "Bench directory", "url": url, "security": "plain", "allow_insecure": true,
         "bind_dn": admin, "bind_password": password, "base_dns": [unit], "preset": "openldap",
@@ -46,7 +47,7 @@ async fn main() -> Fallible<()> {
     let created: Value =
         http.post(format!("{api}/v1/directories")).bearer_auth(&token).json(&body).send().await?.json().await?;
     let dir = created["id"].as_str().ok_or_else(|| format!("connection: {created}"))?.to_owned();
-    let ctx = Ctx { http, api, token, account, dir };
+    let ctx = Ctx { http, api, web, account, dir };
 
     let (search, found) = bare_search(&url, &admin, &password, &unit).await?;
     if found != people {
@@ -54,16 +55,17 @@ async fn main() -> Fallible<()> {
     }
     let writes = bare_writes(people).await?;
     let floor = search + writes;
+    eprintln!("floor: {:.1} s", secs(floor));
 
-    let first = ctx.run(json!({ "full": true })).await?;
+    let first = ctx.run("(a)", json!({ "full": true })).await?;
     first.expect("created", people)?;
-    let no_change = ctx.run(json!({ "full": true })).await?;
+    let no_change = ctx.run("(b)", json!({ "full": true })).await?;
     no_change.expect("unchanged", people)?;
-    let scheduled = ctx.run(json!({})).await?;
+    let scheduled = ctx.run("(b')", json!({})).await?;
     scheduled.expect("read", 0)?;
     let changed = people / 100;
     change(&url, &admin, &password, &unit, changed).await?;
-    let incremental = ctx.run(json!({})).await?;
+    let incremental = ctx.run("(c)", json!({})).await?;
     incremental.expect("updated", changed)?;
 
     println!("directory sync, {people} people in slapd, against the local stack (moto)");
@@ -111,7 +113,8 @@ fn secs(d: Duration) -> f64 {
 struct Ctx {
     http: reqwest::Client,
     api: String,
-    token: String,
+    /// The account's web address: each run logs in again (a run can outlast a token).
+    web: String,
     account: String,
     dir: String,
 }
@@ -140,12 +143,13 @@ impl Measured {
 }
 
 impl Ctx {
-    async fn run(&self, body: Value) -> Fallible<Measured> {
+    async fn run(&self, name: &str, body: Value) -> Fallible<Measured> {
         let (api, dir) = (&self.api, &self.dir);
+        let token = login(&self.http, api, &self.web).await?;
         let started: Value = self
             .http
             .post(format!("{api}/v1/directories/{dir}/runs"))
-            .bearer_auth(&self.token)
+            .bearer_auth(&token)
             .json(&body)
             .send()
             .await?
@@ -160,10 +164,11 @@ impl Ctx {
             return Err(format!("the runner failed: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
         let report: Value = serde_json::from_slice(&out.stdout)?;
+        let token = login(&self.http, api, &self.web).await?;
         let run: Value = self
             .http
             .get(format!("{api}/v1/directories/{dir}/runs/{id}"))
-            .bearer_auth(&self.token)
+            .bearer_auth(&token)
             .send()
             .await?
             .json()
@@ -171,12 +176,19 @@ impl Ctx {
         if run["status"] != "succeeded" {
             return Err(format!("the run did not succeed: {run}").into());
         }
-        Ok(Measured {
+        let m = Measured {
             wall,
             progress: run["progress"].clone(),
             requests: serde_json::from_value(report["requests"].clone())?,
             peak_rss_kb: report["peak_rss_kb"].as_u64().unwrap_or(0),
-        })
+        };
+        eprintln!(
+            "{name}: {:.1} s, {} DynamoDB requests, progress {}",
+            secs(wall),
+            m.requests.values().sum::<u64>(),
+            m.progress
+        );
+        Ok(m)
     }
 }
 
