@@ -253,16 +253,6 @@ impl Store {
         self.commit_users(a, vec![actions]).await
     }
 
-    /// A new user with its claims and memberships, and the audit entry.
-    pub async fn create_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
-        self.create_user_with(u, audit, Vec::new()).await
-    }
-
-    /// `create_user`, writing `also` (a directory entry's state) in the same transaction.
-    pub async fn create_user_with(&self, u: &User, audit: &AuditEntry, also: Vec<Item>) -> StoreResult<()> {
-        self.write_user(UserWrite { before: None, after: u.clone(), audit: audit.clone(), also }).await
-    }
-
     pub async fn get_user(&self, a: AccountId, u: UserId) -> StoreResult<Option<User>> {
         self.get(&keys::user(a, u)).await
     }
@@ -272,23 +262,6 @@ impl Store {
         let wanted: Vec<_> = ids.iter().map(|u| keys::user(a, *u)).collect();
         let mut items = self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?;
         wanted.iter().filter_map(|k| take_item(&mut items, k)).map(from_item).collect()
-    }
-
-    /// Replace a user still at the version read: emails, external id and memberships follow.
-    pub async fn update_user(&self, before: &User, after: &User, audit: &AuditEntry) -> StoreResult<()> {
-        self.update_user_with(before, after, audit, Vec::new()).await
-    }
-
-    /// `update_user`, writing `also` (a directory entry's state) in the same transaction.
-    pub async fn update_user_with(
-        &self,
-        before: &User,
-        after: &User,
-        audit: &AuditEntry,
-        also: Vec<Item>,
-    ) -> StoreResult<()> {
-        let w = UserWrite { before: Some(before.clone()), after: after.clone(), audit: audit.clone(), also };
-        self.write_user(w).await
     }
 
     pub async fn delete_user(&self, u: &User, audit: &AuditEntry) -> StoreResult<()> {
