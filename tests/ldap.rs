@@ -93,6 +93,19 @@ impl TestDirectory {
         dn
     }
 
+    /// A group (`groupOfNames`) under `unit` with these member DNs; its DN. The server's
+    /// memberof overlay gives each member its `memberOf`.
+    pub async fn add_group(&mut self, unit: &str, name: &str, members: &[&str]) -> String {
+        let dn = format!("cn={},{unit}", ldap3::dn_escape(name));
+        let attrs = vec![
+            ("objectClass", HashSet::from(["groupOfNames"])),
+            ("cn", HashSet::from([name])),
+            ("member", members.iter().copied().collect()),
+        ];
+        self.ldap.add(&dn, attrs).await.unwrap().success().unwrap_or_else(|e| panic!("adding {dn}: {e}"));
+        dn
+    }
+
     /// Replace every value of `attribute` (none: remove it).
     pub async fn replace_all(&mut self, dn: &str, attribute: &str, values: &[&str]) {
         let m = vec![Mod::Replace(attribute, values.iter().copied().collect())];

@@ -34,6 +34,7 @@ include /etc/ldap/schema/inetorgperson.schema
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload syncprov
+moduleload memberof
 pidfile $dir/slapd.pid
 TLSCACertificateFile $1/tls/ca.pem
 TLSCertificateFile $1/tls/server.pem
@@ -48,6 +49,8 @@ directory $dir/db
 index objectClass,entryUUID,entryCSN eq
 overlay syncprov
 syncprov-checkpoint 100 10
+overlay memberof
+memberof-refint TRUE
 CONF
   printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\ndc: roster\no: Roster test\n' \
     "$LDAP_BASE" > "$dir/base.ldif"

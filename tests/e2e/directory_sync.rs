@@ -11,7 +11,7 @@ fn person(i: usize, domain: &str) -> Person {
 }
 
 /// A connection to `unit` of the test directory, over plain LDAP to loopback.
-async fn connect(s: &Stack, acme: &Account, d: &TestDirectory, unit: &str, extra: Value) -> String {
+pub(crate) async fn connect(s: &Stack, acme: &Account, d: &TestDirectory, unit: &str, extra: Value) -> String {
     let mut body = json!({
         "name": "Test directory", "url": d.url, "security": "plain", "allow_insecure": true,
         "bind_dn": d.admin, "bind_password": d.password, "base_dns": [unit], "preset": "openldap",
@@ -23,12 +23,12 @@ async fn connect(s: &Stack, acme: &Account, d: &TestDirectory, unit: &str, extra
 }
 
 /// Start a full pass and run jobs until it stops (over, or waiting for approval).
-async fn run(s: &Stack, services: &Services, acme: &Account, dir: &str, dry_run: bool) -> Value {
+pub(crate) async fn run(s: &Stack, services: &Services, acme: &Account, dir: &str, dry_run: bool) -> Value {
     start_and_wait(s, services, acme, dir, json!({ "dry_run": dry_run, "full": true })).await
 }
 
 /// Start a run as the schedule would (incremental when it can be) and wait for it.
-async fn run_as_scheduled(s: &Stack, services: &Services, acme: &Account, dir: &str) -> Value {
+pub(crate) async fn run_as_scheduled(s: &Stack, services: &Services, acme: &Account, dir: &str) -> Value {
     start_and_wait(s, services, acme, dir, json!({})).await
 }
 
@@ -52,7 +52,7 @@ pub(crate) fn count(run: &Value, what: &str) -> u64 {
 }
 
 /// Every result line of a run.
-async fn results(s: &Stack, acme: &Account, dir: &str, run: &str) -> Vec<Value> {
+pub(crate) async fn results(s: &Stack, acme: &Account, dir: &str, run: &str) -> Vec<Value> {
     let (mut out, mut cursor) = (Vec::new(), None::<String>);
     loop {
         let mut path = format!("/v1/directories/{dir}/runs/{run}/results?limit=500");

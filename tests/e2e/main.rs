@@ -13,6 +13,7 @@ mod custom_fields;
 mod deletion;
 mod directory_ad;
 mod directory_connect;
+mod directory_members;
 mod directory_sync;
 mod edges;
 mod exports;

@@ -102,6 +102,56 @@ impl RawEntry {
     }
 }
 
+/// Rounds of AD's ranged retrieval one attribute may take (1,500 values a round by default).
+pub const MAX_RANGE_ROUNDS: usize = MAX_VALUES / 100;
+
+impl RawEntry {
+    /// AD sends at most `MaxValRange` values of an attribute at once, named `memberOf;range=0-1499`
+    /// (draft-kashi-incremental): this moves such a part's values under the plain name and says
+    /// which range to ask for next (`memberOf;range=1500-*`), or `None` when the last part (`-*`)
+    /// is in, there is none, or the server's ranges do not move forward.
+    pub fn take_range(&mut self, name: &str, after: Option<u64>) -> Result<Option<String>, String> {
+        let ranged: Vec<(String, u64, Option<u64>)> = self
+            .attrs
+            .keys()
+            .chain(self.bin_attrs.keys())
+            .filter_map(|k| range_of(k, name).map(|(start, end)| (k.clone(), start, end)))
+            .collect();
+        let [(key, start, end)] = ranged.as_slice() else {
+            return match ranged.len() {
+                0 => Ok(None),
+                _ => Err(format!("the server sent several ranges of {name} at once")),
+            };
+        };
+        if after.is_some_and(|a| *start != a + 1) || end.is_some_and(|e| e < *start) {
+            return Err(format!("the server sent {key}, not the range asked for"));
+        }
+        if let Some(values) = self.attrs.remove(key) {
+            self.attrs.entry(name.to_owned()).or_default().extend(values);
+        }
+        if let Some(values) = self.bin_attrs.remove(key) {
+            self.bin_attrs.entry(name.to_owned()).or_default().extend(values);
+        }
+        Ok(end.map(|e| format!("{name};range={}-*", e + 1)))
+    }
+}
+
+/// `(start, end)` of an attribute description `name;range=start-end` (`end` `None` for `*`).
+fn range_of(key: &str, name: &str) -> Option<(u64, Option<u64>)> {
+    let (attr, options) = key.split_once(';')?;
+    if !attr.eq_ignore_ascii_case(name) {
+        return None;
+    }
+    let range = options.split(';').find_map(|o| {
+        let (option, value) = o.split_at_checked(6)?;
+        option.eq_ignore_ascii_case("range=").then_some(value)
+    })?;
+    let (start, end) = range.split_once('-')?;
+    let start = start.parse().ok()?;
+    let end = if end == "*" { None } else { Some(end.parse().ok()?) };
+    Some((start, end))
+}
+
 /// The id a directory keeps for an entry whatever else changes (name, email, place in the tree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct StableId(pub Uuid);
@@ -142,6 +192,24 @@ pub struct Person {
     pub disabled: bool,
     /// Group DNs, lower-cased, sorted, each once.
     pub groups: Vec<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    /// Members: the role the connection's mapping gives them (`None` for end users, and for
+    /// people in no mapped group, who are not synced as members).
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+impl Person {
+    /// A member's first and last name: the directory's given name and surname, else the full
+    /// name split at its last space (a one-word name is both).
+    pub fn member_names(&self) -> (String, String) {
+        let (first, last) = match self.name.trim().rsplit_once(' ') {
+            Some((f, l)) => (f.trim().to_owned(), l.trim().to_owned()),
+            None => (self.name.trim().to_owned(), self.name.trim().to_owned()),
+        };
+        (self.given_name.clone().unwrap_or(first), self.surname.clone().unwrap_or(last))
+    }
 }
 
 /// AD's `userAccountControl` flag for a disabled account.
@@ -157,7 +225,8 @@ pub fn person(entry: &RawEntry, preset: Preset, m: &Mapping) -> Result<Person, S
         _ => return Err(format!("the entry has several {} values", m.id)),
     };
     let email = entry.first(&m.email).map(|e| e.to_lowercase());
-    let joined = [entry.first(&m.given_name), entry.first(&m.surname)].into_iter().flatten().collect::<Vec<_>>();
+    let (given_name, surname) = (entry.first(&m.given_name), entry.first(&m.surname));
+    let joined = [given_name.clone(), surname.clone()].into_iter().flatten().collect::<Vec<_>>();
     let name = entry
         .first(&m.name)
         .or_else(|| (!joined.is_empty()).then(|| joined.join(" ")))
@@ -171,7 +240,7 @@ pub fn person(entry: &RawEntry, preset: Preset, m: &Mapping) -> Result<Person, S
     let mut groups: Vec<String> = entry.text(&m.groups).into_iter().map(|g| g.trim().to_lowercase()).collect();
     groups.sort();
     groups.dedup();
-    Ok(Person { id, dn: entry.dn.clone(), email, name, disabled, groups })
+    Ok(Person { id, dn: entry.dn.clone(), email, name, disabled, groups, given_name, surname, role: None })
 }
 
 /// An organization as the directory describes it (an entry of the connection's organization
@@ -229,7 +298,12 @@ fn digest<'a>(parts: impl Iterator<Item = &'a str>) -> String {
 /// so an unchanged entry costs no write.
 pub fn fingerprint(p: &Person) -> String {
     let fixed = [p.dn.as_str(), p.email.as_deref().unwrap_or(""), p.name.as_str(), if p.disabled { "1" } else { "0" }];
-    digest(fixed.into_iter().chain(p.groups.iter().map(String::as_str)))
+    // A member's role and name parts count too (an end user's fingerprint stays as it was).
+    let member = p
+        .role
+        .as_deref()
+        .map(|role| ["\0member", role, p.given_name.as_deref().unwrap_or(""), p.surname.as_deref().unwrap_or("")]);
+    digest(fixed.into_iter().chain(p.groups.iter().map(String::as_str)).chain(member.into_iter().flatten()))
 }
 
 /// What Roster holds for a stable id of this connection.
@@ -317,6 +391,22 @@ impl ChangeMark {
         match self {
             Self::Csn(csn) => format!("(&{filter}(!(entryCSN<={})))", ldap3::ldap_escape(csn.as_str())),
             Self::Usn { usn, .. } => format!("(&{filter}(!(uSNChanged<={usn})))"),
+        }
+    }
+
+    /// Whether an entry read with `entryCSN` / `uSNChanged` changed after this mark (unreadable:
+    /// taken as changed).
+    pub fn changed(&self, entry: &RawEntry) -> bool {
+        match self {
+            Self::Csn(mark) => {
+                let csns: Vec<&str> = entry.text("entryCSN").into_iter().map(str::trim).filter(|v| is_csn(v)).collect();
+                csns.is_empty() || csns.iter().any(|v| *v > mark.as_str())
+            }
+            Self::Usn { usn, .. } => {
+                let usns: Vec<u64> =
+                    entry.text("uSNChanged").into_iter().filter_map(|v| v.trim().parse().ok()).collect();
+                usns.is_empty() || usns.iter().any(|v| v > usn)
+            }
         }
     }
 
@@ -556,6 +646,68 @@ mod tests {
         let y = Person { dn: "a".into(), name: "bc".into(), ..a.clone() };
         assert_ne!(fingerprint(&x), fingerprint(&y));
         assert_ne!(fingerprint(&a), fingerprint(&Person { groups: vec!["cn=g".into()], ..a.clone() }));
+        // An end user's fingerprint ignores the name parts; a member's counts them and the role.
+        assert_eq!(fingerprint(&a), fingerprint(&Person { surname: Some("Lee".into()), ..a.clone() }));
+        let member = Person { role: Some("agent".into()), ..a.clone() };
+        assert_ne!(fingerprint(&a), fingerprint(&member));
+        assert_ne!(fingerprint(&member), fingerprint(&Person { role: Some("admin".into()), ..member.clone() }));
+        assert_ne!(fingerprint(&member), fingerprint(&Person { surname: Some("Lee".into()), ..member.clone() }));
+    }
+
+    #[test]
+    fn a_group_changed_after_the_mark_is_seen_by_its_csn_or_usn() {
+        let csn = |v: &str| ranged(&[("entryCSN", &[v])]);
+        let mark = ChangeMark::Csn("20261205101010.000000Z#000002#000#000000".into());
+        assert!(mark.changed(&csn("20261205101010.000000Z#000003#000#000000")));
+        assert!(!mark.changed(&csn("20261205101010.000000Z#000002#000#000000")));
+        assert!(!mark.changed(&csn("20261204000000.000000Z#000000#000#000000")));
+        assert!(mark.changed(&csn("garbage")), "unreadable: taken as changed");
+        let usn = ChangeMark::Usn { invocation: Uuid::nil(), usn: 4000 };
+        assert!(usn.changed(&ranged(&[("uSNChanged", &["4001"])])));
+        assert!(!usn.changed(&ranged(&[("uSNChanged", &["3999"])])));
+        assert!(usn.changed(&ranged(&[])));
+    }
+
+    #[test]
+    fn a_members_names_come_from_the_name_parts_or_the_full_name() {
+        let m = Preset::Openldap.mapping();
+        let read = |attrs: &[(&str, &str)]| {
+            let mut all = vec![("entryUUID", ID)];
+            all.extend_from_slice(attrs);
+            person(&entry("uid=a", &all), Preset::Openldap, &m).unwrap().member_names()
+        };
+        assert_eq!(
+            read(&[("cn", "Ann Lee"), ("givenName", "Annie"), ("sn", "Lee-Park")]),
+            ("Annie".into(), "Lee-Park".into())
+        );
+        assert_eq!(read(&[("cn", "Ann Marie Lee")]), ("Ann Marie".into(), "Lee".into()));
+        assert_eq!(read(&[("cn", "Cher")]), ("Cher".into(), "Cher".into()));
+    }
+
+    fn ranged(keys: &[(&str, &[&str])]) -> RawEntry {
+        let attrs = keys.iter().map(|(k, v)| (k.to_string(), v.iter().map(|x| x.to_string()).collect())).collect();
+        RawEntry { dn: "cn=a".into(), attrs, bin_attrs: HashMap::new() }
+    }
+
+    #[test]
+    fn ranged_values_move_under_the_plain_name_and_say_what_comes_next() {
+        let mut e = ranged(&[("memberOf;range=0-1", &["cn=a", "cn=b"]), ("mail", &["a@x.test"])]);
+        assert_eq!(e.take_range("memberof", None).unwrap().as_deref(), Some("memberof;range=2-*"));
+        assert_eq!(e.values("memberOf"), ["cn=a", "cn=b"]);
+        let mut last = ranged(&[("memberOf;Range=2-*", &["cn=c"])]);
+        assert_eq!(last.take_range("memberOf", Some(1)).unwrap(), None);
+        assert_eq!(last.values("memberOf"), ["cn=c"]);
+        assert_eq!(ranged(&[("memberOf", &["cn=a"])]).take_range("memberOf", None).unwrap(), None, "not ranged");
+        // A server that goes back, skips, or sends two ranges at once is not followed.
+        assert!(ranged(&[("memberOf;range=0-5", &["x"])]).take_range("memberOf", Some(9)).is_err());
+        assert!(ranged(&[("memberOf;range=5-2", &["x"])]).take_range("memberOf", None).is_err());
+        assert!(
+            ranged(&[("memberOf;range=0-1", &["x"]), ("memberOf;range=2-*", &["y"])])
+                .take_range("memberOf", None)
+                .is_err()
+        );
+        // Unreadable ranges are not ranges.
+        assert_eq!(ranged(&[("memberOf;range=a-b", &["x"])]).take_range("memberOf", None).unwrap(), None);
     }
 
     #[test]

@@ -185,11 +185,59 @@ pub fn schedule(every_minutes: u32, full_pass_hours: u32) -> Result<(u32, u32), 
     Ok((every_minutes, full_pass_hours))
 }
 
-/// What synced people become. (Members with directory groups mapped to roles: not yet.)
+/// What synced people become: end users (customers), or members (staff) whose role comes from
+/// their directory groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeopleBecome {
     EndUsers,
+    Members,
+}
+
+/// Members: people in this directory group get this role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRole {
+    /// The group's DN, as the people's group attribute (`memberOf`) names it.
+    #[schema(max_length = 1024)]
+    pub group_dn: String,
+    /// admin, supervisor, pro_agent, agent, viewer or a custom role's id.
+    #[schema(value_type = String)]
+    pub role: crate::domain::role::RoleRef,
+}
+
+/// The role of a person in `groups`: the first line whose group they are in, else the default.
+pub fn mapped_role(
+    lines: &[GroupRole],
+    default: Option<crate::domain::role::RoleRef>,
+    groups: &[String],
+) -> Option<crate::domain::role::RoleRef> {
+    let mapped = lines.iter().find(|m| groups.iter().any(|g| g.eq_ignore_ascii_case(&m.group_dn)));
+    mapped.map(|m| m.role).or(default)
+}
+
+/// Group-to-role lines one connection may have.
+pub const MAX_GROUP_ROLES: usize = 50;
+
+/// The group-to-role lines, checked: valid DNs, each group once (the role a person gets is the
+/// first line whose group they are in, so order is the admin's priority).
+pub fn group_roles(raw: &[GroupRole]) -> Result<Vec<GroupRole>, FieldError> {
+    if raw.len() > MAX_GROUP_ROLES {
+        return Err(FieldError::new("role_mapping", "too_many", format!("at most {MAX_GROUP_ROLES} groups")));
+    }
+    let mut out: Vec<GroupRole> = Vec::with_capacity(raw.len());
+    for (i, line) in raw.iter().enumerate() {
+        let group_dn = dn(&format!("role_mapping[{i}].group_dn"), &line.group_dn)?;
+        if out.iter().any(|x| x.group_dn.eq_ignore_ascii_case(&group_dn)) {
+            return Err(FieldError::new(&format!("role_mapping[{i}].group_dn"), "duplicate", "each group once"));
+        }
+        if line.role == crate::domain::role::RoleRef::OWNER {
+            let why = "the owner's role passes only by an ownership transfer";
+            return Err(FieldError::new(&format!("role_mapping[{i}].role"), "invalid", why));
+        }
+        out.push(GroupRole { group_dn, role: line.role });
+    }
+    Ok(out)
 }
 
 /// Where organizations come from: entries of `class`, each value of `attribute` one of its
@@ -241,6 +289,13 @@ pub struct Connection {
     pub preset: super::directory::Preset,
     pub mapping: super::directory::Mapping,
     pub people_become: PeopleBecome,
+    /// Members: which role each directory group gives, first match wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_mapping: Vec<GroupRole>,
+    /// Members: the role of people in none of the mapped groups (none: they are not synced, and
+    /// a member who leaves every mapped group is deactivated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<crate::domain::role::RoleRef>,
     pub organizations: OrganizationSource,
     pub every_minutes: u32,
     pub full_pass_hours: u32,
@@ -279,6 +334,11 @@ impl Connection {
         out.dedup();
         out
     }
+
+    /// Members: the role a person in these groups (lower-cased DNs) gets, if any.
+    pub fn role_for(&self, groups: &[String]) -> Option<crate::domain::role::RoleRef> {
+        mapped_role(&self.role_mapping, self.default_role, groups)
+    }
 }
 
 #[cfg(test)]
@@ -307,6 +367,26 @@ mod tests {
         ] {
             assert_eq!(endpoint(url, security, allow).unwrap_err().code, code, "{url}");
         }
+    }
+
+    #[test]
+    fn group_roles_are_valid_dns_each_once_and_never_the_owner() {
+        use crate::domain::role::RoleRef;
+        let line = |dn: &str, role: &str| GroupRole { group_dn: dn.into(), role: RoleRef::parse(role).unwrap() };
+        let ok = group_roles(&[line(" cn=Admins,ou=Groups,dc=x ", "admin"), line("cn=Agents,dc=x", "agent")]).unwrap();
+        assert_eq!(ok[0].group_dn, "cn=Admins,ou=Groups,dc=x");
+        let twice = group_roles(&[line("cn=A,dc=x", "admin"), line("CN=a,DC=X", "agent")]).unwrap_err();
+        assert_eq!((twice.field.as_str(), twice.code), ("role_mapping[1].group_dn", "duplicate"));
+        assert_eq!(group_roles(&[line("cn=A,dc=x", "owner")]).unwrap_err().field, "role_mapping[0].role");
+        assert_eq!(group_roles(&[line("not a dn", "agent")]).unwrap_err().code, "invalid");
+        let groups = |g: &[&str]| g.iter().map(|x| x.to_lowercase()).collect::<Vec<_>>();
+        let role = |r: &str| RoleRef::parse(r);
+        assert_eq!(mapped_role(&ok, None, &groups(&["cn=agents,dc=x", "cn=admins,ou=groups,dc=x"])), role("admin"));
+        assert_eq!(mapped_role(&ok, None, &groups(&["cn=agents,dc=x"])), role("agent"));
+        assert_eq!(mapped_role(&ok, None, &groups(&["cn=other,dc=x"])), None);
+        assert_eq!(mapped_role(&ok, role("viewer"), &[]), role("viewer"));
+        let many: Vec<GroupRole> = (0..=MAX_GROUP_ROLES).map(|i| line(&format!("cn=g{i},dc=x"), "agent")).collect();
+        assert_eq!(group_roles(&many).unwrap_err().code, "too_many");
     }
 
     const CERT: &str = "-----BEGIN CERTIFICATE-----\nMAoGCCqGSM49BAMC\n-----END CERTIFICATE-----";

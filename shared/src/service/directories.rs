@@ -5,10 +5,11 @@ use crate::directory::{Directory, DirectoryError, LdapDirectory, Query, Target, 
 use crate::domain::audit::{Actor, AuditEntry};
 use crate::domain::directory::{self, DeletionThreshold, Mapping, Preset};
 use crate::domain::directory_settings::{
-    self as settings, Connection, OrganizationSource, PeopleBecome, Security, attribute_name,
+    self as settings, Connection, GroupRole, OrganizationSource, PeopleBecome, Security, attribute_name,
 };
 use crate::domain::ids::{DirectoryId, JobId};
 use crate::domain::permissions::Permission;
+use crate::domain::role::RoleRef;
 use crate::domain::{FieldError, FieldErrors};
 use crate::jobs::{Job, Kind};
 use crate::store::{DIRECTORY_BUSY, DIRECTORY_CHANGED};
@@ -67,7 +68,14 @@ pub struct NewDirectory {
     pub preset: Preset,
     /// Attributes to read instead of the preset's.
     pub mapping: Option<MappingInput>,
+    /// `end_users` by default; fixed once the connection exists.
     pub people_become: Option<PeopleBecome>,
+    /// Members: the role each directory group gives; a person in several gets the first listed.
+    #[schema(max_items = 50)]
+    pub role_mapping: Option<Vec<GroupRole>>,
+    /// Members: the role of people in none of the mapped groups; without it they are not synced.
+    #[schema(schema_with = crate::http::openapi::field::role_or_null)]
+    pub default_role: Option<String>,
     pub organizations: Option<OrganizationSourceInput>,
     /// Minutes between scheduled runs (5–1440, a multiple of 5); 60 by default.
     pub every_minutes: Option<u32>,
@@ -100,6 +108,13 @@ pub struct DirectoryChange {
     #[schema(max_length = 1024)]
     pub user_filter: Option<String>,
     pub mapping: Option<MappingInput>,
+    /// Only the value the connection has: what people become is fixed at creation.
+    pub people_become: Option<PeopleBecome>,
+    #[schema(max_items = 50)]
+    pub role_mapping: Option<Vec<GroupRole>>,
+    /// Blank removes it.
+    #[schema(schema_with = crate::http::openapi::field::role_or_null)]
+    pub default_role: Option<String>,
     pub organizations: Option<OrganizationSourceInput>,
     pub every_minutes: Option<u32>,
     pub full_pass_hours: Option<u32>,
@@ -134,9 +149,60 @@ fn mapping(base: Mapping, input: Option<&MappingInput>, errors: &mut FieldErrors
     }
 }
 
-/// Runs that keep the directory's organizations act on the saver's authority over them.
-fn may_keep_organizations(caller: &Caller, o: &OrganizationSource) -> Result<()> {
-    if o.enabled { caller.require(Permission::OrganizationsManage) } else { Ok(()) }
+/// Runs act on the saver's authority: over organizations when they keep the directory's, over
+/// members (inviting them, giving each mapped role) when people become members.
+async fn may_run(s: &Services, caller: &Caller, c: &Connection) -> Result<()> {
+    if c.organizations.enabled {
+        caller.require(Permission::OrganizationsManage)?;
+    }
+    if c.people_become == PeopleBecome::Members {
+        caller.require(Permission::MembersManage)?;
+        caller.require(Permission::InvitationsManage)?;
+        let lines = c.role_mapping.iter().enumerate().map(|(i, m)| (format!("role_mapping[{i}].role"), m.role));
+        for (field, role) in lines.chain(c.default_role.map(|r| ("default_role".to_owned(), r))) {
+            super::roles::assignable(s, caller, &field, &role.to_string()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The member settings: group lines and default role only for members, and then at least one.
+fn member_roles(
+    people: PeopleBecome,
+    lines: Option<&[GroupRole]>,
+    default_role: Option<&str>,
+    current: (Vec<GroupRole>, Option<RoleRef>),
+    errors: &mut FieldErrors,
+) -> (Vec<GroupRole>, Option<RoleRef>) {
+    let mut lines = match lines {
+        Some(l) => errors.take(settings::group_roles(l)).unwrap_or_default(),
+        None => current.0,
+    };
+    let mut default = match default_role.map(str::trim) {
+        Some("") => None,
+        Some(raw) => match RoleRef::parse(raw).filter(|r| *r != RoleRef::OWNER) {
+            Some(r) => Some(r),
+            None => {
+                let what =
+                    "a basic role other than owner (admin, supervisor, pro_agent, agent, viewer) or a custom role's id";
+                errors.push(FieldError::new("default_role", "invalid", what));
+                None
+            }
+        },
+        None => current.1,
+    };
+    match people {
+        PeopleBecome::EndUsers if !lines.is_empty() || default.is_some() => {
+            errors.push(FieldError::new("role_mapping", "invalid", "roles are for people_become members"));
+            (lines, default) = (Vec::new(), None);
+        }
+        PeopleBecome::Members if lines.is_empty() && default.is_none() => {
+            let why = "members need a group mapped to a role (role_mapping) or a default_role";
+            errors.push(FieldError::new("role_mapping", "required", why));
+        }
+        _ => {}
+    }
+    (lines, default)
 }
 
 fn organizations(
@@ -226,6 +292,7 @@ fn described(c: &Connection) -> serde_json::Value {
         "name": c.name, "url": c.endpoint.url, "security": c.endpoint.security, "bind_dn": c.bind_dn,
         "base_dns": c.base_dns, "user_filter": c.user_filter, "preset": c.preset, "mapping": c.mapping,
         "ca_certificate": c.ca_certificate.is_some(), "organizations": c.organizations,
+        "people_become": c.people_become, "role_mapping": c.role_mapping, "default_role": c.default_role,
         "every_minutes": c.every_minutes, "full_pass_hours": c.full_pass_hours,
         "deletion_threshold": c.deletion_threshold, "enabled": c.enabled,
     })
@@ -249,10 +316,17 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
         errors.take(directory::search_filter(new.user_filter.as_deref().unwrap_or(default_filter(new.preset))));
     let mapping = mapping(new.preset.mapping(), new.mapping.as_ref(), &mut errors);
     let organizations = organizations(OrganizationSource::default(), new.organizations.as_ref(), &mut errors);
+    let people_become = new.people_become.unwrap_or(PeopleBecome::EndUsers);
+    let (role_mapping, default_role) = member_roles(
+        people_become,
+        new.role_mapping.as_deref(),
+        new.default_role.as_deref(),
+        (Vec::new(), None),
+        &mut errors,
+    );
     let schedule = errors.take(settings::schedule(new.every_minutes.unwrap_or(60), new.full_pass_hours.unwrap_or(24)));
     let threshold = errors.take(threshold(new.deletion_threshold.unwrap_or_default()));
     errors.finish()?;
-    may_keep_organizations(caller, &organizations)?;
     let (
         Some(name),
         Some(endpoint),
@@ -286,7 +360,9 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
         user_filter: filter,
         preset: new.preset,
         mapping,
-        people_become: new.people_become.unwrap_or(PeopleBecome::EndUsers),
+        people_become,
+        role_mapping,
+        default_role,
         organizations,
         every_minutes: schedule.0,
         full_pass_hours: schedule.1,
@@ -301,6 +377,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDirectory) -> Result<
         updated_at: now,
         version: 1,
     };
+    may_run(s, caller, &c).await?;
     c.secret_id = secret_id(&c);
     put_password(s, &c.secret_id, &secret, true).await?;
     let audit = AuditEntry::new(caller.actor(), "directory.created", "directory", c.id, described(&c));
@@ -362,6 +439,17 @@ pub async fn update(
     }
     c.mapping = mapping(c.mapping.clone(), change.mapping.as_ref(), &mut errors);
     c.organizations = organizations(c.organizations.clone(), change.organizations.as_ref(), &mut errors);
+    if change.people_become.is_some_and(|p| p != c.people_become) {
+        let why = "what people become is fixed once a connection exists; create another connection";
+        errors.push(FieldError::new("people_become", "immutable", why));
+    }
+    (c.role_mapping, c.default_role) = member_roles(
+        c.people_become,
+        change.role_mapping.as_deref(),
+        change.default_role.as_deref(),
+        (c.role_mapping.clone(), c.default_role),
+        &mut errors,
+    );
     if change.every_minutes.is_some() || change.full_pass_hours.is_some() {
         let asked =
             (change.every_minutes.unwrap_or(c.every_minutes), change.full_pass_hours.unwrap_or(c.full_pass_hours));
@@ -376,13 +464,14 @@ pub async fn update(
         c.enabled = e;
     }
     errors.finish()?;
-    may_keep_organizations(caller, &c.organizations)?;
+    may_run(s, caller, &c).await?;
     if let Some(p) = &secret {
         put_password(s, &c.secret_id, p, false).await?;
     }
     // Reading other entries, or the same ones differently: the next run reads everything.
     let reads = |c: &Connection| (c.endpoint.clone(), c.base_dns.clone(), c.user_filter.clone(), c.mapping.clone());
-    if reads(&c) != reads(&before) || c.organizations != before.organizations {
+    let roles = |c: &Connection| (c.role_mapping.clone(), c.default_role);
+    if reads(&c) != reads(&before) || c.organizations != before.organizations || roles(&c) != roles(&before) {
         (c.change_mark, c.last_full_pass_at) = (None, None);
     }
     // Whoever saves the connection is whose authority its scheduled runs act with from now.

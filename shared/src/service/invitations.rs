@@ -10,7 +10,7 @@ use crate::domain::email::Email;
 use crate::domain::format::NAME;
 use crate::domain::ids::MemberId;
 use crate::domain::invitation::{Invitation, LinkProblem};
-use crate::domain::member::{LinkWindow, MailRef, Member, MemberStatus};
+use crate::domain::member::{LinkWindow, MailRef, Member, MemberSource, MemberStatus};
 use crate::domain::password::Password;
 use crate::domain::permissions::{OptionalPermission, Permission};
 use crate::domain::text::required_text;
@@ -46,6 +46,12 @@ pub struct Invited {
 }
 
 pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invited> {
+    invite_from(s, caller, cmd, MemberSource::Manual).await
+}
+
+/// An invitation made by a person (`Manual`) or on a directory's word (`Directory`): the same
+/// checks, transaction and mail.
+pub(crate) async fn invite_from(s: &Services, caller: &Caller, cmd: Invite, source: MemberSource) -> Result<Invited> {
     caller.require(Permission::InvitationsManage)?;
     let mut errors = FieldErrors::new();
     let email = errors.take(Email::parse("email", &cmd.email));
@@ -64,6 +70,7 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
 
     let admitted = admit(s, caller).await?;
     let (mut member, invitation) = issue(s, caller, person, Utc::now()).await?;
+    member.source = source;
     let audit = created_audit(caller, &member, &invitation);
     let mail = super::outbox::invitation_mail(caller, &invitation, s.keys.key_id())?;
     member.invitation = Some(LinkWindow { mail: Some(MailRef::Outbox { job: mail.id }), ..invitation.window() });
@@ -71,7 +78,9 @@ pub async fn invite(s: &Services, caller: &Caller, cmd: Invite) -> Result<Invite
         s.store.invitation_not_sent(caller.account_id(), &admitted).await?;
         return Err(e);
     }
-    let email_sent = super::outbox::deliver_now(s, &mail).await;
+    // A person waits for their answer; a job (a directory run) leaves the mail to the runner,
+    // which sends it next, rather than run a job within its own.
+    let email_sent = caller.job.is_none() && super::outbox::deliver_now(s, &mail).await;
     Ok(Invited { member, invitation, email_sent })
 }
 

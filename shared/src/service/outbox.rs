@@ -92,15 +92,19 @@ pub fn deliver_beside(s: &std::sync::Arc<Services>, mail: Vec<Job>) {
 
 /// Deliver an outbox entry now, as the runner would (its claim makes sure only one of them
 /// does). Whether it went out; otherwise the runner tries again later.
-pub async fn deliver_now(s: &Services, mail: &Job) -> bool {
-    match crate::jobs::run_one(s, mail).await {
-        Ok(Some(job)) => job.status == Status::Succeeded,
-        Ok(None) => false,
-        Err(e) => {
-            tracing::warn!(error = %e, job = %mail.id, "mail not delivered yet; the runner tries again");
-            false
+/// Boxed, with its type spelled out: a job (a directory run inviting members) sends mail this
+/// way, and the runner runs every kind, so the future's type would otherwise contain itself.
+pub fn deliver_now<'a>(s: &'a Services, mail: &'a Job) -> futures::future::BoxFuture<'a, bool> {
+    Box::pin(async move {
+        match crate::jobs::run_one(s, mail).await {
+            Ok(Some(job)) => job.status == Status::Succeeded,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, job = %mail.id, "mail not delivered yet; the runner tries again");
+                false
+            }
         }
-    }
+    })
 }
 
 /// What became of one outbox entry's mail.

@@ -6,7 +6,7 @@ use super::{Item, Store, StoreError, StoreResult, from_item, keys, to_item};
 use crate::domain::audit::AuditEntry;
 use crate::domain::directory_settings::Connection;
 use crate::domain::email_domain::EmailDomain;
-use crate::domain::ids::{AccountId, DirectoryId, JobId, OrganizationId, UserId};
+use crate::domain::ids::{AccountId, DirectoryId, JobId, MemberId, OrganizationId, UserId};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -20,7 +20,11 @@ pub const DIRECTORY_BUSY: &str = "directory_busy";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryState {
     pub stable_id: Uuid,
-    pub user_id: UserId,
+    /// What the entry became: an end user, or (members connections) a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<MemberId>,
     pub fingerprint: String,
     pub active: bool,
     /// Set by a full pass that did not find the entry: that run deactivates it.

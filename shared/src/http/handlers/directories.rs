@@ -3,7 +3,8 @@ use super::etag::{if_match, tagged};
 use super::jobs::{JobView, ResultList, ResultsQuery, started};
 use crate::domain::audit::Actor;
 use crate::domain::directory::{DeletionThreshold, Mapping, Preset};
-use crate::domain::directory_settings::{Connection, OrganizationSource, PeopleBecome, Security};
+use crate::domain::directory_settings::{Connection, GroupRole, OrganizationSource, PeopleBecome, Security};
+use crate::domain::role::RoleRef;
 use crate::http::AppState;
 use crate::http::json::{ApiJson, OptionalJson};
 use crate::http::problem::{Problem, Rendered};
@@ -33,6 +34,11 @@ pub struct DirectoryView {
     pub preset: Preset,
     pub mapping: Mapping,
     pub people_become: PeopleBecome,
+    /// Members: the role each directory group gives (first listed wins).
+    pub role_mapping: Vec<GroupRole>,
+    /// Members: the role of people in no mapped group (none: not synced).
+    #[schema(value_type = Option<String>)]
+    pub default_role: Option<RoleRef>,
     pub organizations: OrganizationSource,
     pub every_minutes: u32,
     pub full_pass_hours: u32,
@@ -64,6 +70,8 @@ impl From<&Connection> for DirectoryView {
             preset: c.preset,
             mapping: c.mapping.clone(),
             people_become: c.people_become,
+            role_mapping: c.role_mapping.clone(),
+            default_role: c.default_role,
             organizations: c.organizations.clone(),
             every_minutes: c.every_minutes,
             full_pass_hours: c.full_pass_hours,

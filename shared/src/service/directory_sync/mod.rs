@@ -9,9 +9,9 @@ use super::organizations::{self, FromDirectory};
 use super::remap;
 use super::users::{self, Lookups, NewUser};
 use super::{Caller, Error, Result, Services};
-use crate::directory::{Cursor, DirectoryError, Query};
+use crate::directory::{Cursor, DirectoryError, Query, complete_ranges};
 use crate::domain::directory::{self, Action, Known, Person, RawEntry};
-use crate::domain::directory_settings::{Connection, MAX_BASE_DNS};
+use crate::domain::directory_settings::{Connection, MAX_BASE_DNS, PeopleBecome};
 use crate::domain::email::Email;
 use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{OrganizationId, UserId};
@@ -30,6 +30,10 @@ const STEP_ENTRIES: usize = 500;
 const PAGE_SIZE: u32 = 1000;
 /// People one step deactivates.
 const DEACTIVATIONS_PER_STEP: usize = 100;
+/// The outcome of people left for a later run (the account's invitation limit).
+const RATE_LIMITED: &str = "rate_limited";
+
+mod members;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,12 +86,18 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
     // The run acts with its starter's authority as it is now.
     let caller = starter(s, job).await?;
     caller.require(Permission::DirectoryManage)?;
-    caller.require(Permission::UsersManage)?;
     let Some(c) = s.store.get_directory(caller.account_id(), input.directory_id).await? else {
         return Err(Error::Refused("the directory connection was deleted".into()));
     };
     if c.organizations.enabled {
         caller.require(Permission::OrganizationsManage)?;
+    }
+    match c.people_become {
+        PeopleBecome::EndUsers => caller.require(Permission::UsersManage)?,
+        PeopleBecome::Members => {
+            caller.require(Permission::MembersManage)?;
+            caller.require(Permission::InvitationsManage)?;
+        }
     }
     let mut at = at;
     let mode = match at.mode.clone() {
@@ -95,11 +105,14 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
         None => {
             let mut dir = connect(s, &c).await?.map_err(refused)?;
             let mark = change_mark(&mut dir, &c).await.map_err(refused)?;
-            dir.close().await;
             let now = Utc::now();
             let stored = c.change_mark.as_deref().and_then(directory::ChangeMark::parse);
             let continues = stored.as_ref().zip(mark.as_ref()).is_some_and(|(then, now)| then.continues_to(now));
-            let full = directory::full_run(input.full, continues, c.last_full_pass_at, c.full_pass_hours, now);
+            let mut full = directory::full_run(input.full, continues, c.last_full_pass_at, c.full_pass_hours, now);
+            if let (false, Some(since)) = (full, stored.as_ref()) {
+                full = groups_changed(&mut dir, &c, since).await.map_err(refused)?;
+            }
+            dir.close().await;
             let since = if full { None } else { c.change_mark.clone() };
             let mark = mark.map(|m| m.to_string());
             let mode = Mode { full, since, mark, started_at: now };
@@ -116,6 +129,28 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
         Phase::Sweep => run.sweep(at).await,
         Phase::Deactivate => run.deactivate(at).await,
     }
+}
+
+/// Members: whether a mapped group changed since the mark (or is gone). A person's `memberOf`
+/// is a back-link — a group's change does not change its members' entries, on OpenLDAP's
+/// memberof overlay as on AD — so an incremental read would miss a role change: the run reads
+/// everyone instead (a members connection is staff, not customers; unchanged ones cost nothing).
+async fn groups_changed(
+    dir: &mut crate::directory::LdapDirectory,
+    c: &Connection,
+    since: &directory::ChangeMark,
+) -> std::result::Result<bool, DirectoryError> {
+    use crate::directory::Directory;
+    if c.people_become != PeopleBecome::Members {
+        return Ok(false);
+    }
+    for line in &c.role_mapping {
+        match dir.read(&line.group_dn, &["entryCSN", "uSNChanged"]).await? {
+            Some(group) if !since.changed(&group) => {}
+            _ => return Ok(true),
+        }
+    }
+    Ok(false)
 }
 
 struct Run<'a> {
@@ -183,7 +218,12 @@ impl Run<'_> {
             }
         };
         let pages = cursor.pages;
-        let entries = cursor.take(STEP_ENTRIES).await.map_err(refused)?;
+        let mut entries = cursor.take(STEP_ENTRIES).await.map_err(refused)?;
+        if !organizations {
+            for e in &mut entries {
+                complete_ranges(&mut cursor.dir, e, &self.c.mapping.groups).await.map_err(refused)?;
+            }
+        }
         let mut report =
             if organizations { self.apply_organizations(&entries).await? } else { self.apply(&entries).await? };
         report.counts.insert("ldap_pages", cursor.pages - pages);
@@ -290,9 +330,17 @@ impl Run<'_> {
         let mut report = Report::default();
         let mut people: Vec<Person> = Vec::with_capacity(entries.len());
         let mut ids = HashSet::new();
+        let members = c.people_become == PeopleBecome::Members;
         for e in entries {
             match directory::person(e, c.preset, &c.mapping) {
-                Ok(p) if ids.insert(p.id) => people.push(p),
+                Ok(mut p) if ids.insert(p.id) => {
+                    if members {
+                        // In no mapped group (and no default role): not a member, or no longer.
+                        p.role = c.role_for(&p.groups).map(|r| r.to_string());
+                        p.disabled |= p.role.is_none();
+                    }
+                    people.push(p)
+                }
                 Ok(p) => report.add("errors", serde_json::json!({ "dn": p.dn, "error": "a stable id seen twice" })),
                 Err(why) => report.add("errors", serde_json::json!({ "dn": e.dn, "error": why })),
             }
@@ -308,7 +356,12 @@ impl Run<'_> {
                 None => {}
             }
         }
-        let user_ids: Vec<UserId> = plan.iter().filter_map(|(_, k, _)| k.as_ref().map(|k| k.user_id)).collect();
+        if members {
+            // Boxed: the members paths' futures are large, and a step's stays small.
+            Box::pin(self.apply_members(plan, &mut report)).await?;
+            return Ok(report);
+        }
+        let user_ids: Vec<UserId> = plan.iter().filter_map(|(_, k, _)| k.as_ref().and_then(|k| k.user_id)).collect();
         let users: HashMap<UserId, User> =
             s.store.get_users(a, &user_ids).await?.into_iter().map(|u| (u.id, u)).collect();
         // Ask once what every creation asks (the account's fields, each domain's organization).
@@ -322,7 +375,7 @@ impl Run<'_> {
         // Every change made ready, then written together (as few transactions as fit).
         let (mut writes, mut pending) = (Vec::new(), Vec::new());
         for (p, state, action) in plan {
-            let user = state.as_ref().and_then(|k| users.get(&k.user_id)).cloned();
+            let user = state.as_ref().and_then(|k| k.user_id).and_then(|id| users.get(&id)).cloned();
             match self.prepare(p, user, action, &mut lookups).await? {
                 Prepared::Done(outcome, detail) => report.add(outcome, detail),
                 Prepared::Write(outcome, p, w) => {
@@ -345,7 +398,8 @@ impl Run<'_> {
         let a = self.c.account_id;
         let state = |user_id: UserId| EntryState {
             stable_id: p.id.0,
-            user_id,
+            user_id: Some(user_id),
+            member_id: None,
             fingerprint: directory::fingerprint(&p),
             active: !(p.disabled || action == Action::Deactivate),
             gone_in: None,
@@ -488,18 +542,21 @@ impl Run<'_> {
         let batch: Vec<&EntryState> = marked.iter().take(DEACTIVATIONS_PER_STEP).copied().collect();
         // A page with more marked than one step takes is continued after the last one taken.
         let after = if marked.len() > batch.len() { batch.last().map(|e| e.stable_id) } else { next };
+        let mut report = Report::default();
+        let (members, batch): (Vec<&EntryState>, Vec<&EntryState>) =
+            batch.into_iter().partition(|e| e.member_id.is_some());
+        Box::pin(self.deactivate_members(&members, &mut report)).await?;
         let users: HashMap<UserId, User> = s
             .store
-            .get_users(a, &batch.iter().map(|e| e.user_id).collect::<Vec<_>>())
+            .get_users(a, &batch.iter().filter_map(|e| e.user_id).collect::<Vec<_>>())
             .await?
             .into_iter()
             .map(|u| (u.id, u))
             .collect();
-        let mut report = Report::default();
         let (mut writes, mut orphans) = (Vec::new(), Vec::new());
         for e in batch {
             let state = EntryState { active: false, gone_in: None, ..e.clone() };
-            match users.get(&e.user_id) {
+            match e.user_id.and_then(|id| users.get(&id)) {
                 Some(before) => {
                     let mut after = before.clone();
                     after.deactivated_at = Some(Utc::now());
@@ -522,11 +579,17 @@ impl Run<'_> {
         }
     }
 
-    /// The run is over: the connection may run again, from this run's change mark.
+    /// The run is over: the connection may run again, from this run's change mark — or from
+    /// the last one's when people were left for later (the invitation limit was reached), so
+    /// the next run reads them again.
     async fn finish(&self, report: Report) -> Result<Step<SyncCheckpoint>> {
         let m = self.mode;
-        let finished =
-            (!self.dry_run).then(|| RunMark { mark: m.mark.clone(), full_pass_at: m.full.then_some(m.started_at) });
+        let count = |r: &HashMap<&'static str, u64>| r.get(RATE_LIMITED).copied().unwrap_or(0);
+        let left = self.job.progress.get(RATE_LIMITED).copied().unwrap_or(0) + count(&report.counts) > 0;
+        let finished = (!self.dry_run).then(|| match left {
+            true => RunMark { mark: self.c.change_mark.clone(), full_pass_at: None },
+            false => RunMark { mark: m.mark.clone(), full_pass_at: m.full.then_some(m.started_at) },
+        });
         self.s.store.release_directory_run(self.c.account_id, self.c.id, self.job.id, finished).await?;
         Ok(report.step(None))
     }
@@ -557,7 +620,11 @@ enum Prepared {
 /// does not take): reported, and the run goes on. Other errors stop the step (it is retried).
 fn refused_change(p: &Person, e: Error) -> Result<serde_json::Value> {
     match e {
-        Error::Validation(_) | Error::Conflict { .. } | Error::Unknown(_) => {
+        Error::Validation(_)
+        | Error::Conflict { .. }
+        | Error::Unknown(_)
+        | Error::Forbidden(_)
+        | Error::NotFound(_) => {
             let mut d = detail(p, None);
             d["error"] = serde_json::Value::String(problem_text(&e));
             Ok(d)
