@@ -67,6 +67,25 @@ impl TestAd {
         }
     }
 
+    /// A global security group under `unit` with these members; its DN.
+    pub async fn add_group(&mut self, unit: &str, sam: &str, members: &[&str]) -> String {
+        let dn = Self::dn(unit, sam);
+        let attrs = vec![
+            ("objectClass", HashSet::from(["top", "group"])),
+            ("cn", HashSet::from([sam])),
+            ("sAMAccountName", HashSet::from([sam])),
+            ("member", members.iter().copied().collect()),
+        ];
+        self.ldap.add(&dn, attrs).await.unwrap().success().unwrap_or_else(|e| panic!("adding {dn}: {e}"));
+        dn
+    }
+
+    /// Replace every value of `attribute`.
+    pub async fn replace_all(&mut self, dn: &str, attribute: &str, values: &[&str]) {
+        let m = vec![Mod::Replace(attribute, values.iter().copied().collect())];
+        self.ldap.modify(dn, m).await.unwrap().success().unwrap();
+    }
+
     pub async fn replace(&mut self, dn: &str, attribute: &str, value: &str) {
         let m = vec![Mod::Replace(attribute, HashSet::from([value]))];
         self.ldap.modify(dn, m).await.unwrap().success().unwrap();

@@ -84,3 +84,53 @@ async fn active_directory_people_keep_their_object_guid_follow_the_disabled_bit_
     );
     s.call(Method::DELETE, &format!("/v1/directories/{dir}"), Some(&acme.token), None).await.ok(204);
 }
+
+#[tokio::test]
+async fn active_directory_groups_give_members_their_roles_and_a_group_change_is_seen_by_the_next_run() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut ad = TestAd::connect().await;
+    let unit = ad.unit("adm").await;
+    let tag = &unit[3..11];
+    let sam = |i: usize| format!("{tag}-m{i}");
+    let staff: Vec<AdPerson> = (0..3)
+        .map(|i| AdPerson {
+            sam: sam(i),
+            display_name: format!("Staff Member{i}"),
+            mail: format!("m{i}-{tag}@ad-members.test"),
+        })
+        .collect();
+    ad.add_people(&unit, &staff).await;
+    let dn = |i: usize| TestAd::dn(&unit, &sam(i));
+    let leads = ad.add_group(&unit, &format!("{tag}-leads"), &[&dn(0)]).await;
+    let body = json!({
+        "name": "Samba AD staff", "url": ad.url, "security": "ldaps", "ca_certificate": ad.ca,
+        "bind_dn": ad.admin, "bind_password": ad.password, "base_dns": [unit], "preset": "active_directory",
+        "people_become": "members", "role_mapping": [{ "group_dn": leads, "role": "supervisor" }], "default_role": "agent",
+    });
+    let dir = s.post("/v1/directories", Some(&acme.token), body).await.ok(201)["id"].as_str().unwrap().to_owned();
+    let roles = || async {
+        let list = s.get("/v1/members?limit=200", Some(&acme.token)).await.ok(200).clone();
+        let mut out: Vec<(String, String)> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["source"] == "directory")
+            .map(|m| (m["email"].as_str().unwrap().to_owned(), m["role"].as_str().unwrap().to_owned()))
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+    };
+    let first = run(&s, &services, &acme, &dir, json!({})).await;
+    assert_eq!((count(&first, "created"), count(&first, "errors")), (3, 0), "{first}");
+    assert_eq!(roles().await, ["supervisor", "agent", "agent"], "memberOf from the DC");
+
+    // Group membership changes only the group's uSNChanged: the scheduled run notices.
+    ad.replace_all(&leads, "member", &[&dn(2)]).await;
+    let second = run(&s, &services, &acme, &dir, json!({})).await;
+    assert_eq!((count(&second, "updated"), count(&second, "errors")), (2, 0), "{second}");
+    assert_eq!(roles().await, ["agent", "agent", "supervisor"]);
+    let quiet = run(&s, &services, &acme, &dir, json!({})).await;
+    assert_eq!(count(&quiet, "read"), 0, "{quiet}");
+    s.call(Method::DELETE, &format!("/v1/directories/{dir}"), Some(&acme.token), None).await.ok(204);
+}
