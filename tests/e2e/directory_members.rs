@@ -144,9 +144,27 @@ async fn directory_groups_give_members_their_roles_and_the_directory_keeps_them_
     assert_eq!(count(&fifth, "reactivated"), 1, "{fifth}");
     let back = s.get(&format!("/v1/members/{u1}"), Some(&acme.token)).await.ok(200).clone();
     assert_eq!((back["status"].as_str(), back["role"].as_str()), (Some("active"), Some("admin")));
+    let now_count = members(&s, &acme).await.len();
     // Nothing changed since: a scheduled run reads nothing (no group changed either).
     let quiet = run_as_scheduled(&s, &services, &acme, &dir).await;
     assert_eq!((count(&quiet, "read"), quiet["results"].as_u64()), (0, Some(0)), "{quiet}");
+    // Deleted: the members stay; what Roster kept of the entries goes, by a job a little later.
+    let entries =
+        |keys: Vec<String>| keys.into_iter().filter(|k| k.starts_with("DIRENT#") || k.starts_with("DIRORG#")).count();
+    assert_eq!(entries(s.partition_keys(&acme.id).await), 6);
+    s.call(Method::DELETE, &path, Some(&acme.token), None).await.ok(204);
+    let forget = s
+        .partition(&acme.id)
+        .await
+        .into_iter()
+        .find(|i| i.get("kind").and_then(|k| k.as_s().ok()).is_some_and(|k| k == "forget_directory"))
+        .and_then(|i| i.get("id")?.as_s().ok().cloned())
+        .expect("a forget_directory job");
+    let account = roster::domain::ids::AccountId::parse(&acme.id).unwrap();
+    let job = roster::domain::ids::JobId::parse(&forget).unwrap();
+    services.store.run_job_of_now(Some(account), roster::jobs::Kind::ForgetDirectory, job).await.unwrap();
+    run_jobs_until(&services, || async { (entries(s.partition_keys(&acme.id).await) == 0).then_some(()) }).await;
+    assert_eq!(members(&s, &acme).await.len(), now_count, "the members stay");
     let log = s.audit_actions(&acme.id).await;
     for action in [
         "invitation.created",

@@ -30,6 +30,8 @@ pub enum Kind {
     DirectorySync,
     /// A directory connection's schedule (recurring): starts a run whenever one is due.
     DirectorySchedule,
+    /// What Roster kept of a deleted directory connection's entries, deleted (its people stay).
+    ForgetDirectory,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::DeleteOrganization => "delete_organization",
             Kind::DirectorySync => "directory_sync",
             Kind::DirectorySchedule => "directory_schedule",
+            Kind::ForgetDirectory => "forget_directory",
         }
     }
 

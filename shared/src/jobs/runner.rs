@@ -3,8 +3,8 @@
 //! work, which the next claim redoes from the last checkpoint.
 use super::job::{Job, Kind, LEASE, Status};
 use super::kinds::{
-    DeleteOrganization, DirectorySchedule, DirectorySync, Export, ImportUsers, InviteRows, Outcome, Purge, RemapDomain,
-    SEAL_JOB, Seal, SendMail, Work,
+    DeleteOrganization, DirectorySchedule, DirectorySync, Export, ForgetDirectory, ImportUsers, InviteRows, Outcome,
+    Purge, RemapDomain, SEAL_JOB, Seal, SendMail, Work,
 };
 use crate::service::{Error, Result, Services};
 use crate::store::{JOB_EXISTS, JOB_LOST, JobResult, ResultPage};
@@ -114,6 +114,7 @@ async fn drive(s: &Services, job: Job, holder: &str, turn: Turn, report: &mut Ru
         Kind::ImportUsers => drive_kind::<ImportUsers>(s, job, holder, turn, report).await,
         Kind::DeleteOrganization => drive_kind::<DeleteOrganization>(s, job, holder, turn, report).await,
         Kind::DirectorySync => drive_kind::<DirectorySync>(s, job, holder, turn, report).await,
+        Kind::ForgetDirectory => drive_kind::<ForgetDirectory>(s, job, holder, turn, report).await,
         Kind::DirectorySchedule => drive_kind::<DirectorySchedule>(s, job, holder, turn, report).await,
     }
 }

@@ -493,11 +493,34 @@ pub async fn update(
     }
 }
 
-/// Delete a connection (its people stay, as they are) and its secret.
+/// How long after a connection's deletion its entry states go.
+const FORGET_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ForgetInput {
+    pub directory_id: DirectoryId,
+}
+
+/// One step of forgetting a deleted connection's entries. It needs no one's authority: it only
+/// removes Roster's own bookkeeping of a connection already deleted by someone who could.
+pub(crate) async fn forget_step(s: &Services, job: &Job) -> Result<crate::jobs::Step<()>> {
+    let input: ForgetInput = job.input_as()?;
+    let Some(a) = job.account_id else { return Err(Error::Internal("a forget_directory job has no account".into())) };
+    let deleted = s.store.forget_directory_step(a, input.directory_id).await? as u64;
+    let next = (deleted > 0).then_some(());
+    Ok(crate::jobs::Step::to(next, Vec::new(), vec![("deleted", deleted)]))
+}
+
+/// Delete a connection (its people stay, as they are) and its secret; a job deletes what Roster
+/// kept of its entries.
 pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
     let c = get(s, caller, id).await?;
     let audit = AuditEntry::new(caller.actor(), "directory.deleted", "directory", c.id, described(&c));
-    match s.store.delete_directory(&c, schedule_id(&c), &audit).await {
+    // A little later: a run's step under way when the connection goes writes no more after it.
+    let input = serde_json::json!(ForgetInput { directory_id: c.id });
+    let mut forget = Job::new(Kind::ForgetDirectory, Some(c.account_id), input, Utc::now() + FORGET_AFTER);
+    forget.created_by = Some(caller.actor());
+    match s.store.delete_directory(&c, schedule_id(&c), &forget, &audit).await {
         Ok(()) => {}
         Err(e) if e.is_conflict(DIRECTORY_CHANGED) => return Err(not_found()),
         Err(e) => return Err(e.into()),

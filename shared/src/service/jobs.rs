@@ -17,6 +17,7 @@ fn manage_permission(kind: Kind) -> Option<Permission> {
         Kind::DirectorySync => Some(Permission::DirectoryManage),
         Kind::PurgeAccount
         | Kind::DirectorySchedule
+        | Kind::ForgetDirectory
         | Kind::SealAudit
         | Kind::InviteRows
         | Kind::SendMail

@@ -57,6 +57,9 @@ pub struct RunMark {
     pub full_pass_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Entry states one forgetting step deletes.
+const FORGET_PAGE: i32 = 1000;
+
 impl Store {
     /// A new connection with its schedule (a recurring job).
     pub async fn create_directory(
@@ -102,8 +105,17 @@ impl Store {
     }
 
     /// Delete a connection and its schedule (`schedule`: the schedule job's id).
-    pub async fn delete_directory(&self, c: &Connection, schedule: JobId, audit: &AuditEntry) -> StoreResult<()> {
+    /// Delete the connection with its schedule, and start `forget` (the job that deletes its
+    /// entries' states).
+    pub async fn delete_directory(
+        &self,
+        c: &Connection,
+        schedule: JobId,
+        forget: &crate::jobs::Job,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = Tx::new();
+        super::jobs::new_job_in(&mut tx, forget)?;
         tx.delete(&keys::job_of(Some(c.account_id), crate::jobs::Kind::DirectorySchedule, schedule))?;
         tx.delete_existing(DIRECTORY_CHANGED, &keys::directory(c.account_id, c.id))?;
         tx.audit(c.account_id, audit)?;
@@ -253,6 +265,36 @@ impl Store {
             out.items.unwrap_or_default().into_iter().map(from_item).collect::<Result<_, _>>()?;
         let next = out.last_evaluated_key.is_some().then(|| states.last().map(|e| e.stable_id)).flatten();
         Ok((states, next))
+    }
+
+    /// Delete up to one page of a deleted connection's entry states (people's, then
+    /// organizations'); how many were deleted (0: none left).
+    pub async fn forget_directory_step(&self, a: AccountId, d: DirectoryId) -> StoreResult<usize> {
+        for prefix in [keys::directory_entries(d), keys::directory_organizations(d)] {
+            let out = self
+                .prefix_query(a, &prefix)
+                .projection_expression("pk, sk")
+                .limit(FORGET_PAGE)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            let items = out.items.unwrap_or_default();
+            if items.is_empty() {
+                continue;
+            }
+            let doomed: Vec<keys::Key> = items
+                .iter()
+                .filter_map(|i| match (i.get(keys::PK), i.get(keys::SK)) {
+                    (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => {
+                        Some(keys::Key::new(pk.clone(), sk.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            self.delete_keys(&doomed).await?;
+            return Ok(doomed.len());
+        }
+        Ok(0)
     }
 
     /// Write entry states as they are (a full pass marking entries gone): 25 per request.

@@ -304,7 +304,11 @@ pub fn directory_entry(a: AccountId, d: DirectoryId, stable: uuid::Uuid) -> Key 
 
 /// What Roster holds for one organization entry of a directory: the organization it became.
 pub fn directory_organization(a: AccountId, d: DirectoryId, stable: uuid::Uuid) -> Key {
-    Key::new(account_pk(a), format!("DIRORG#{d}#{}", stable.as_simple()))
+    Key::new(account_pk(a), format!("{}{}", directory_organizations(d), stable.as_simple()))
+}
+
+pub fn directory_organizations(d: DirectoryId) -> String {
+    format!("DIRORG#{d}#")
 }
 
 /// An account's custom fields (of both targets), in creation order (ids are time-ordered).

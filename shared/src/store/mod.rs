@@ -154,6 +154,25 @@ impl Store {
 
     /// One BatchWriteItem (at most 25 requests, DynamoDB's limit: callers chunk), asking again
     /// with backoff for what DynamoDB left unprocessed.
+    /// Delete these items, 25 per BatchWriteItem.
+    async fn delete_keys(&self, keys: &[keys::Key]) -> StoreResult<()> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        for chunk in limits::chunks(keys, limits::BATCH_WRITE_MAX) {
+            let pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.to_item()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(StoreError::build)
+                })
+                .collect::<StoreResult<_>>()?;
+            self.write_batch(pending).await?;
+        }
+        Ok(())
+    }
+
     async fn write_batch(&self, mut pending: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> StoreResult<()> {
         for attempt in 0..limits::RETRIES {
             if attempt > 0 {

@@ -10,7 +10,7 @@ use crate::domain::account::Account;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::AccountId;
 use crate::jobs::Job;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -89,25 +89,10 @@ impl Store {
         // Four batches at a time. (A `buffer_unordered` stream here would make the job's future
         // fail rustc's `Send` check when spawned.)
         for group in doomed.chunks(limits::BATCH_WRITE_MAX * 4) {
-            let batches: Vec<_> =
-                group.chunks(limits::BATCH_WRITE_MAX).map(|c| self.delete_batch(c.to_vec())).collect();
+            let batches: Vec<_> = group.chunks(limits::BATCH_WRITE_MAX).map(|c| self.delete_keys(c)).collect();
             futures::future::try_join_all(batches).await?;
         }
         Ok(deleted)
-    }
-
-    async fn delete_batch(&self, keys: Vec<Key>) -> StoreResult<()> {
-        let pending: Vec<WriteRequest> = keys
-            .iter()
-            .map(|k| {
-                DeleteRequest::builder()
-                    .set_key(Some(k.to_item()))
-                    .build()
-                    .map(|d| WriteRequest::builder().delete_request(d).build())
-                    .map_err(StoreError::build)
-            })
-            .collect::<StoreResult<_>>()?;
-        self.write_batch(pending).await
     }
 
     /// The last step: the account item and its web address go, the tombstone

@@ -15,6 +15,17 @@ impl Work for DirectorySync {
     }
 }
 
+/// Deleted in pages until none is left: a step done again deletes what is still there.
+pub(crate) struct ForgetDirectory;
+
+impl Work for ForgetDirectory {
+    type Checkpoint = ();
+
+    async fn step(s: &Services, job: &Job, _at: ()) -> Result<Step<()>> {
+        crate::service::directories::forget_step(s, job).await
+    }
+}
+
 pub(crate) struct DirectorySchedule;
 
 impl Work for DirectorySchedule {

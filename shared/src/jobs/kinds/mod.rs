@@ -7,7 +7,7 @@ mod purge;
 mod seal;
 mod send_mail;
 
-pub(crate) use directory::{DirectorySchedule, DirectorySync};
+pub(crate) use directory::{DirectorySchedule, DirectorySync, ForgetDirectory};
 pub(crate) use export::Export;
 pub(crate) use invite_rows::InviteRows;
 pub use invite_rows::{InviteCheckpoint, InviteInput};
