@@ -13,9 +13,26 @@ ensure_venv fuzz
 ensure_node_modules
 
 export SAM_CLI_TELEMETRY=0
-log "checking template.yaml (cfn-lint, sam validate --lint)"
-"$VENV/lint/bin/cfn-lint" template.yaml
-AWS_DEFAULT_REGION=us-east-1 "$VENV/lint/bin/sam" validate --lint --template-file template.yaml >/dev/null
+log "checking the templates (generated, cfn-lint, sam validate --lint, resources per stack)"
+"$VENV/lint/bin/python" infra/template/build.py --check
+"$VENV/lint/bin/cfn-lint" template.yaml stacks/*.yaml
+for t in template.yaml stacks/*.yaml; do
+  AWS_DEFAULT_REGION=us-east-1 "$VENV/lint/bin/sam" validate --lint --template-file "$t" >/dev/null
+done
+export AWS_DEFAULT_REGION=us-east-1
+"$VENV/lint/bin/python" infra/template/count.py
+# The layout scales: with 200 more routes every stack stays under the limit; stacks made too
+# big for it fail the count.
+fixture="$(mktemp -d)"
+"$VENV/lint/bin/python" infra/template/build.py --extra-routes 200 --out "$fixture/scaled" >/dev/null
+log "with 200 more routes:"
+"$VENV/lint/bin/python" infra/template/count.py "$fixture/scaled"
+"$VENV/lint/bin/python" infra/template/build.py --extra-routes 200 --max-functions 100 --out "$fixture/big" >/dev/null
+if "$VENV/lint/bin/python" infra/template/count.py "$fixture/big" >/dev/null 2>&1; then
+  log "count.py passed stacks of 100 functions (500 resources): it must fail them"; exit 1
+fi
+rm -rf "$fixture"
+unset AWS_DEFAULT_REGION
 
 log "formatting and lints"
 cargo fmt --all -- --check

@@ -1,4 +1,4 @@
-//! The Lambda entry point of every Roster function. Each function in `template.yaml` runs this
+//! The Lambda entry point of every Roster function. Each function of the templates runs this
 //! binary with its route id (or scheduled job id) as `Handler`; Lambda passes it in `_HANDLER`.
 //! Clients and secrets are built once here, outside the handler, and the router holds only
 //! that one route.
@@ -16,8 +16,13 @@ const JOB_MARGIN: Duration = Duration::from_secs(20);
 async fn main() -> Result<(), lambda_http::Error> {
     roster::init_tracing();
     let name = std::env::var("_HANDLER").map_err(|_| "_HANDLER is not set")?;
+    // A misnamed function stops here, before any client is built.
+    let route = match name.as_str() {
+        jobs::RUNNER => None,
+        _ => Some(routes::find(&name).ok_or_else(|| format!("no route or job is named {name:?}"))?),
+    };
     let services = Arc::new(Services::from_env().await?);
-    if name == jobs::RUNNER {
+    let Some(route) = route else {
         return lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
             let services = services.clone();
             async move {
@@ -30,7 +35,6 @@ async fn main() -> Result<(), lambda_http::Error> {
             }
         }))
         .await;
-    }
-    let route = routes::find(&name).ok_or_else(|| format!("no route or job is named {name:?}"))?;
+    };
     lambda_http::run(routes::router(services, Some(route.id))).await
 }

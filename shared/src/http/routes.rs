@@ -1,6 +1,6 @@
 //! The route table: the single source of truth for paths, methods, handlers and who may call
 //! them. The local server mounts all of it; a Lambda function mounts the one route it is named
-//! after; a test checks `template.yaml` declares exactly these routes.
+//! after; a test checks the templates (`template.yaml` and its nested `stacks/`) declare exactly these routes.
 use super::auth::{Access, authorize};
 use super::handlers::{
     accounts, api_keys, audit, auth, custom_fields, directories, docs, exports, groups, invitation_jobs, invitations,
@@ -17,7 +17,7 @@ use axum::routing::MethodRouter;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
-    /// The function's name: `_HANDLER` in Lambda, the resource name in `template.yaml`.
+    /// The function's name: `_HANDLER` in Lambda, its `Handler` in `infra/template/functions.yaml`.
     pub id: &'static str,
     /// Lower-case HTTP method.
     pub method: &'static str,

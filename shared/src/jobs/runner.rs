@@ -11,7 +11,7 @@ use crate::store::{JOB_EXISTS, JOB_LOST, JobResult, ResultPage};
 use chrono::{Duration, Utc};
 use tokio::time::Instant;
 
-/// The scheduled function's id (`Handler` in `template.yaml`).
+/// The scheduled function's id (its `Handler` in `infra/template/functions.yaml`).
 pub const RUNNER: &str = "job-runner";
 
 /// Due jobs one query asks for.

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The Lambda artifact every function deploys: the one `bootstrap` binary, zipped, built the way
+# `sam build` builds each function (BuildMethod: rust-cargolambda → `cargo lambda build
+# --release`), here for x86_64 — the only Rust target this machine has. A release build (LTO,
+# one codegen unit): minutes, so not part of the test command.
+#
+#   bash infra/build-lambda.sh          → target/lambda/bootstrap/bootstrap.zip, its size and time
+#
+# Deploying on arm64 (the template's default) builds the same with `--arm64` (sam build does it
+# from the template's Architecture parameter), which needs the aarch64 Rust target installed.
+source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+cd "$ROOT"
+ensure_venv build
+export PATH="$VENV/build/bin:$PATH"
+log "cargo lambda build --release --x86-64 --bin bootstrap --output-format zip"
+started=$(date +%s)
+cargo lambda build --release --x86-64 --bin bootstrap --output-format zip
+took=$(( $(date +%s) - started ))
+zip="target/lambda/bootstrap/bootstrap.zip"
+[ -s "$zip" ] || { log "no $zip"; exit 1; }
+unzip -l "$zip"
+rm -rf "target/lambda/check" && mkdir -p "target/lambda/check" && unzip -q "$zip" -d "target/lambda/check"
+file "target/lambda/check/bootstrap" 2>/dev/null || true
+# The binary starts and knows its routes without AWS: an unknown handler is refused by name.
+if _HANDLER=no-such-route "target/lambda/check/bootstrap" >/dev/null 2>"target/lambda/check/stderr"; then
+  log "bootstrap started with an unknown handler"; exit 1
+fi
+grep -q "no-such-route" "target/lambda/check/stderr" || { cat "target/lambda/check/stderr"; exit 1; }
+log "bootstrap.zip: $(stat -c %s "$zip") bytes zipped, $(stat -c %s target/lambda/check/bootstrap) bytes unzipped; built in ${took} s"
+log "reproduce: bash infra/build-lambda.sh"
