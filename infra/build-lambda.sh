@@ -18,9 +18,14 @@ cargo lambda build --release --x86-64 --bin bootstrap --output-format zip
 took=$(( $(date +%s) - started ))
 zip="target/lambda/bootstrap/bootstrap.zip"
 [ -s "$zip" ] || { log "no $zip"; exit 1; }
-unzip -l "$zip"
-rm -rf "target/lambda/check" && mkdir -p "target/lambda/check" && unzip -q "$zip" -d "target/lambda/check"
+rm -rf "target/lambda/check"
+python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.printdir(); z.extractall(sys.argv[2])' "$zip" "target/lambda/check"
+chmod +x "target/lambda/check/bootstrap"
 file "target/lambda/check/bootstrap" 2>/dev/null || true
+# provided.al2023 has glibc 2.34: the binary must ask for nothing newer.
+newest=$(objdump -T "target/lambda/check/bootstrap" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1)
+log "newest glibc symbol version: $newest (provided.al2023 has 2.34)"
+[ "$(printf '%s\nGLIBC_2.34\n' "$newest" | sort -V | tail -1)" = "GLIBC_2.34" ] || { log "needs a newer glibc"; exit 1; }
 # The binary starts and knows its routes without AWS: an unknown handler is refused by name.
 if _HANDLER=no-such-route "target/lambda/check/bootstrap" >/dev/null 2>"target/lambda/check/stderr"; then
   log "bootstrap started with an unknown handler"; exit 1
