@@ -123,7 +123,8 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
     let run = Run { s, caller: &caller, job, c: &c, dry_run: input.dry_run, mode: &mode };
     match at.phase {
         Phase::Organizations if !c.organizations.enabled => {
-            run.search(SyncCheckpoint { phase: Phase::Search, ..Default::default() }).await
+            // The mode goes on with the run: the next steps keep the mark read before any search.
+            run.search(SyncCheckpoint { phase: Phase::Search, mode: at.mode, ..Default::default() }).await
         }
         Phase::Organizations | Phase::Search => run.search(at).await,
         Phase::Sweep => run.sweep(at).await,
