@@ -4,14 +4,16 @@
 # --release`), here for x86_64 — the only Rust target this machine has. A release build (LTO,
 # one codegen unit): minutes, so not part of the test command.
 #
-#   bash infra/build-lambda.sh          → target/lambda/bootstrap/bootstrap.zip, its size and time
+#   bash infra/build-lambda.sh          → target/lambda/bootstrap/bootstrap.zip, its size and time,
+#                                         then `sam build` of every stack (.aws-sam/build)
 #
 # Deploying on arm64 (the template's default) builds the same with `--arm64` (sam build does it
 # from the template's Architecture parameter), which needs the aarch64 Rust target installed.
 source "$(dirname "${BASH_SOURCE[0]}")/stack.sh"
 cd "$ROOT"
 ensure_venv build
-export PATH="$VENV/build/bin:$PATH"
+ensure_venv lint
+export PATH="$VENV/build/bin:$PATH" SAM_CLI_TELEMETRY=0
 log "cargo lambda build --release --x86-64 --bin bootstrap --output-format zip"
 started=$(date +%s)
 cargo lambda build --release --x86-64 --bin bootstrap --output-format zip
@@ -32,4 +34,15 @@ if _HANDLER=no-such-route "target/lambda/check/bootstrap" >/dev/null 2>"target/l
 fi
 grep -q "no-such-route" "target/lambda/check/stderr" || { cat "target/lambda/check/stderr"; exit 1; }
 log "bootstrap.zip: $(stat -c %s "$zip") bytes zipped, $(stat -c %s target/lambda/check/bootstrap) bytes unzipped; built in ${took} s"
+
+# And `sam build` itself, over the root and nested stacks, for the same architecture: one
+# cargo-lambda build (already done: cargo has nothing left to do) copied to every function.
+log "sam build --parameter-overrides Architecture=x86_64"
+rm -rf .aws-sam/build
+AWS_DEFAULT_REGION=us-east-1 "$VENV/lint/bin/sam" build --parameter-overrides Architecture=x86_64 >target/lambda/sam-build.log 2>&1 \
+  || { tail -30 target/lambda/sam-build.log; exit 1; }
+functions=$(grep -c "Type: AWS::Serverless::Function" stacks/*.yaml | awk -F: '{n += $2} END {print n}')
+built=$(find .aws-sam/build -name bootstrap -type f | wc -l)
+[ "$built" -eq "$functions" ] || { log "sam build made $built bootstraps for $functions functions"; exit 1; }
+log "sam build: $built functions in $(ls -d .aws-sam/build/*Stack | wc -l) nested stacks, each with the bootstrap"
 log "reproduce: bash infra/build-lambda.sh"
