@@ -65,6 +65,19 @@ async fn directory_groups_give_members_their_roles_and_the_directory_keeps_them_
         assert_eq!(r.problem(422), "validation_failed", "{extra}");
         assert_eq!(r.body["errors"][0]["field"], field, "{extra}: {}", r.body);
     }
+    // Wrong shapes: a client error, no connection.
+    for extra in [
+        json!({ "people_become": "members", "role_mapping": "admins" }),
+        json!({ "people_become": "members", "role_mapping": [{ "group_dn": admins, "role": "not a role" }] }),
+        json!({ "people_become": "members", "role_mapping": [{ "group_dn": admins, "role": "admin", "extra": 1 }] }),
+        json!({ "people_become": "staff", "default_role": "agent" }),
+    ] {
+        let r = s.post("/v1/directories", Some(&acme.token), with(extra.clone())).await;
+        assert!(r.status.is_client_error(), "{extra}: {}", r.text);
+        assert_eq!(r.content_type, "application/problem+json", "{extra}");
+    }
+    let none = s.get("/v1/directories", Some(&acme.token)).await.ok(200).clone();
+    assert_eq!(none["items"], json!([]), "refused settings created nothing");
     let unknown = json!({ "people_become": "members", "default_role": "0190f5a2-0000-7000-8000-000000000000" });
     assert_eq!(s.post("/v1/directories", Some(&acme.token), with(unknown)).await.status, 404);
     let mapping = json!({

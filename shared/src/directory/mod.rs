@@ -41,18 +41,13 @@ pub async fn complete_ranges<D: Directory>(
     let malformed = DirectoryError::Malformed;
     let mut next = entry.take_range(name, None).map_err(malformed)?;
     for _ in 0..MAX_RANGE_ROUNDS {
-        let Some(ask) = next else { return Ok(()) };
+        let Some(start) = next else { return Ok(()) };
+        let ask = format!("{name};range={start}-*");
         let Some(mut part) = dir.read(&entry.dn, &[ask.as_str()]).await? else {
             return Ok(());
         };
-        let after = ask.rsplit_once('=').and_then(|(_, r)| r.split_once('-')).and_then(|(s, _)| s.parse::<u64>().ok());
-        next = part.take_range(name, after.map(|s| s.saturating_sub(1))).map_err(malformed)?;
-        if let Some(values) = part.attrs.remove(name) {
-            entry.attrs.entry(name.to_owned()).or_default().extend(values);
-        }
-        if let Some(values) = part.bin_attrs.remove(name) {
-            entry.bin_attrs.entry(name.to_owned()).or_default().extend(values);
-        }
+        next = part.take_range(name, Some(start)).map_err(malformed)?;
+        entry.absorb(part, name);
     }
     Err(DirectoryError::Malformed(format!("{name} of {} has more values than Roster reads", entry.dn)))
 }

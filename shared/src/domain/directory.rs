@@ -108,31 +108,47 @@ pub const MAX_RANGE_ROUNDS: usize = MAX_VALUES / 100;
 impl RawEntry {
     /// AD sends at most `MaxValRange` values of an attribute at once, named `memberOf;range=0-1499`
     /// (draft-kashi-incremental): this moves such a part's values under the plain name and says
-    /// which range to ask for next (`memberOf;range=1500-*`), or `None` when the last part (`-*`)
-    /// is in, there is none, or the server's ranges do not move forward.
-    pub fn take_range(&mut self, name: &str, after: Option<u64>) -> Result<Option<String>, String> {
+    /// where the next range starts (ask for `memberOf;range=1500-*`), or `None` when the last part
+    /// (`-*`) is in or there is none; an error when the part is not the one asked for (`start`).
+    pub fn take_range(&mut self, name: &str, start: Option<u64>) -> Result<Option<u64>, String> {
         let ranged: Vec<(String, u64, Option<u64>)> = self
             .attrs
             .keys()
             .chain(self.bin_attrs.keys())
             .filter_map(|k| range_of(k, name).map(|(start, end)| (k.clone(), start, end)))
             .collect();
-        let [(key, start, end)] = ranged.as_slice() else {
+        let [(key, first, end)] = ranged.as_slice() else {
             return match ranged.len() {
                 0 => Ok(None),
                 _ => Err(format!("the server sent several ranges of {name} at once")),
             };
         };
-        if after.is_some_and(|a| *start != a + 1) || end.is_some_and(|e| e < *start) {
+        if start.is_some_and(|s| *first != s) || end.is_some_and(|e| e < *first) {
             return Err(format!("the server sent {key}, not the range asked for"));
         }
-        if let Some(values) = self.attrs.remove(key) {
+        let (key, end) = (key.clone(), *end);
+        self.move_values(&key, name);
+        Ok(end.map(|e| e + 1))
+    }
+
+    /// Add `other`'s values of `name` to this entry's.
+    pub fn absorb(&mut self, mut other: RawEntry, name: &str) {
+        self.add(name, other.attrs.remove(name), other.bin_attrs.remove(name));
+    }
+
+    /// Move the values under `from` to `to` (text and binary).
+    fn move_values(&mut self, from: &str, to: &str) {
+        let (text, bin) = (self.attrs.remove(from), self.bin_attrs.remove(from));
+        self.add(to, text, bin);
+    }
+
+    fn add(&mut self, name: &str, text: Option<Vec<String>>, bin: Option<Vec<Vec<u8>>>) {
+        if let Some(values) = text {
             self.attrs.entry(name.to_owned()).or_default().extend(values);
         }
-        if let Some(values) = self.bin_attrs.remove(key) {
+        if let Some(values) = bin {
             self.bin_attrs.entry(name.to_owned()).or_default().extend(values);
         }
-        Ok(end.map(|e| format!("{name};range={}-*", e + 1)))
     }
 }
 
@@ -692,14 +708,14 @@ mod tests {
     #[test]
     fn ranged_values_move_under_the_plain_name_and_say_what_comes_next() {
         let mut e = ranged(&[("memberOf;range=0-1", &["cn=a", "cn=b"]), ("mail", &["a@x.test"])]);
-        assert_eq!(e.take_range("memberof", None).unwrap().as_deref(), Some("memberof;range=2-*"));
+        assert_eq!(e.take_range("memberof", None).unwrap(), Some(2));
         assert_eq!(e.values("memberOf"), ["cn=a", "cn=b"]);
         let mut last = ranged(&[("memberOf;Range=2-*", &["cn=c"])]);
-        assert_eq!(last.take_range("memberOf", Some(1)).unwrap(), None);
+        assert_eq!(last.take_range("memberOf", Some(2)).unwrap(), None);
         assert_eq!(last.values("memberOf"), ["cn=c"]);
         assert_eq!(ranged(&[("memberOf", &["cn=a"])]).take_range("memberOf", None).unwrap(), None, "not ranged");
         // A server that goes back, skips, or sends two ranges at once is not followed.
-        assert!(ranged(&[("memberOf;range=0-5", &["x"])]).take_range("memberOf", Some(9)).is_err());
+        assert!(ranged(&[("memberOf;range=0-5", &["x"])]).take_range("memberOf", Some(10)).is_err());
         assert!(ranged(&[("memberOf;range=5-2", &["x"])]).take_range("memberOf", None).is_err());
         assert!(
             ranged(&[("memberOf;range=0-1", &["x"]), ("memberOf;range=2-*", &["y"])])

@@ -335,6 +335,21 @@ impl Connection {
         out
     }
 
+    /// What a run of this connection does, and so what whoever saves it (whose authority its
+    /// scheduled runs act with) and whoever starts a run must hold.
+    pub fn run_permissions(&self) -> Vec<crate::domain::permissions::Permission> {
+        use crate::domain::permissions::Permission as P;
+        let mut out = vec![P::DirectoryManage];
+        match self.people_become {
+            PeopleBecome::EndUsers => out.push(P::UsersManage),
+            PeopleBecome::Members => out.extend([P::MembersManage, P::InvitationsManage]),
+        }
+        if self.organizations.enabled {
+            out.push(P::OrganizationsManage);
+        }
+        out
+    }
+
     /// Members: the role a person in these groups (lower-cased DNs) gets, if any.
     pub fn role_for(&self, groups: &[String]) -> Option<crate::domain::role::RoleRef> {
         mapped_role(&self.role_mapping, self.default_role, groups)

@@ -149,15 +149,13 @@ fn mapping(base: Mapping, input: Option<&MappingInput>, errors: &mut FieldErrors
     }
 }
 
-/// Runs act on the saver's authority: over organizations when they keep the directory's, over
-/// members (inviting them, giving each mapped role) when people become members.
+/// Runs act on the saver's authority: what a run does (`Connection::run_permissions`), and for
+/// members each mapped role must be one the saver may grant.
 async fn may_run(s: &Services, caller: &Caller, c: &Connection) -> Result<()> {
-    if c.organizations.enabled {
-        caller.require(Permission::OrganizationsManage)?;
+    for p in c.run_permissions() {
+        caller.require(p)?;
     }
     if c.people_become == PeopleBecome::Members {
-        caller.require(Permission::MembersManage)?;
-        caller.require(Permission::InvitationsManage)?;
         let lines = c.role_mapping.iter().enumerate().map(|(i, m)| (format!("role_mapping[{i}].role"), m.role));
         for (field, role) in lines.chain(c.default_role.map(|r| ("default_role".to_owned(), r))) {
             super::roles::assignable(s, caller, &field, &role.to_string()).await?;

@@ -89,15 +89,8 @@ pub(crate) async fn step(s: &Services, job: &Job, at: SyncCheckpoint) -> Result<
     let Some(c) = s.store.get_directory(caller.account_id(), input.directory_id).await? else {
         return Err(Error::Refused("the directory connection was deleted".into()));
     };
-    if c.organizations.enabled {
-        caller.require(Permission::OrganizationsManage)?;
-    }
-    match c.people_become {
-        PeopleBecome::EndUsers => caller.require(Permission::UsersManage)?,
-        PeopleBecome::Members => {
-            caller.require(Permission::MembersManage)?;
-            caller.require(Permission::InvitationsManage)?;
-        }
+    for p in c.run_permissions() {
+        caller.require(p)?;
     }
     let mut at = at;
     let mode = match at.mode.clone() {
