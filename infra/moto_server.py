@@ -35,9 +35,14 @@ import signal
 import sys
 import threading
 
+import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
+import moto.dynamodb.responses as dynamodb_responses
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
@@ -211,6 +216,61 @@ def _execute_item_answer(self, context):
 
 
 DynamoResult.execute_result = _execute_item_answer
+
+
+# 5. Nothing in the local stack reads the table's stream, and moto wrote every write's old and
+#    new images into a record (serialized once more to measure it) kept in memory for good.
+StreamShard.add = lambda self, old, new: None
+
+
+# 6. An item's size is added up once. moto's dict summed all the attributes so far at each one
+#    it set, so building an item cost the square of its attributes.
+def _item_init(self, hash_key, range_key, attrs):
+    self.hash_key, self.range_key = hash_key, range_key
+    values = {name: DynamoType(value) for name, value in attrs.items()}
+    if sum(bytesize(name) + value.size() for name, value in values.items()) > _ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, values)
+
+
+_ITEM_SIZE_LIMIT = 405000  # moto's own figure (LimitedSizeDict)
+Item.__init__ = _item_init
+
+
+# 7. A condition is parsed once per distinct expression, names and values. moto parsed it for
+#    every item it was checked against: three times for each item of a transaction.
+class _ParsedCondition:
+    """What moto reads of a condition parser: the expression and the names and values it used."""
+
+    def __init__(self, op, names_found, values_found):
+        self._op = op
+        self.expr_attr_names_found = list(names_found)
+        self.expr_attr_values_found = list(values_found)
+
+    def parse(self):
+        return self._op
+
+
+_parsed_conditions = {}
+
+
+def _condition_parser(expr, names, values):
+    key = (expr, repr(names), repr(values))
+    parsed = _parsed_conditions.get(key)
+    if parsed is None:
+        parser = _original_condition_parser(expr, names, values)
+        op = parser.parse()
+        parsed = (op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found))
+        if len(_parsed_conditions) >= 10_000:
+            _parsed_conditions.clear()
+        _parsed_conditions[key] = parsed
+    return _ParsedCondition(*parsed)
+
+
+_original_condition_parser = comparisons.create_condition_expression_parser
+for _module in (comparisons, dynamodb_models, dynamodb_responses):
+    _module.create_condition_expression_parser = _condition_parser
 
 
 class FairLock:
