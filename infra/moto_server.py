@@ -1,7 +1,7 @@
 """moto's server, made to behave like DynamoDB for Roster's concurrency and data-size tests.
 
-Four changes, about TransactWriteItems, Query and answers in moto 5.2 (pinned in
-requirements-stack.txt):
+Seven changes, about TransactWriteItems, Query, answers and per-item costs in moto 5.2 (pinned
+in requirements-stack.txt); 5 to 7 are described where they are made, below:
 
 1. Requests are handled one at a time. moto's threaded server ran transactions concurrently
    without isolation: under 20 concurrent sign-ups two transactions both passed the same
