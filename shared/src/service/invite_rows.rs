@@ -117,7 +117,17 @@ struct Invite<'a> {
 impl<'a> Invite<'a> {
     fn new(s: &'a Services, job: &'a Job, caller: Caller, at: InviteCheckpoint) -> Self {
         let committed = at.next;
-        Self { s, job, caller, at, counts: BTreeMap::new(), queued: Vec::new(), committed, unsaved: false, in_flight: false }
+        Self {
+            s,
+            job,
+            caller,
+            at,
+            counts: BTreeMap::new(),
+            queued: Vec::new(),
+            committed,
+            unsaved: false,
+            in_flight: false,
+        }
     }
 
     async fn run(mut self, input: &InviteInput) -> Result<Step<InviteCheckpoint>> {
