@@ -110,24 +110,12 @@ struct Invite<'a> {
     committed: u64,
     /// Whether the checkpoint moved since the last transaction wrote it.
     unsaved: bool,
-    /// A batch of mail is being sent (taken off `queued`, not yet done).
-    in_flight: bool,
 }
 
 impl<'a> Invite<'a> {
     fn new(s: &'a Services, job: &'a Job, caller: Caller, at: InviteCheckpoint) -> Self {
         let committed = at.next;
-        Self {
-            s,
-            job,
-            caller,
-            at,
-            counts: BTreeMap::new(),
-            queued: Vec::new(),
-            committed,
-            unsaved: false,
-            in_flight: false,
-        }
+        Self { s, job, caller, at, counts: BTreeMap::new(), queued: Vec::new(), committed, unsaved: false }
     }
 
     async fn run(mut self, input: &InviteInput) -> Result<Step<InviteCheckpoint>> {
@@ -176,48 +164,18 @@ impl<'a> Invite<'a> {
         };
         let mut not_sent = 0u32;
         let mut rest = people.as_slice();
-        let account = self.caller.account.clone();
         while !rest.is_empty() {
-            // A full batch of mail goes out while the next pages commit (until the next batch
-            // is full): the two wait on different services.
-            let batch: Vec<Owed> =
-                if self.queued.len() >= BULK_MAX { self.queued.drain(..BULK_MAX).collect() } else { Vec::new() };
-            self.in_flight = !batch.is_empty();
-            let (s, job, attempts) = (self.s, self.job, self.at.mail_attempts);
-            let sending = async {
-                if batch.is_empty() { Ok(None) } else { send(s, job, &account, &batch, attempts).await.map(Some) }
-            };
-            let paging = async {
-                let mut not_sent = 0;
-                while !rest.is_empty() {
-                    let take = page_len(rest.iter().map(|(_, p, _)| p.as_ref().ok().map(|p| !p.groups.is_empty())));
-                    let (page, later) = rest.split_at(take.min(rest.len()));
-                    rest = later;
-                    not_sent += self.page(page, &mail, now).await?;
-                    if self.queued.len() >= BULK_MAX {
-                        break;
-                    }
-                }
-                Ok::<u32, Error>(not_sent)
-            };
-            let (sent, paged) = futures::join!(sending, paging);
-            self.in_flight = false;
-            let stop = match sent {
-                Ok(Some(outcome)) => self.mailed(outcome, &batch),
-                Ok(None) => None,
-                Err(e) => {
-                    self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
-                    return Err(e);
-                }
-            };
-            not_sent += match paged {
+            let take = page_len(rest.iter().map(|(_, p, _)| p.as_ref().ok().map(|p| !p.groups.is_empty())));
+            let (page, later) = rest.split_at(take.min(rest.len()));
+            rest = later;
+            not_sent += match self.page(page, &mail, now).await {
                 Ok(n) => n,
                 Err(e) => {
                     self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
                     return Err(self.stopped(e).await);
                 }
             };
-            if let Some(stop) = stop {
+            if let Some(stop) = self.flush_if_full().await? {
                 self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
                 return Ok(stop);
             }
@@ -338,7 +296,7 @@ impl<'a> Invite<'a> {
                     for (index, d) in self.destined(&invites, mail).await? {
                         self.queued.push(Owed { page: first, index, to: d });
                     }
-                    if self.queued.is_empty() && !self.in_flight {
+                    if self.queued.is_empty() {
                         (self.at.mailed, self.at.mailed_page) = (self.committed, self.committed);
                     }
                     return Ok(not_sent);
@@ -397,6 +355,16 @@ impl<'a> Invite<'a> {
         Ok(out)
     }
 
+    /// Send the queued mail in calls of `BULK_MAX` while there is that much.
+    async fn flush_if_full(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
+        while self.queued.len() >= BULK_MAX {
+            if let Some(stop) = self.send_queued(BULK_MAX).await? {
+                return Ok(Some(stop));
+            }
+        }
+        Ok(None)
+    }
+
     /// Send all the queued mail.
     async fn flush(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
         while !self.queued.is_empty() {
@@ -412,13 +380,7 @@ impl<'a> Invite<'a> {
     /// step ends and the job waits.
     async fn send_queued(&mut self, n: usize) -> Result<Option<Step<InviteCheckpoint>>> {
         let batch: Vec<Owed> = self.queued.drain(..n.min(self.queued.len())).collect();
-        let outcome = send(self.s, self.job, &self.caller.account, &batch, self.at.mail_attempts).await?;
-        Ok(self.mailed(outcome, &batch))
-    }
-
-    /// After a batch was sent: the checkpoint's mail mark moves past it, or the step ends.
-    fn mailed(&mut self, outcome: Mailed, batch: &[Owed]) -> Option<Step<InviteCheckpoint>> {
-        match outcome {
+        match send(self.s, self.job, &self.caller.account, &batch, self.at.mail_attempts).await? {
             outcome @ (Mailed::Done | Mailed::GaveUp) => {
                 if outcome == Mailed::Done {
                     self.at.mail_attempts = 0;
@@ -429,7 +391,7 @@ impl<'a> Invite<'a> {
                     None => (self.at.mailed, self.at.mailed_page) = (self.committed, self.committed),
                 }
                 self.unsaved = true;
-                None
+                Ok(None)
             }
             Mailed::Later => {
                 // From the batch on, the mail is owed: the next step reads it back.
@@ -440,14 +402,14 @@ impl<'a> Invite<'a> {
                 self.at.mail_attempts += 1;
                 let wait = Utc::now() + retry_delay(self.at.mail_attempts);
                 let counts = std::mem::take(&mut self.counts).into_iter().collect();
-                Some(Step {
+                Ok(Some(Step {
                     next: Some(self.at.clone()),
                     outcomes: Vec::new(),
                     counts,
                     saved: false,
                     wait: Some(wait),
                     hold: false,
-                })
+                }))
             }
         }
     }
