@@ -39,9 +39,9 @@ import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
 import moto.dynamodb.responses as dynamodb_responses
 from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
-from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -225,6 +225,9 @@ StreamShard.add = lambda self, old, new: None
 
 # 6. An item's size is added up once. moto's dict summed all the attributes so far at each one
 #    it set, so building an item cost the square of its attributes.
+_ITEM_SIZE_LIMIT = 405000  # moto's own figure (LimitedSizeDict)
+
+
 def _item_init(self, hash_key, range_key, attrs):
     self.hash_key, self.range_key = hash_key, range_key
     values = {name: DynamoType(value) for name, value in attrs.items()}
@@ -234,7 +237,6 @@ def _item_init(self, hash_key, range_key, attrs):
     dict.update(self.attrs, values)
 
 
-_ITEM_SIZE_LIMIT = 405000  # moto's own figure (LimitedSizeDict)
 Item.__init__ = _item_init
 
 
