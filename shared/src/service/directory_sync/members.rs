@@ -15,6 +15,7 @@ use crate::service::invitations::{self, Invite};
 use crate::service::members::{self, MemberChange};
 use crate::service::{Error, Result};
 use crate::store::EntryState;
+use std::collections::HashMap;
 
 /// What became of one person.
 enum Done {
@@ -31,26 +32,32 @@ impl Run<'_> {
         plan: Vec<(Person, Option<EntryState>, Action)>,
         report: &mut Report,
     ) -> Result<()> {
+        let known = self.members_of(plan.iter().filter_map(|(_, k, _)| k.as_ref())).await?;
         let mut states = Vec::with_capacity(plan.len());
         for (p, state, action) in plan {
-            states.extend(self.member_change(p, state, action, report).await?);
+            let member = state.and_then(|k| k.member_id).and_then(|id| known.get(&id).cloned());
+            states.extend(self.member_change(p, member, action, report).await?);
         }
         self.s.store.put_entry_states(self.c.account_id, self.c.id, &states).await?;
         Ok(())
     }
 
+    /// The members these entries' states name, read together (one request per 100).
+    async fn members_of(&self, states: impl Iterator<Item = &EntryState>) -> Result<HashMap<MemberId, Member>> {
+        let ids: Vec<MemberId> = states.filter_map(|k| k.member_id).collect();
+        let found = self.s.store.get_members(self.c.account_id, &ids).await?;
+        Ok(found.into_iter().map(|m| (m.id, m)).collect())
+    }
+
+    /// One person's change; `member` is the one their state names, when it still exists.
     async fn member_change(
         &self,
         p: Person,
-        state: Option<EntryState>,
+        mut member: Option<Member>,
         action: Action,
         report: &mut Report,
     ) -> Result<Option<EntryState>> {
         let (s, a) = (self.s, self.c.account_id);
-        let mut member = match state.as_ref().and_then(|k| k.member_id) {
-            Some(id) => s.store.get_member(a, id).await?,
-            None => None,
-        };
         // Never linked (or deleted by hand since): a member with the directory's email is this
         // person — linked, not invited a second time.
         let mut linked = false;
@@ -176,13 +183,10 @@ impl Run<'_> {
 
     /// Members a full pass did not find: deactivated (an invitation cancelled).
     pub(super) async fn deactivate_members(&self, states: &[&EntryState], report: &mut Report) -> Result<()> {
-        let (s, a) = (self.s, self.c.account_id);
+        let known = self.members_of(states.iter().copied()).await?;
         let mut done = Vec::with_capacity(states.len());
         for e in states {
-            let member = match e.member_id {
-                Some(id) => s.store.get_member(a, id).await?,
-                None => None,
-            };
+            let member = e.member_id.and_then(|id| known.get(&id).cloned());
             let detail = serde_json::json!({ "stable_id": e.stable_id, "member_id": e.member_id });
             let outcome = match member {
                 Some(m) => self.remove(m).await,
@@ -207,7 +211,7 @@ impl Run<'_> {
                 Err(other) => return Err(other),
             }
         }
-        s.store.put_entry_states(a, self.c.id, &done).await?;
+        self.s.store.put_entry_states(self.c.account_id, self.c.id, &done).await?;
         Ok(())
     }
 }
