@@ -26,7 +26,6 @@ in requirements-stack.txt); 5 to 8 are described where they are made, below:
 Usage: python moto_server.py HOST PORT
 """
 import base64
-import bisect
 import copy
 import datetime
 import json
@@ -44,6 +43,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
+from sortedcontainers import SortedList
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -118,39 +118,42 @@ def _window(table, hash_key, comparison, values, limit, start_key, forward):
     if comparison is None:
         pass
     elif comparison == "BETWEEN":
-        lo, hi = bisect.bisect_left(keys, v[0]), bisect.bisect_right(keys, v[1])
+        lo, hi = keys.bisect_left(v[0]), keys.bisect_right(v[1])
     elif comparison == "BEGINS_WITH":
-        lo = hi = bisect.bisect_left(keys, v[0])
+        # Every key that starts with the prefix sorts below prefix + the last code point (the
+        # loop takes the keys that go on with that code point).
+        lo, hi = keys.bisect_left(v[0]), keys.bisect_left(v[0] + "\U0010ffff")
         while hi < len(keys) and keys[hi].startswith(v[0]):
             hi += 1
     elif comparison == "EQ":
-        lo, hi = bisect.bisect_left(keys, v[0]), bisect.bisect_right(keys, v[0])
+        lo, hi = keys.bisect_left(v[0]), keys.bisect_right(v[0])
     elif comparison == "LT":
-        hi = bisect.bisect_left(keys, v[0])
+        hi = keys.bisect_left(v[0])
     elif comparison == "LE":
-        hi = bisect.bisect_right(keys, v[0])
+        hi = keys.bisect_right(v[0])
     elif comparison == "GT":
-        lo = bisect.bisect_right(keys, v[0])
+        lo = keys.bisect_right(v[0])
     elif comparison == "GE":
-        lo = bisect.bisect_left(keys, v[0])
+        lo = keys.bisect_left(v[0])
     else:
         return None
     if start_key:
         start = next(iter(start_key[table.range_key_attr].values()))
         if forward:
-            lo = max(lo, bisect.bisect_right(keys, start))
+            lo = max(lo, keys.bisect_right(start))
         else:
-            hi = min(hi, bisect.bisect_left(keys, start))
+            hi = min(hi, keys.bisect_left(start))
     # moto reads `limit` items of the range at most (one more shows that more follow).
     if limit and hi - lo > limit + 1:
         lo, hi = (lo, lo + limit + 1) if forward else (hi - limit - 1, hi)
-    return [by_key[k] for k in keys[lo:max(lo, hi)]]
+    return [by_key[k] for k in keys.islice(lo, max(lo, hi))]
 
 
 # 8. A partition's sort keys are kept in order from one query to the next (3 sorted the whole
 #    partition at each query: 30% of the stand-in's time in a first sync of 100,000 people,
-#    whose account partition holds half a million items). Items are added and removed only by
-#    Table.put_item and Table.delete_item (updates change an item in place).
+#    whose account partition holds half a million items), in a SortedList: adding one key to a
+#    plain sorted list moved half the list. Items are added and removed only by Table.put_item
+#    and Table.delete_item (updates change an item in place).
 _ORDER = "_roster_keys_in_order"
 
 
@@ -160,7 +163,7 @@ def _in_order(table, hash_key):
     entry = kept.get(hash_key)
     if entry is None:
         by_key = {_sk(i): i for i in table.items.get(hash_key, {}).values()}
-        entry = kept[hash_key] = (sorted(by_key), by_key)
+        entry = kept[hash_key] = (SortedList(by_key), by_key)
     return entry
 
 
@@ -170,7 +173,7 @@ def _put_in_order(self, *args, **kwargs):
     if entry is not None and item.range_key is not None:
         keys, by_key = entry
         if _sk(item) not in by_key:
-            bisect.insort(keys, _sk(item))
+            keys.add(_sk(item))
         by_key[_sk(item)] = item
     return item
 
@@ -181,7 +184,7 @@ def _delete_in_order(self, hash_key, range_key):
     if entry is not None and item is not None and range_key is not None:
         keys, by_key = entry
         if by_key.pop(range_key.value, None) is not None:
-            del keys[bisect.bisect_left(keys, range_key.value)]
+            keys.remove(range_key.value)
     return item
 
 
