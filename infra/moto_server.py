@@ -43,8 +43,8 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.responses import DynamoResult
-from sortedcontainers import SortedList
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from sortedcontainers import SortedList
 from werkzeug.serving import run_simple
 
 
