@@ -43,7 +43,7 @@ pub struct OrganizationSourceInput {
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDirectory {
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `ldaps://host[:port]` or `ldap://host[:port]`.
     #[schema(max_length = 512)]
@@ -78,8 +78,10 @@ pub struct NewDirectory {
     pub default_role: Option<String>,
     pub organizations: Option<OrganizationSourceInput>,
     /// Minutes between scheduled runs (5–1440, a multiple of 5); 60 by default.
+    #[schema(minimum = 5, maximum = 1440, multiple_of = 5)]
     pub every_minutes: Option<u32>,
     /// Hours between full passes (1–168); 24 by default.
+    #[schema(minimum = 1, maximum = 168)]
     pub full_pass_hours: Option<u32>,
     pub deletion_threshold: Option<DeletionThreshold>,
     /// Scheduled runs happen only while enabled (manual runs always can).
@@ -90,7 +92,7 @@ pub struct NewDirectory {
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryChange {
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(max_length = 512)]
     pub url: Option<String>,
@@ -116,7 +118,9 @@ pub struct DirectoryChange {
     #[schema(schema_with = crate::http::openapi::field::role_or_null)]
     pub default_role: Option<String>,
     pub organizations: Option<OrganizationSourceInput>,
+    #[schema(minimum = 5, maximum = 1440, multiple_of = 5)]
     pub every_minutes: Option<u32>,
+    #[schema(minimum = 1, maximum = 168)]
     pub full_pass_hours: Option<u32>,
     pub deletion_threshold: Option<DeletionThreshold>,
     pub enabled: Option<bool>,
