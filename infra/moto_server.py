@@ -171,10 +171,10 @@ def _put_in_order(self, *args, **kwargs):
     item = _original_table_put(self, *args, **kwargs)
     entry = self.__dict__.get(_ORDER, {}).get(item.hash_key)
     if entry is not None and item.range_key is not None:
-        keys, by_key = entry
-        if _sk(item) not in by_key:
-            keys.add(_sk(item))
-        by_key[_sk(item)] = item
+        keys, by_key, k = *entry, _sk(item)
+        if k not in by_key:
+            keys.add(k)
+        by_key[k] = item
     return item
 
 

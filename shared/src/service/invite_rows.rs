@@ -175,13 +175,13 @@ impl<'a> Invite<'a> {
                     return Err(self.stopped(e).await);
                 }
             };
-            if let Some(stop) = self.flush_if_full().await? {
+            if let Some(stop) = self.send_while(BULK_MAX).await? {
                 self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
                 return Ok(stop);
             }
         }
         self.s.store.invitations_not_sent(a, &admitted, not_sent).await?;
-        if let Some(stop) = self.flush().await? {
+        if let Some(stop) = self.send_while(1).await? {
             return Ok(stop);
         }
         let done = self.at.next >= input.rows && self.at.mailed >= self.at.next;
@@ -336,7 +336,7 @@ impl<'a> Invite<'a> {
                 self.s.store.get_job_of(self.job.account_id, self.job.kind, self.job.id).await,
                 Ok(Some(j)) if j.status == crate::jobs::Status::Cancelled
             );
-        if cancelled && let Err(mail) = self.flush().await {
+        if cancelled && let Err(mail) = self.send_while(1).await {
             tracing::warn!(error = %mail, job = %self.job.id, "mail of a cancelled job's last rows not sent");
         }
         e
@@ -355,31 +355,22 @@ impl<'a> Invite<'a> {
         Ok(out)
     }
 
-    /// Send the queued mail in calls of `BULK_MAX` while there is that much.
-    async fn flush_if_full(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
-        while self.queued.len() >= BULK_MAX {
-            if let Some(stop) = self.send_queued(BULK_MAX).await? {
+    /// Send the queued mail in calls of `BULK_MAX` while at least `at_least` (≥ 1) are queued:
+    /// `BULK_MAX` sends only full calls, 1 sends everything.
+    async fn send_while(&mut self, at_least: usize) -> Result<Option<Step<InviteCheckpoint>>> {
+        while !self.queued.is_empty() && self.queued.len() >= at_least {
+            if let Some(stop) = self.send_queued().await? {
                 return Ok(Some(stop));
             }
         }
         Ok(None)
     }
 
-    /// Send all the queued mail.
-    async fn flush(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
-        while !self.queued.is_empty() {
-            if let Some(stop) = self.send_queued(BULK_MAX).await? {
-                return Ok(Some(stop));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Send the first `n` queued: the checkpoint's mail mark moves past them (written with the
+    /// Send the first `BULK_MAX` queued: the checkpoint's mail mark moves past them (written with the
     /// next transaction, or by the runner after the step), or — the mail service is down — the
     /// step ends and the job waits.
-    async fn send_queued(&mut self, n: usize) -> Result<Option<Step<InviteCheckpoint>>> {
-        let batch: Vec<Owed> = self.queued.drain(..n.min(self.queued.len())).collect();
+    async fn send_queued(&mut self) -> Result<Option<Step<InviteCheckpoint>>> {
+        let batch: Vec<Owed> = self.queued.drain(..BULK_MAX.min(self.queued.len())).collect();
         match send(self.s, self.job, &self.caller.account, &batch, self.at.mail_attempts).await? {
             outcome @ (Mailed::Done | Mailed::GaveUp) => {
                 if outcome == Mailed::Done {
