@@ -1,7 +1,7 @@
 """moto's server, made to behave like DynamoDB for Roster's concurrency and data-size tests.
 
-Eight changes, about TransactWriteItems, Query, answers and per-item costs in moto 5.2 (pinned
-in requirements-stack.txt); 5 to 8 are described where they are made, below:
+Eleven changes, about TransactWriteItems, Query, answers and per-item costs in moto 5.2 (pinned
+in requirements-stack.txt); 5 to 11 are described where they are made, below:
 
 1. Requests are handled one at a time. moto's threaded server ran transactions concurrently
    without isolation: under 20 concurrent sign-ups two transactions both passed the same
@@ -34,9 +34,11 @@ import signal
 import sys
 import threading
 
+import moto.backends as moto_backends
 import moto.dynamodb.comparisons as comparisons
 import moto.dynamodb.models as dynamodb_models
 import moto.dynamodb.responses as dynamodb_responses
+from moto.core.parse import JSONParser
 from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -316,6 +318,108 @@ def _condition_parser(expr, names, values):
 _original_condition_parser = comparisons.create_condition_expression_parser
 for _module in (comparisons, dynamodb_models, dynamodb_responses):
     _module.create_condition_expression_parser = _condition_parser
+
+
+# 9. A request's attribute values are taken as they arrive. moto parsed every request against
+#    the service model, visiting all ten members of the AttributeValue structure for each value:
+#    a third of the stand-in's time in a directory sync's transactions (each change written with
+#    its claims, entry state and audit entry). Values the model would change or drop (binary,
+#    malformed, with extra members) still go through moto's parser, so the result is the same.
+_SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_original_parse_structure = JSONParser._parse_structure
+_original_parse_map = JSONParser._parse_map
+
+
+def _attribute_value(parser, shape, value):
+    if type(value) is dict and len(value) == 1:
+        kind = next(iter(value))
+        inner = value[kind]
+        scalar = _SCALARS.get(kind)
+        if scalar is not None:
+            if type(inner) is scalar:
+                return value
+        elif kind == "M":
+            if type(inner) is dict:
+                return {"M": {k: _attribute_value(parser, shape, v) for k, v in inner.items()}}
+        elif kind == "L":
+            if type(inner) is list:
+                return {"L": [_attribute_value(parser, shape, v) for v in inner]}
+        elif kind in ("SS", "NS"):
+            if type(inner) is list and all(type(v) is str for v in inner):
+                return value
+    return _original_parse_structure(parser, shape, value)
+
+
+def _parse_structure(self, shape, value):
+    if shape.name == "AttributeValue":
+        return _attribute_value(self, shape, value)
+    return _original_parse_structure(self, shape, value)
+
+
+def _parse_map(self, shape, value):
+    if shape.value.name == "AttributeValue" and shape.key.type_name == "string" and type(value) is dict:
+        if self.MAP_TYPE is dict:
+            return {k: _attribute_value(self, shape.value, v) for k, v in value.items()}
+    return _original_parse_map(self, shape, value)
+
+
+JSONParser._parse_structure = _parse_structure
+JSONParser._parse_map = _parse_map
+
+
+# 10. Attribute values are built, sized, hashed and compared by their type letter (moto asked
+#     is_list(), is_map(), is_set()… for each, and hashed a string through cast_value).
+_original_type_init = DynamoType.__init__
+_original_type_size = DynamoType.size
+_original_type_hash = DynamoType.__hash__
+_original_type_eq = DynamoType.__eq__
+
+
+def _type_init(self, type_as_dict):
+    if type(type_as_dict) is not dict or not type_as_dict:
+        return _original_type_init(self, type_as_dict)
+    kind = next(iter(type_as_dict))
+    value = type_as_dict[kind]
+    if kind == "L":
+        value = [DynamoType(v) for v in value]
+    elif kind == "M":
+        value = {k: DynamoType(v) for k, v in value.items()}
+    self.type, self.value = kind, value
+
+
+def _type_size(self):
+    kind, value = self.type, self.value
+    if kind in ("SS", "NS", "BS"):
+        return _original_type_size(self)
+    if kind == "N":
+        return len(str(value))
+    if kind == "M":
+        return sum(bytesize(k) + (v if type(v) is DynamoType else DynamoType(v)).size() for k, v in value.items())
+    if kind == "L":
+        return sum(v.size() for v in value)
+    if isinstance(value, bool):
+        return 1
+    return bytesize(value)
+
+
+def _type_hash(self):
+    return hash(("S", self.value)) if self.type == "S" else _original_type_hash(self)
+
+
+def _type_eq(self, other):
+    if self.type == "S" and other.type == "S":
+        return self.value == other.value
+    return _original_type_eq(self, other)
+
+
+DynamoType.__init__, DynamoType.size = _type_init, _type_size
+DynamoType.__hash__, DynamoType.__eq__ = _type_hash, _type_eq
+
+
+# 11. moto listed its own package directory (57 stat calls) for every request to tell which
+#     service a host names; the list is read once.
+_moto_modules = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _moto_modules
 
 
 class FairLock:

@@ -15,6 +15,7 @@ pub mod format;
 pub mod group;
 pub mod ids;
 pub mod invitation;
+pub mod json_text;
 pub mod link;
 pub mod locale;
 pub mod member;

@@ -444,6 +444,7 @@ impl Store {
 pub struct ResultPage {
     /// The first entry's index.
     pub first: u64,
+    #[serde(with = "crate::domain::json_text")]
     pub entries: Vec<JobResult>,
     /// What the kind keeps about the page as a whole (for invitations: how their mail is sent).
     #[serde(default)]
