@@ -52,7 +52,7 @@ pub struct AuditEntry {
     pub target_type: String,
     pub target_id: String,
     /// What the target looked like after the change (never secrets).
-    #[serde(with = "super::json_text")]
+    #[serde(default, with = "super::json_text")]
     pub content: serde_json::Value,
     /// The reason the processor gave, where they gave one.
     pub memo: Option<String>,
