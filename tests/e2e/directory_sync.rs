@@ -237,6 +237,59 @@ async fn a_run_creates_updates_deactivates_and_reactivates_exactly_what_changed(
 }
 
 #[tokio::test]
+async fn a_connection_made_again_takes_its_people_back_and_two_live_ones_do_not_share_them() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let mut d = TestDirectory::connect().await;
+    let unit = d.unit("again").await;
+    let elsewhere = d.unit("again-out").await;
+    d.add_people(&unit, &(0..20).map(|i| person(i, "again.test")).collect::<Vec<_>>()).await;
+    let first = connect(&s, &acme, &d, &unit, json!({})).await;
+    assert_eq!(count(&run(&s, &services, &acme, &first, false).await, "created"), 20);
+    let vip = s.post("/v1/usergroups", Some(&acme.token), json!({ "name": "VIP again" })).await.ok(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let synced = people(&s, &acme).await;
+    let u4 = synced["u4@again.test"]["id"].as_str().unwrap().to_owned();
+    s.call(Method::PUT, &format!("/v1/users/{u4}/usergroups/{vip}"), Some(&acme.token), None).await.ok(200);
+    // One person leaves (deactivated), then the connection is deleted and the person comes back.
+    let moved = d.move_to(&person_dn(&unit, "u1"), &elsewhere).await;
+    assert_eq!(count(&run(&s, &services, &acme, &first, false).await, "deactivated"), 1);
+    s.call(Method::DELETE, &format!("/v1/directories/{first}"), Some(&acme.token), None).await.ok(204);
+    d.move_to(&moved, &unit).await;
+    let before = people(&s, &acme).await;
+    assert_eq!(before["u1@again.test"]["active"], false);
+
+    // The same directory again: its people are found by stable id, not refused as taken.
+    let again = connect(&s, &acme, &d, &unit, json!({})).await;
+    let counted = |r: &Value| ["created", "updated", "reactivated", "errors"].map(|k| count(r, k));
+    let dry = run(&s, &services, &acme, &again, true).await;
+    assert_eq!(counted(&dry), [0, 19, 1, 0], "{dry}");
+    assert_eq!(people(&s, &acme).await, before, "a dry run writes nothing");
+    let taken = run(&s, &services, &acme, &again, false).await;
+    assert_eq!(counted(&taken), [0, 19, 1, 0], "{taken}");
+    let lines = results(&s, &acme, &again, taken["id"].as_str().unwrap()).await;
+    assert!(lines.iter().all(|l| l["detail"]["linked"] == true), "{lines:?}");
+    let now = people(&s, &acme).await;
+    for (email, user) in &synced {
+        assert_eq!(now[email]["id"], user["id"], "{email} is the same user");
+        assert_eq!(now[email]["active"], true, "{email}");
+    }
+    assert_eq!(now["u4@again.test"]["usergroups"], json!([vip]));
+    let rerun = run(&s, &services, &acme, &again, false).await;
+    assert_eq!(count(&rerun, "unchanged"), 20, "{rerun}");
+
+    // A second live connection to the same people does not take them from the first.
+    let rival = connect(&s, &acme, &d, &unit, json!({})).await;
+    let refused = run(&s, &services, &acme, &rival, false).await;
+    assert_eq!(counted(&refused), [0, 0, 0, 20], "{refused}");
+    assert_eq!(people(&s, &acme).await, now);
+    let rerun = run(&s, &services, &acme, &again, false).await;
+    assert_eq!(count(&rerun, "unchanged"), 20, "{rerun}");
+}
+
+#[tokio::test]
 async fn deactivating_many_waits_for_approval_and_reject_deactivates_nobody() {
     let (s, services) = (stack().await, Services::from_env().await.unwrap());
     let acme = s.account().await;

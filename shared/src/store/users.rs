@@ -8,7 +8,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::email_domain::EmailDomain;
 use crate::domain::ids::{AccountId, OrganizationId, UserId};
 use crate::domain::organization::name_key;
-use crate::domain::user::{LinkedBy, Membership, OrganizationRole, User};
+use crate::domain::user::{LinkedBy, Membership, OrganizationRole, User, UserSource};
 use serde::{Deserialize, Serialize};
 
 /// Another user of the account has this email.
@@ -255,6 +255,24 @@ impl Store {
 
     pub async fn get_user(&self, a: AccountId, u: UserId) -> StoreResult<Option<User>> {
         self.get(&keys::user(a, u)).await
+    }
+
+    /// The users holding these external ids from `source`, by external id (absent: no one).
+    pub async fn users_by_external_id(
+        &self,
+        a: AccountId,
+        source: UserSource,
+        ids: &[String],
+    ) -> StoreResult<std::collections::HashMap<String, UserId>> {
+        let wanted: Vec<_> = ids.iter().map(|x| keys::user_external_id(a, source, x)).collect();
+        let mut items = self.batch_get(&wanted.iter().collect::<Vec<_>>()).await?;
+        let mut out = std::collections::HashMap::with_capacity(items.len());
+        for (x, key) in ids.iter().zip(&wanted) {
+            if let Some(item) = take_item(&mut items, key) {
+                out.insert(x.clone(), from_item::<Claim>(item)?.user_id);
+            }
+        }
+        Ok(out)
     }
 
     /// Users by id, in the order asked, skipping missing ones.

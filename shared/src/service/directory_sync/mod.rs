@@ -356,7 +356,7 @@ impl Run<'_> {
             return Ok(report);
         }
         let user_ids: Vec<UserId> = plan.iter().filter_map(|(_, k, _)| k.as_ref().and_then(|k| k.user_id)).collect();
-        let users: HashMap<UserId, User> =
+        let mut users: HashMap<UserId, User> =
             s.store.get_users(a, &user_ids).await?.into_iter().map(|u| (u.id, u)).collect();
         // Ask once what every creation asks (the account's fields, each domain's organization).
         let mut lookups = Lookups::default();
@@ -366,25 +366,96 @@ impl Run<'_> {
                 lookups.matching(s, a, &e).await?;
             }
         }
+        // A dry run writes nothing, so no creation is refused: it asks beforehand who a
+        // creation would find (a real run asks only when one is refused, which is rare).
+        let mut found = if self.dry_run {
+            let new = plan.iter().filter(|(_, k, _)| k.as_ref().and_then(|k| k.user_id).is_none());
+            self.adoptable(new.map(|(p, _, _)| p.id.0).collect()).await?
+        } else {
+            HashMap::new()
+        };
         // Every change made ready, then written together (as few transactions as fit).
-        let (mut writes, mut pending) = (Vec::new(), Vec::new());
+        let mut ready = Ready::default();
         for (p, state, action) in plan {
-            let user = state.as_ref().and_then(|k| k.user_id).and_then(|id| users.get(&id)).cloned();
-            match self.prepare(p, user, action, &mut lookups).await? {
-                Prepared::Done(outcome, detail) => report.add(outcome, detail),
-                Prepared::Write(outcome, p, w) => {
-                    pending.push((outcome, p));
-                    writes.push(*w);
-                }
-            }
+            let user = match state.as_ref().and_then(|k| k.user_id).and_then(|id| users.remove(&id)) {
+                Some(u) => Some(u),
+                None => found.remove(&p.id.0),
+            };
+            let linked = user.is_some() && action == Action::Create;
+            let action = if linked { adopting(user.as_ref()) } else { action };
+            self.prepare(p, user, action, &mut lookups).await?.add_to(&mut ready, &mut report, linked);
         }
-        for ((outcome, p), written) in pending.into_iter().zip(users::commit(s, writes).await?) {
+        let refused = self.write(ready, &mut report).await?;
+        if !refused.is_empty() {
+            self.adopt(refused, &mut lookups, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Write what is ready (as few transactions as fit) and report each outcome; the creations
+    /// refused for an email or external id another user holds are handed back.
+    async fn write(&self, ready: Ready, report: &mut Report) -> Result<Vec<(Person, Error)>> {
+        let mut refused = Vec::new();
+        for ((outcome, p, linked), written) in ready.pending.into_iter().zip(users::commit(self.s, ready.writes).await?)
+        {
             match written {
-                Ok(u) => report.add(outcome, detail(&p, Some(u.id))),
+                Ok(u) => report.add(outcome, mark_linked(detail(&p, Some(u.id)), linked)),
+                Err(e @ Error::Conflict { code: "user_email_taken" | "user_external_id_taken", .. })
+                    if outcome == "created" =>
+                {
+                    refused.push((p, e))
+                }
                 Err(e) => report.add("errors", refused_change(&p, e)?),
             }
         }
-        Ok(report)
+        Ok(refused)
+    }
+
+    /// People whose creation was refused because they are in Roster already — a user from a
+    /// directory with their stable id as external id (their connection was deleted and made
+    /// again, say) — are linked to that user and brought up to date; the others' refusal is
+    /// reported.
+    async fn adopt(&self, refused: Vec<(Person, Error)>, lookups: &mut Lookups, report: &mut Report) -> Result<()> {
+        let mut found = self.adoptable(refused.iter().map(|(p, _)| p.id.0).collect()).await?;
+        let mut ready = Ready::default();
+        for (p, e) in refused {
+            match found.remove(&p.id.0) {
+                Some(user) => {
+                    let action = adopting(Some(&user));
+                    self.prepare(p, Some(user), action, lookups).await?.add_to(&mut ready, report, true);
+                }
+                None => report.add("errors", refused_change(&p, e)?),
+            }
+        }
+        for (p, e) in self.write(ready, report).await? {
+            report.add("errors", refused_change(&p, e)?);
+        }
+        Ok(())
+    }
+
+    /// The users these people already are: from a directory, with the person's stable id as
+    /// external id, and held by no other connection of the account (two live connections
+    /// reading one person would take turns changing them).
+    async fn adoptable(&self, ids: Vec<Uuid>) -> Result<HashMap<Uuid, User>> {
+        let (s, a) = (self.s, self.c.account_id);
+        let external: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let claims = s.store.users_by_external_id(a, UserSource::Directory, &external).await?;
+        if claims.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut held = HashSet::new();
+        for other in s.store.directories(a).await?.into_iter().filter(|d| d.id != self.c.id) {
+            held.extend(s.store.entry_states(a, other.id, &ids).await?.into_keys());
+        }
+        let wanted: Vec<UserId> = claims.values().copied().collect();
+        let mut users: HashMap<UserId, User> =
+            s.store.get_users(a, &wanted).await?.into_iter().map(|u| (u.id, u)).collect();
+        Ok(ids
+            .into_iter()
+            .zip(&external)
+            .filter(|(id, _)| !held.contains(id))
+            .filter_map(|(id, x)| Some((id, users.remove(claims.get(x)?)?)))
+            .collect())
     }
 
     /// One person's change, ready to write (or its outcome when there is nothing to write).
@@ -602,12 +673,46 @@ fn primary(u: &mut User, e: Email) {
     }
 }
 
+/// The action that brings a user a creation found up to date: back if deactivated.
+fn adopting(user: Option<&User>) -> Action {
+    if user.is_some_and(|u| u.deactivated_at.is_some()) { Action::Reactivate } else { Action::Update }
+}
+
+/// A result line, saying whether a creation found the person in Roster already.
+fn mark_linked(mut d: serde_json::Value, linked: bool) -> serde_json::Value {
+    if linked {
+        d["linked"] = serde_json::Value::Bool(true);
+    }
+    d
+}
+
+/// Changes made ready to write together: the outcome, the person and whether a creation found
+/// them in Roster already, and the writes, in the same order.
+#[derive(Default)]
+struct Ready {
+    pending: Vec<(&'static str, Person, bool)>,
+    writes: Vec<UserWrite>,
+}
+
 /// What a person's change became.
 enum Prepared {
     /// Nothing to write: its outcome and result line.
     Done(&'static str, serde_json::Value),
     /// To write: the outcome once written, the person, the write.
     Write(&'static str, Person, Box<UserWrite>),
+}
+
+impl Prepared {
+    /// Reported now, or made ready to write with the others.
+    fn add_to(self, ready: &mut Ready, report: &mut Report, linked: bool) {
+        match self {
+            Prepared::Done(outcome, d) => report.add(outcome, mark_linked(d, linked && outcome != "errors")),
+            Prepared::Write(outcome, p, w) => {
+                ready.pending.push((outcome, p, linked));
+                ready.writes.push(*w);
+            }
+        }
+    }
 }
 
 /// The result line of a change Roster refuses (an email another person holds, a name Roster
