@@ -280,11 +280,27 @@ async fn a_connection_made_again_takes_its_people_back_and_two_live_ones_do_not_
     let rerun = run(&s, &services, &acme, &again, false).await;
     assert_eq!(count(&rerun, "unchanged"), 20, "{rerun}");
 
-    // A second live connection to the same people does not take them from the first.
-    let rival = connect(&s, &acme, &d, &unit, json!({})).await;
+    // A second live connection to the same people does not take them from the first — until
+    // the first no longer finds them (moved to the second's scope).
+    let rival = connect(&s, &acme, &d, &unit, json!({ "base_dns": [elsewhere] })).await;
+    let moved = d.move_to(&person_dn(&unit, "u2"), &elsewhere).await;
     let refused = run(&s, &services, &acme, &rival, false).await;
-    assert_eq!(counted(&refused), [0, 0, 0, 20], "{refused}");
+    assert_eq!(counted(&refused), [0, 0, 0, 1], "{refused}");
     assert_eq!(people(&s, &acme).await, now);
+    let swept = run(&s, &services, &acme, &again, false).await;
+    assert_eq!((count(&swept, "unchanged"), count(&swept, "deactivated")), (19, 1), "{swept}");
+    let taken = run(&s, &services, &acme, &rival, false).await;
+    assert_eq!(counted(&taken), [0, 0, 1, 0], "{taken}");
+    let u2 = format!("/v1/users/{}", synced["u2@again.test"]["id"].as_str().unwrap());
+    let u2_active = || async { s.get(&u2, Some(&acme.token)).await.ok(200)["active"].as_bool().unwrap() };
+    assert!(u2_active().await);
+    // Back where it was: the first has it again, and the second lets it go without deactivating.
+    d.move_to(&moved, &unit).await;
+    let back = run(&s, &services, &acme, &again, false).await;
+    assert_eq!(counted(&back), [0, 0, 1, 0], "{back}");
+    let gone = run(&s, &services, &acme, &rival, false).await;
+    assert_eq!((count(&gone, "released"), count(&gone, "deactivated")), (1, 0), "{gone}");
+    assert!(u2_active().await);
     let rerun = run(&s, &services, &acme, &again, false).await;
     assert_eq!(count(&rerun, "unchanged"), 20, "{rerun}");
 }

@@ -434,8 +434,9 @@ impl Run<'_> {
     }
 
     /// The users these people already are: from a directory, with the person's stable id as
-    /// external id, and held by no other connection of the account (two live connections
-    /// reading one person would take turns changing them).
+    /// external id, and active through no other connection of the account (two connections
+    /// reading one person would take turns changing them; one whose full pass no longer finds
+    /// them — they moved to this connection's scope — has let them go).
     async fn adoptable(&self, ids: Vec<Uuid>) -> Result<HashMap<Uuid, User>> {
         let (s, a) = (self.s, self.c.account_id);
         let external: Vec<String> = ids.iter().map(Uuid::to_string).collect();
@@ -443,10 +444,7 @@ impl Run<'_> {
         if claims.is_empty() {
             return Ok(HashMap::new());
         }
-        let mut held = HashSet::new();
-        for other in s.store.directories(a).await?.into_iter().filter(|d| d.id != self.c.id) {
-            held.extend(s.store.entry_states(a, other.id, &ids).await?.into_keys());
-        }
+        let held = self.active_elsewhere(&ids).await?;
         let wanted: Vec<UserId> = claims.values().copied().collect();
         let mut users: HashMap<UserId, User> =
             s.store.get_users(a, &wanted).await?.into_iter().map(|u| (u.id, u)).collect();
@@ -456,6 +454,20 @@ impl Run<'_> {
             .filter(|(id, _)| !held.contains(id))
             .filter_map(|(id, x)| Some((id, users.remove(claims.get(x)?)?)))
             .collect())
+    }
+
+    /// Which of these people another connection of the account holds as active.
+    async fn active_elsewhere(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+        let (s, a) = (self.s, self.c.account_id);
+        let mut held = HashSet::new();
+        if ids.is_empty() {
+            return Ok(held);
+        }
+        for other in s.store.directories(a).await?.into_iter().filter(|d| d.id != self.c.id) {
+            let states = s.store.entry_states(a, other.id, ids).await?;
+            held.extend(states.into_values().filter(|e| e.active).map(|e| e.stable_id));
+        }
+        Ok(held)
     }
 
     /// One person's change, ready to write (or its outcome when there is nothing to write).
@@ -618,9 +630,17 @@ impl Run<'_> {
             .into_iter()
             .map(|u| (u.id, u))
             .collect();
+        let held = self.active_elsewhere(&batch.iter().map(|e| e.stable_id).collect::<Vec<_>>()).await?;
         let (mut writes, mut orphans) = (Vec::new(), Vec::new());
         for e in batch {
             let state = EntryState { active: false, gone_in: None, ..e.clone() };
+            if held.contains(&e.stable_id) {
+                // Another connection has them now (they moved to its scope): this one lets them
+                // go, and they stay active.
+                orphans.push(state);
+                report.add("released", serde_json::json!({ "stable_id": e.stable_id, "user_id": e.user_id }));
+                continue;
+            }
             match e.user_id.and_then(|id| users.get(&id)) {
                 Some(before) => {
                     let mut after = before.clone();
