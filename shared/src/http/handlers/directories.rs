@@ -190,7 +190,7 @@ pub async fn runs(State(s): State<AppState>, caller: Caller, Path(id): Path<Stri
     Ok(Json(RunList { items: runs.iter().map(JobView::from).collect() }))
 }
 
-/// A run: its status and counts (created, updated, unchanged, deactivated, reactivated, errors).
+/// A run: its status and counts (created, updated, unchanged, deactivated, reactivated, released, errors).
 #[utoipa::path(get, path = "/v1/directories/{id}/runs/{run}", tag = "directories",
     params(("id" = String, Path), ("run" = String, Path)), responses((status = 200, body = JobView)))]
 pub async fn run_get(
