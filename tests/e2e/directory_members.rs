@@ -220,3 +220,29 @@ async fn people_past_the_invitation_limit_are_invited_by_a_later_run() {
     let third = run_as_scheduled(&s, &services, &acme, &dir).await;
     assert_eq!(count(&third, "read"), 0, "from the new mark: nothing left to read: {third}");
 }
+
+#[tokio::test]
+async fn a_member_moved_to_another_connections_scope_is_let_go_not_removed() {
+    let (s, services) = (stack().await, Services::from_env().await.unwrap());
+    let acme = s.account().await;
+    let domain = format!("{}.test", unique("dirmoved"));
+    let mut d = TestDirectory::connect().await;
+    let (east, west) = (d.unit("members-east").await, d.unit("members-west").await);
+    d.add_people(&east, &[Person { uid: "m0".into(), cn: "Moving Agent".into(), mail: format!("m0@{domain}") }]).await;
+    let staff = json!({ "people_become": "members", "default_role": "agent" });
+    let first = connect(&s, &acme, &d, &east, staff.clone()).await;
+    let second = connect(&s, &acme, &d, &west, staff).await;
+    assert_eq!(count(&run(&s, &services, &acme, &first, false).await, "created"), 1);
+    let invited = members(&s, &acme).await[&format!("m0@{domain}")].clone();
+
+    // Moved west: the second connection finds the member by email, the first lets them go.
+    d.move_to(&person_dn(&east, "m0"), &west).await;
+    let found = run(&s, &services, &acme, &second, false).await;
+    assert_eq!((count(&found, "updated"), count(&found, "created")), (1, 0), "{found}");
+    let gone = run(&s, &services, &acme, &first, false).await;
+    assert_eq!((count(&gone, "released"), count(&gone, "deactivated")), (1, 0), "{gone}");
+    let now = members(&s, &acme).await[&format!("m0@{domain}")].clone();
+    assert_eq!((&now["id"], &now["status"]), (&invited["id"], &invited["status"]), "{now}");
+    let rerun = run(&s, &services, &acme, &second, false).await;
+    assert_eq!(count(&rerun, "unchanged"), 1, "{rerun}");
+}

@@ -181,13 +181,21 @@ impl Run<'_> {
         Ok(Done::Member(Some(m.id)))
     }
 
-    /// Members a full pass did not find: deactivated (an invitation cancelled).
+    /// Members a full pass did not find: deactivated (an invitation cancelled), unless another
+    /// connection holds them as active.
     pub(super) async fn deactivate_members(&self, states: &[&EntryState], report: &mut Report) -> Result<()> {
         let known = self.members_of(states.iter().copied()).await?;
+        let held = self.active_elsewhere(&states.iter().map(|e| e.stable_id).collect::<Vec<_>>()).await?;
         let mut done = Vec::with_capacity(states.len());
         for e in states {
             let member = e.member_id.and_then(|id| known.get(&id).cloned());
             let detail = serde_json::json!({ "stable_id": e.stable_id, "member_id": e.member_id });
+            if held.contains(&e.stable_id) {
+                // Another connection has them now (they moved to its scope): let go, not removed.
+                done.push(EntryState { active: false, gone_in: None, ..(*e).clone() });
+                report.add("released", detail);
+                continue;
+            }
             let outcome = match member {
                 Some(m) => self.remove(m).await,
                 None => Ok(Done::Member(None)),
