@@ -15,7 +15,8 @@ use crate::service::invitations::{self, Invite};
 use crate::service::members::{self, MemberChange};
 use crate::service::{Error, Result};
 use crate::store::EntryState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
 
 /// What became of one person.
 enum Done {
@@ -182,10 +183,14 @@ impl Run<'_> {
     }
 
     /// Members a full pass did not find: deactivated (an invitation cancelled), unless another
-    /// connection holds them as active.
-    pub(super) async fn deactivate_members(&self, states: &[&EntryState], report: &mut Report) -> Result<()> {
+    /// connection holds them as active (`held`).
+    pub(super) async fn deactivate_members(
+        &self,
+        states: &[&EntryState],
+        held: &HashSet<Uuid>,
+        report: &mut Report,
+    ) -> Result<()> {
         let known = self.members_of(states.iter().copied()).await?;
-        let held = self.active_elsewhere(&states.iter().map(|e| e.stable_id).collect::<Vec<_>>()).await?;
         let mut done = Vec::with_capacity(states.len());
         for e in states {
             let member = e.member_id.and_then(|id| known.get(&id).cloned());

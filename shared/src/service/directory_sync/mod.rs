@@ -377,12 +377,12 @@ impl Run<'_> {
         // Every change made ready, then written together (as few transactions as fit).
         let mut ready = Ready::default();
         for (p, state, action) in plan {
-            let user = match state.as_ref().and_then(|k| k.user_id).and_then(|id| users.remove(&id)) {
-                Some(u) => Some(u),
-                None => found.remove(&p.id.0),
+            let user = state.as_ref().and_then(|k| k.user_id).and_then(|id| users.remove(&id));
+            let user = user.or_else(|| found.remove(&p.id.0));
+            let (action, linked) = match (&user, action) {
+                (Some(u), Action::Create) => (adopting(u), true),
+                _ => (action, false),
             };
-            let linked = user.is_some() && action == Action::Create;
-            let action = if linked { adopting(user.as_ref()) } else { action };
             self.prepare(p, user, action, &mut lookups).await?.add_to(&mut ready, &mut report, linked);
         }
         let refused = self.write(ready, &mut report).await?;
@@ -421,7 +421,7 @@ impl Run<'_> {
         for (p, e) in refused {
             match found.remove(&p.id.0) {
                 Some(user) => {
-                    let action = adopting(Some(&user));
+                    let action = adopting(&user);
                     self.prepare(p, Some(user), action, lookups).await?.add_to(&mut ready, report, true);
                 }
                 None => report.add("errors", refused_change(&p, e)?),
@@ -620,9 +620,11 @@ impl Run<'_> {
         // A page with more marked than one step takes is continued after the last one taken.
         let after = if marked.len() > batch.len() { batch.last().map(|e| e.stable_id) } else { next };
         let mut report = Report::default();
+        // Read once for the batch: a person another connection holds as active is let go.
+        let held = self.active_elsewhere(&batch.iter().map(|e| e.stable_id).collect::<Vec<_>>()).await?;
         let (members, batch): (Vec<&EntryState>, Vec<&EntryState>) =
             batch.into_iter().partition(|e| e.member_id.is_some());
-        Box::pin(self.deactivate_members(&members, &mut report)).await?;
+        Box::pin(self.deactivate_members(&members, &held, &mut report)).await?;
         let users: HashMap<UserId, User> = s
             .store
             .get_users(a, &batch.iter().filter_map(|e| e.user_id).collect::<Vec<_>>())
@@ -630,7 +632,6 @@ impl Run<'_> {
             .into_iter()
             .map(|u| (u.id, u))
             .collect();
-        let held = self.active_elsewhere(&batch.iter().map(|e| e.stable_id).collect::<Vec<_>>()).await?;
         let (mut writes, mut orphans) = (Vec::new(), Vec::new());
         for e in batch {
             let state = EntryState { active: false, gone_in: None, ..e.clone() };
@@ -694,8 +695,8 @@ fn primary(u: &mut User, e: Email) {
 }
 
 /// The action that brings a user a creation found up to date: back if deactivated.
-fn adopting(user: Option<&User>) -> Action {
-    if user.is_some_and(|u| u.deactivated_at.is_some()) { Action::Reactivate } else { Action::Update }
+fn adopting(user: &User) -> Action {
+    if user.deactivated_at.is_some() { Action::Reactivate } else { Action::Update }
 }
 
 /// A result line, saying whether a creation found the person in Roster already.
